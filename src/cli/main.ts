@@ -1,0 +1,61 @@
+/**
+ * stagecraft's command line: parses flags with commander and hands off to the pipeline.
+ * Each command lives in `commands/<name>.ts` and exports `register(program)`; commands hold no
+ * logic of their own. Errors a user can act on (UserError) print one line and exit non-zero;
+ * anything else is a bug and prints one line too (set STAGECRAFT_DEBUG=1 for the stack).
+ */
+import { Command, CommanderError } from 'commander';
+import { isUserError } from '../util/errors.js';
+import { commandModules } from './commands/index.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('stagecraft')
+    .description('Daemonless container image builder and analyzer for multi-stage Dockerfiles')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError(false)
+    .exitOverride();
+  for (const m of commandModules) m.register(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+declare const __STAGECRAFT_VERSION__: string | undefined;
+const VERSION = typeof __STAGECRAFT_VERSION__ === 'string' ? __STAGECRAFT_VERSION__ : '0.1.0';
+
+export function reportError(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // commander already printed its message (help/version exit 0)
+    return e.exitCode;
+  }
+  if (isUserError(e)) {
+    process.stderr.write(`${e.format()}\n`);
+    return e.exitCode;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`stagecraft: internal error: ${msg.split('\n')[0]}\n`);
+  if (process.env.STAGECRAFT_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return 125;
+}
+
+const isEntry = (() => {
+  try {
+    const self = new URL(import.meta.url).pathname;
+    const arg = process.argv[1] ?? '';
+    return self === arg || self.endsWith('/stagecraft.js') || self.endsWith('/cli/main.ts');
+  } catch {
+    return false;
+  }
+})();
+
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => process.exit(reportError(e)),
+  );
+}
