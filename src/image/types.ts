@@ -1,0 +1,128 @@
+/**
+ * OCI image-spec and Docker schema2 types: descriptors, manifests, indexes, image configs.
+ * Pure data shapes shared by the store, the builder, the registry client and analysis.
+ */
+
+export const MediaType = {
+  OciManifest: 'application/vnd.oci.image.manifest.v1+json',
+  OciIndex: 'application/vnd.oci.image.index.v1+json',
+  OciConfig: 'application/vnd.oci.image.config.v1+json',
+  OciLayerTar: 'application/vnd.oci.image.layer.v1.tar',
+  OciLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  OciLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  DockerConfig: 'application/vnd.docker.container.image.v1+json',
+  DockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  DockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+} as const;
+
+/** Annotation keys stagecraft uses (OCI's own plus ours). */
+export const Annotation = {
+  RefName: 'org.opencontainers.image.ref.name',
+  Created: 'org.opencontainers.image.created',
+  /** docker's containerd image store uses this for the full name in index.json */
+  ImageName: 'io.containerd.image.name',
+} as const;
+
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string; // "sha256:<64 hex>"
+  size: number;
+  urls?: string[];
+  annotations?: Record<string, string>;
+  platform?: Platform;
+  artifactType?: string;
+}
+
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+export interface ImageIndex {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number; // nanoseconds
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+/** The `config` object of an image config (Docker's capitalised keys, as BuildKit writes them). */
+export interface ContainerConfig {
+  User?: string;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Volumes?: Record<string, Record<string, never>>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  Healthcheck?: HealthConfig;
+  OnBuild?: string[] | null;
+  Shell?: string[];
+  ArgsEscaped?: boolean;
+}
+
+export interface HistoryEntry {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+export interface ImageConfig {
+  created?: string;
+  author?: string;
+  architecture: string;
+  os: string;
+  variant?: string;
+  config?: ContainerConfig;
+  rootfs: { type: 'layers'; diff_ids: string[] };
+  history?: HistoryEntry[];
+}
+
+export function isIndexMediaType(mt: string | undefined): boolean {
+  return mt === MediaType.OciIndex || mt === MediaType.DockerManifestList;
+}
+
+export function isManifestMediaType(mt: string | undefined): boolean {
+  return mt === MediaType.OciManifest || mt === MediaType.DockerManifest;
+}
+
+/** The host's platform in OCI terms (node's arch names mapped to GOARCH). */
+export function hostPlatform(): Platform {
+  const archMap: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  const architecture = archMap[process.arch] ?? process.arch;
+  const p: Platform = { os: 'linux', architecture };
+  if (architecture === 'arm64') p.variant = 'v8';
+  return p;
+}
+
+/** Canonical JSON used for every blob stagecraft writes (stable key order as given, no spaces). */
+export function canonicalJson(v: unknown): Buffer {
+  return Buffer.from(JSON.stringify(v));
+}
