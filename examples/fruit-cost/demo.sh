@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The seed's workflow, daemonless: build the fruit/cost example single- and multi-stage, list both
+# images with their sizes, run the multi-stage one by name, and show the exited container.
+# Run as root (RUN steps use Linux namespaces and overlayfs). Uses the default store
+# (~/.local/share/stagecraft) unless STAGECRAFT_ROOT is set.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+EX=examples/fruit-cost
+SC=(node dist/stagecraft.js)
+
+need=()
+for b in debootstrap getfattr unshare; do command -v "$b" >/dev/null || need+=("$b"); done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "+ apt-get install debootstrap attr util-linux (missing: ${need[*]})"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap attr util-linux >/dev/null
+fi
+
+node scripts/bundle.mjs
+step() { printf '\n$ stagecraft %s\n' "$*"; "${SC[@]}" "$@"; }
+
+# The base image (Debian bookworm + Node.js), made offline once and imported into the store.
+"${SC[@]}" inspect node-base:bookworm >/dev/null 2>&1 || bash scripts/make-node-base.sh "${SC[@]}"
+
+CA=(--secret id=ca,src=/etc/ssl/certs/ca-certificates.crt)
+step build -t fruit-cost-single:latest -f $EX/Dockerfile.single "${CA[@]}" --progress plain $EX
+step build -t fruit-cost-multi:latest -f $EX/Dockerfile.multi "${CA[@]}" --progress plain $EX
+step images
+"${SC[@]}" rm -f fruit-cost-multi-container >/dev/null 2>&1 || true
+step run --name fruit-cost-multi-container fruit-cost-multi:latest
+step ps -a
