@@ -1,0 +1,104 @@
+/**
+ * Two images side by side (typically a single-stage and a multi-stage build of the same app):
+ * sizes, layers, efficiency, baggage in each, the biggest directories that only one of them has,
+ * and a verdict in plain words, including the seed's trap: a "multi-stage" image that came out bigger.
+ */
+import { findLeaks, type Leak } from './leaks.js';
+import type { ImageModel } from './model.js';
+import { sizeReport, type Bucket, type SizeReport } from './size.js';
+
+export interface ImageSummary {
+  name: string;
+  id: string;
+  bytes: number;
+  layers: number;
+  stages: string[];
+  efficiency: number;
+  wastedBytes: number;
+  leaks: Leak[];
+  leakedBytes: number;
+}
+
+export interface Comparison {
+  a: ImageSummary;
+  b: ImageSummary;
+  /** b.bytes - a.bytes */
+  delta: number;
+  /** Directories whose visible bytes differ most between the two. */
+  dirDiff: Array<{ dir: string; a: number; b: number }>;
+  /** Verdict lines, most important first. */
+  verdict: string[];
+}
+
+export function summarize(img: ImageModel, report: SizeReport = sizeReport(img)): ImageSummary {
+  const leaks = findLeaks(report.tree);
+  const stages = [...new Set(img.layers.map((l) => l.attribution?.stage ?? (l.attribution?.stageIndex !== undefined ? `stage-${l.attribution.stageIndex}` : undefined)).filter((s): s is string => !!s))];
+  return {
+    name: img.name,
+    id: img.id,
+    bytes: report.finalBytes,
+    layers: img.layers.length,
+    stages,
+    efficiency: report.efficiency,
+    wastedBytes: report.wastedBytes,
+    leaks,
+    leakedBytes: leaks.reduce((s, l) => s + l.bytes, 0),
+  };
+}
+
+export function humanBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : Number(v.toPrecision(3))}${units[i]}`;
+}
+
+function dirMap(b: Bucket[]): Map<string, number> {
+  return new Map(b.map((x) => [x.key, x.bytes]));
+}
+
+export function compareImages(a: ImageModel, b: ImageModel): Comparison {
+  const ra = sizeReport(a);
+  const rb = sizeReport(b);
+  const sa = summarize(a, ra);
+  const sb = summarize(b, rb);
+  const da = dirMap(ra.byDir);
+  const db = dirMap(rb.byDir);
+  const dirs = new Set([...da.keys(), ...db.keys()]);
+  const dirDiff = [...dirs]
+    .map((dir) => ({ dir, a: da.get(dir) ?? 0, b: db.get(dir) ?? 0 }))
+    .filter((d) => d.a !== d.b)
+    .sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a) || x.dir.localeCompare(y.dir))
+    .slice(0, 10);
+  const delta = sb.bytes - sa.bytes;
+  const verdict: string[] = [];
+  const pct = sa.bytes === 0 ? 0 : (Math.abs(delta) / sa.bytes) * 100;
+  const multiA = sa.stages.length > 1;
+  const multiB = sb.stages.length > 1;
+  if (delta > 0 && multiB && !multiA) {
+    verdict.push(`WARNING: the multi-stage image ${sb.name} is ${humanBytes(delta)} (${pct.toFixed(1)}%) LARGER than the single-stage ${sa.name}: the final stage carries what the build stage was meant to leave behind.`);
+  } else if (delta < 0) {
+    verdict.push(`${sb.name} is ${humanBytes(-delta)} (${pct.toFixed(1)}%) smaller than ${sa.name}.`);
+  } else if (delta > 0) {
+    verdict.push(`${sb.name} is ${humanBytes(delta)} (${pct.toFixed(1)}%) larger than ${sa.name}.`);
+  } else {
+    verdict.push(`${sa.name} and ${sb.name} have the same size.`);
+  }
+  for (const s of [sa, sb]) {
+    if (s.leaks.length > 0) {
+      const kinds = [...new Set(s.leaks.map((l) => l.what))].slice(0, 4).join(', ');
+      verdict.push(`${s.name} carries ${humanBytes(s.leakedBytes)} of build-time baggage (${kinds}${s.leaks.length > 4 ? ', ...' : ''}).`);
+    } else {
+      verdict.push(`${s.name}: no build-time baggage found.`);
+    }
+  }
+  const grew = dirDiff.filter((d) => d.b > d.a).slice(0, 3);
+  if (delta > 0 && grew.length > 0) {
+    verdict.push(`Where ${sb.name} grew: ${grew.map((d) => `${d.dir} +${humanBytes(d.b - d.a)}`).join(', ')}.`);
+  }
+  return { a: sa, b: sb, delta, dirDiff, verdict };
+}

@@ -1,0 +1,55 @@
+/**
+ * The image model that analysis works on: layers as lists of tar entries (with content hashes and
+ * the text of the few small files rules need), plus where each layer came from (stage, Dockerfile
+ * line, instruction, COPY --from source). Built by `load.ts` from a stored image; everything else in
+ * this folder is pure over it.
+ */
+import type { HistoryEntry } from '../image/types.js';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'link' | 'char' | 'block' | 'fifo';
+
+export interface LayerEntry {
+  /** Path inside the image without leading `/` or `./`, e.g. `usr/bin/node`. */
+  path: string;
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkname?: string;
+  sha256?: string;
+  /** Text of small files that rules read (package.json, .npmrc, keys...). */
+  content?: string;
+}
+
+/** Where a layer came from, as recorded by `stagecraft build`. */
+export interface Attribution {
+  stage?: string;
+  stageIndex?: number;
+  line?: number;
+  instruction?: string;
+  /** For COPY --from: the source stage (name or index) or image. */
+  from?: string;
+  /** For COPY/ADD: the source paths. */
+  paths?: string[];
+}
+
+export interface LayerModel {
+  index: number;
+  digest: string;
+  diffId: string;
+  /** Compressed size of the blob. */
+  compressedSize: number;
+  createdBy?: string;
+  history?: HistoryEntry;
+  attribution?: Attribution;
+  entries: LayerEntry[];
+}
+
+export interface ImageModel {
+  name: string;
+  id: string;
+  layers: LayerModel[];
+  /** History entries without a layer (ENV, CMD...), in order. */
+  history: HistoryEntry[];
+}

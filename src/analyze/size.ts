@@ -1,0 +1,123 @@
+/**
+ * Size accounting: per layer (bytes added, files, bytes still visible, bytes wasted), per stage and
+ * instruction (which part of the Dockerfile the final image's bytes came from), per top-level
+ * directory, and dive's efficiency score (bytes in the final tree / bytes in all layers).
+ */
+import type { ImageModel, LayerModel } from './model.js';
+import { mergeLayers, type MergedTree } from './tree.js';
+
+export interface LayerStats {
+  index: number;
+  digest: string;
+  createdBy: string;
+  stage: string;
+  line?: number;
+  from?: string;
+  files: number;
+  bytes: number;
+  visibleBytes: number;
+  wastedBytes: number;
+  compressedSize: number;
+}
+
+export interface Bucket {
+  key: string;
+  bytes: number;
+  files: number;
+}
+
+export interface SizeReport {
+  layers: LayerStats[];
+  totalBytes: number;
+  finalBytes: number;
+  wastedBytes: number;
+  /** 1.0 = no byte of any layer is hidden by a later one. */
+  efficiency: number;
+  /** Visible bytes by the stage that produced them (COPY --from counts for the source stage). */
+  byStage: Bucket[];
+  /** Visible bytes by the Dockerfile instruction that put them in the image. */
+  byInstruction: Bucket[];
+  /** Visible bytes by top-level (and second-level) directory. */
+  byDir: Bucket[];
+  /** Largest visible files. */
+  largest: Array<{ path: string; size: number; layer: number }>;
+  tree: MergedTree;
+}
+
+function layerLabel(l: LayerModel): string {
+  return (l.createdBy ?? '').replace(/\s*# buildkit$/, '').replace(/^\/bin\/sh -c #\(nop\)\s*/, '').trim() || `layer ${l.index}`;
+}
+
+/** The stage a layer's bytes belong to: the source stage for COPY --from, else its own stage. */
+export function stageOf(l: LayerModel): string {
+  const a = l.attribution;
+  if (!a) return 'base image';
+  if (a.from !== undefined) return `${a.from}`;
+  if (a.stage !== undefined) return a.stage;
+  if (a.stageIndex !== undefined) return `stage-${a.stageIndex}`;
+  return 'base image';
+}
+
+function bucketize(map: Map<string, Bucket>, key: string, bytes: number): void {
+  const b = map.get(key) ?? { key, bytes: 0, files: 0 };
+  b.bytes += bytes;
+  b.files += 1;
+  map.set(key, b);
+}
+
+const sorted = (m: Map<string, Bucket>): Bucket[] => [...m.values()].sort((a, b) => b.bytes - a.bytes || a.key.localeCompare(b.key));
+
+export function sizeReport(img: ImageModel): SizeReport {
+  const tree = mergeLayers(img.layers);
+  const visible = new Map<number, number>();
+  const byStage = new Map<string, Bucket>();
+  const byInstruction = new Map<string, Bucket>();
+  const byDir = new Map<string, Bucket>();
+  const largest: SizeReport['largest'] = [];
+  let finalBytes = 0;
+  for (const [path, n] of tree.nodes) {
+    if (n.entry.type !== 'file') continue;
+    const size = n.entry.size;
+    finalBytes += size;
+    visible.set(n.layer, (visible.get(n.layer) ?? 0) + size);
+    const layer = img.layers[n.layer];
+    bucketize(byStage, stageOf(layer), size);
+    bucketize(byInstruction, `${layer.attribution?.line ? `L${layer.attribution.line} ` : ''}${layerLabel(layer)}`, size);
+    const parts = path.split('/');
+    bucketize(byDir, parts.length > 2 ? `/${parts[0]}/${parts[1]}` : `/${parts[0]}`, size);
+    largest.push({ path: `/${path}`, size, layer: n.layer });
+  }
+  largest.sort((a, b) => b.size - a.size || a.path.localeCompare(b.path));
+  const wastedBy = new Map<number, number>();
+  for (const w of tree.wasted) wastedBy.set(w.layer, (wastedBy.get(w.layer) ?? 0) + w.size);
+  const layers: LayerStats[] = img.layers.map((l) => {
+    const bytes = l.entries.reduce((s, e) => s + (e.type === 'file' ? e.size : 0), 0);
+    return {
+      index: l.index,
+      digest: l.digest,
+      createdBy: layerLabel(l),
+      stage: stageOf(l),
+      line: l.attribution?.line,
+      from: l.attribution?.from,
+      files: l.entries.filter((e) => e.type !== 'dir').length,
+      bytes,
+      visibleBytes: visible.get(l.index) ?? 0,
+      wastedBytes: wastedBy.get(l.index) ?? 0,
+      compressedSize: l.compressedSize,
+    };
+  });
+  const totalBytes = layers.reduce((s, l) => s + l.bytes, 0);
+  const wastedBytes = totalBytes - finalBytes;
+  return {
+    layers,
+    totalBytes,
+    finalBytes,
+    wastedBytes,
+    efficiency: totalBytes === 0 ? 1 : finalBytes / totalBytes,
+    byStage: sorted(byStage),
+    byInstruction: sorted(byInstruction),
+    byDir: sorted(byDir),
+    largest: largest.slice(0, 20),
+    tree,
+  };
+}
