@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# stagecraft vs BuildKit (docker build) side by side, same workloads, same base images, one run.
+# Needs the peer lab (../shared/lab/peer.sh: dockerd 26 + buildx, busybox:latest) and hyperfine.
+#   bench/build-vs-buildkit.sh [RUNS]      results: bench/results/*.md (hyperfine markdown)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+export STAGECRAFT_ROOT=${STAGECRAFT_ROOT:-/var/tmp/stagecraft-bench-root}
+SC="node $PWD/dist/stagecraft.js"
+W=$PWD/bench/workloads
+OUT=$PWD/bench/results
+mkdir -p "$OUT"
+node scripts/bundle.mjs
+command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
+docker info >/dev/null 2>&1 || { echo "no docker engine: run ../shared/lab/peer.sh first" >&2; exit 1; }
+
+# Same base image in both tools: busybox from the lab's docker, loaded into stagecraft.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+docker save busybox:latest -o "$tmp/busybox.tar"
+$SC load -i "$tmp/busybox.tar" >/dev/null
+
+# Context: 500 source files.
+ctx=$W/multistage
+if [ ! -f "$ctx/src/f499.txt" ]; then
+  mkdir -p "$ctx/src"
+  for i in $(seq 0 499); do head -c 2000 /dev/urandom | base64 > "$ctx/src/f$i.txt"; done
+fi
+
+# A base with 100k files for the snapshot-cost row.
+if ! docker image inspect bench-bigroot:latest >/dev/null 2>&1 || ! $SC inspect bench-bigroot:latest >/dev/null 2>&1; then
+  big=$tmp/bigroot; mkdir -p "$big/data"
+  (cd "$big" && docker create --name bench-bb busybox:latest >/dev/null && docker export bench-bb | tar -x && docker rm bench-bb >/dev/null)
+  for d in $(seq 0 99); do mkdir -p "$big/data/d$d"; (cd "$big/data/d$d" && seq 0 999 | sed 's/^/f/' | xargs touch); done
+  tar --numeric-owner -C "$big" -cf "$tmp/bigroot.tar" .
+  docker import "$tmp/bigroot.tar" bench-bigroot:latest >/dev/null
+  $SC import "$tmp/bigroot.tar" bench-bigroot:latest >/dev/null
+fi
+
+hf() { hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$OUT/$1.md" "${@:2}"; }
+DB="docker build --progress plain -q"
+
+hf cold-build \
+  -n stagecraft "$SC build --no-cache --progress plain -t bench-ms:sc $ctx" \
+  -n buildkit "$DB --no-cache -t bench-ms:bk $ctx"
+
+hf noop-rebuild \
+  -n stagecraft "$SC build --progress plain -t bench-ms:sc $ctx" \
+  -n buildkit "$DB -t bench-ms:bk $ctx"
+
+hf edit-rebuild --prepare "sh -c 'date +%s%N > $ctx/src/f0.txt'" \
+  -n stagecraft "$SC build --progress plain -t bench-ms:sc $ctx" \
+  -n buildkit "$DB -t bench-ms:bk $ctx"
+
+hf snapshot-100k \
+  -n stagecraft "$SC build --no-cache --progress plain -t bench-snap:sc $W/snapshot" \
+  -n buildkit "$DB --no-cache -t bench-snap:bk $W/snapshot"
+
+echo "results in $OUT"
