@@ -1,0 +1,486 @@
+/**
+ * Shell-word expansion, as BuildKit's `frontend/dockerfile/shell` lexer does it.
+ *
+ * In: a word from a Dockerfile (raw, with quotes, escapes and `$VAR` / `${VAR...}` references)
+ * and an environment (`Map` or plain object). Out: the expanded string (`processWord`) or the
+ * expanded word list after field splitting (`processWords`). Supports `$VAR`, `${VAR}`,
+ * `${VAR:-x}`, `${VAR-x}`, `${VAR:+x}`, `${VAR+x}`, `${VAR:?msg}`, `${VAR?msg}`, `${VAR#p}`,
+ * `${VAR##p}`, `${VAR%p}`, `${VAR%%p}`, `${VAR/p/r}`, `${VAR//p/r}`, single and double quotes and
+ * the escape character (`\` or `` ` ``). Errors are `ShellExpansionError` (a `UserError` without a
+ * position; callers that know the instruction re-throw with one).
+ */
+import { UserError } from '../util/errors.js';
+import { goQuote, isSpace } from './gostr.js';
+
+export type Env = Map<string, string> | Record<string, string>;
+
+export class ShellExpansionError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShellExpansionError';
+  }
+}
+
+export interface ProcessResult {
+  result: string;
+  words: string[];
+  matched: Set<string>;
+  unmatched: Set<string>;
+}
+
+export interface ShellLexOptions {
+  /** keep quote characters in the output (used to detect quoted heredoc delimiters) */
+  rawQuotes?: boolean;
+  /** keep escape characters in the output */
+  rawEscapes?: boolean;
+  /** treat quotes as ordinary characters */
+  skipProcessQuotes?: boolean;
+  /** leave references to unset variables as they are (`$X`, `${X:-y}`) */
+  skipUnsetEnv?: boolean;
+}
+
+const EOF = -1;
+const letter = /^\p{L}$/u;
+const digit = /^\p{Nd}$/u;
+
+class Scanner {
+  private chars: string[];
+  private i = 0;
+  constructor(src: string) {
+    this.chars = Array.from(src);
+    // text/scanner ignores a byte-order mark at the very start
+    if (this.chars[0] === '\ufeff') this.i = 1;
+  }
+  peek(): string | typeof EOF {
+    return this.i < this.chars.length ? this.chars[this.i]! : EOF;
+  }
+  next(): string | typeof EOF {
+    return this.i < this.chars.length ? this.chars[this.i++]! : EOF;
+  }
+}
+
+class Words {
+  word = '';
+  words: string[] = [];
+  inWord = false;
+  addChar(ch: string): void {
+    if (isSpace(ch) && this.inWord) {
+      if (this.word.length !== 0) {
+        this.words.push(this.word);
+        this.word = '';
+        this.inWord = false;
+      }
+    } else if (!isSpace(ch)) {
+      this.addRawChar(ch);
+    }
+  }
+  addRawChar(ch: string): void {
+    this.word += ch;
+    this.inWord = true;
+  }
+  addString(s: string): void {
+    for (const ch of s) this.addChar(ch);
+  }
+  addRawString(s: string): void {
+    this.word += s;
+    this.inWord = true;
+  }
+  getWords(): string[] {
+    if (this.word.length > 0) {
+      this.words.push(this.word);
+      this.word = '';
+      this.inWord = false;
+    }
+    return this.words;
+  }
+}
+
+function lookup(env: Env, name: string): string | undefined {
+  if (env instanceof Map) return env.get(name);
+  return Object.prototype.hasOwnProperty.call(env, name) ? env[name] : undefined;
+}
+
+export class ShellLex {
+  readonly escapeChar: string;
+  rawQuotes: boolean;
+  rawEscapes: boolean;
+  skipProcessQuotes: boolean;
+  skipUnsetEnv: boolean;
+
+  constructor(escapeChar: string = '\\', opts: ShellLexOptions = {}) {
+    this.escapeChar = escapeChar;
+    this.rawQuotes = opts.rawQuotes ?? false;
+    this.rawEscapes = opts.rawEscapes ?? false;
+    this.skipProcessQuotes = opts.skipProcessQuotes ?? false;
+    this.skipUnsetEnv = opts.skipUnsetEnv ?? false;
+  }
+
+  /** Expands `word` (quotes removed, variables substituted); no word splitting. */
+  processWord(word: string, env: Env = {}): string {
+    return this.process(word, env).result;
+  }
+
+  /** Expands `word` and splits it into fields the way BuildKit does (after substitution). */
+  processWords(word: string, env: Env = {}): string[] {
+    return this.process(word, env).words;
+  }
+
+  /** Expands and also reports which variable names were found and which were not. */
+  processWordWithMatches(word: string, env: Env = {}): ProcessResult {
+    return this.process(word, env);
+  }
+
+  process(word: string, env: Env = {}): ProcessResult {
+    const w = new ShellWord(this, word, env);
+    try {
+      const [result, words] = w.processStopOn(EOF, this.rawEscapes);
+      return { result, words, matched: w.matches, unmatched: w.nonmatches };
+    } catch (e) {
+      if (e instanceof LexFail) throw new ShellExpansionError(`failed to process ${goQuote(word)}: ${e.message}`);
+      throw e;
+    }
+  }
+}
+
+class LexFail extends Error {}
+
+class ShellWord {
+  readonly matches = new Set<string>();
+  readonly nonmatches = new Set<string>();
+  private sc: Scanner;
+  private rawEscapes: boolean;
+  constructor(
+    private lex: ShellLex,
+    src: string,
+    private env: Env,
+  ) {
+    this.sc = new Scanner(src);
+    this.rawEscapes = lex.rawEscapes;
+  }
+
+  processStopOn(stopChar: string | typeof EOF, rawEscapes: boolean): [string, string[]] {
+    let result = '';
+    const words = new Words();
+    const saved = this.rawEscapes;
+    this.rawEscapes = rawEscapes;
+    try {
+      for (;;) {
+        let ch = this.sc.peek();
+        if (ch === EOF) break;
+        if (stopChar !== EOF && ch === stopChar) {
+          this.sc.next();
+          return [result, words.getWords()];
+        }
+        if (ch === '$') {
+          const tmp = this.processDollar();
+          result += tmp;
+          words.addString(tmp);
+        } else if (!this.lex.skipProcessQuotes && (ch === "'" || ch === '"')) {
+          const tmp = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
+          result += tmp;
+          words.addRawString(tmp);
+        } else {
+          ch = this.sc.next() as string;
+          if (ch === this.lex.escapeChar) {
+            if (this.rawEscapes) {
+              words.addRawChar(ch);
+              result += ch;
+            }
+            const n = this.sc.next();
+            if (n === EOF) break;
+            ch = n;
+            words.addRawChar(ch);
+          } else {
+            words.addChar(ch);
+          }
+          result += ch;
+        }
+      }
+      if (stopChar !== EOF) throw new LexFail(`unexpected end of statement while looking for matching ${stopChar}`);
+      return [result, words.getWords()];
+    } finally {
+      this.rawEscapes = saved;
+    }
+  }
+
+  private processSingleQuote(): string {
+    let result = '';
+    let ch = this.sc.next();
+    if (this.lex.rawQuotes) result += ch;
+    for (;;) {
+      ch = this.sc.next();
+      if (ch === EOF) throw new LexFail('unexpected end of statement while looking for matching single-quote');
+      if (ch === "'") {
+        if (this.lex.rawQuotes) result += ch;
+        return result;
+      }
+      result += ch;
+    }
+  }
+
+  private processDoubleQuote(): string {
+    let result = '';
+    const first = this.sc.next();
+    if (this.lex.rawQuotes) result += first;
+    for (;;) {
+      const p = this.sc.peek();
+      if (p === EOF) throw new LexFail('unexpected end of statement while looking for matching double-quote');
+      if (p === '"') {
+        const ch = this.sc.next() as string;
+        if (this.lex.rawQuotes) result += ch;
+        return result;
+      }
+      if (p === '$') {
+        result += this.processDollar();
+        continue;
+      }
+      let ch = this.sc.next() as string;
+      if (ch === this.lex.escapeChar) {
+        if (this.rawEscapes) result += ch;
+        const n = this.sc.peek();
+        if (n === EOF) continue; // ignore the escape at the end of the word
+        if (n === '"' || n === '$' || n === this.lex.escapeChar) ch = this.sc.next() as string;
+      }
+      result += ch;
+    }
+  }
+
+  private getEnv(name: string): [string, boolean] {
+    const v = lookup(this.env, name);
+    if (v !== undefined) {
+      this.matches.add(name);
+      return [v, true];
+    }
+    this.nonmatches.add(name);
+    return ['', false];
+  }
+
+  private processDollar(): string {
+    this.sc.next(); // the '$'
+    if (this.sc.peek() !== '{') {
+      const name = this.processName();
+      if (name === '') return '$';
+      const [value, found] = this.getEnv(name);
+      if (!found && this.lex.skipUnsetEnv) return '$' + name;
+      return value;
+    }
+    this.sc.next(); // '{'
+    const p = this.sc.peek();
+    if (p === EOF) throw new LexFail("syntax error: missing '}'");
+    if (p === '{' || p === '}' || p === ':') throw new LexFail('syntax error: bad substitution');
+    const name = this.processName();
+    let ch = this.sc.next();
+    if (ch === EOF) throw new LexFail("syntax error: missing '}'");
+    let chs = ch;
+    let nullIsUnset = false;
+    switch (ch) {
+      case '}': {
+        const [value, set] = this.getEnv(name);
+        if (!set && this.lex.skipUnsetEnv) return `\${${name}}`;
+        return value;
+      }
+      case ':':
+      case '+':
+      case '-':
+      case '?':
+      case '#':
+      case '%': {
+        if (ch === ':') {
+          nullIsUnset = true;
+          ch = this.sc.next();
+          chs += ch === EOF ? '' : ch;
+        }
+        const raw = ch === '#' || ch === '%';
+        let word: string;
+        try {
+          [word] = this.processStopOn('}', raw);
+        } catch (e) {
+          if (e instanceof LexFail && this.sc.peek() === EOF) throw new LexFail("syntax error: missing '}'");
+          throw e;
+        }
+        const [value, set] = this.getEnv(name);
+        if (this.lex.skipUnsetEnv && !set) return `\${${name}${chs}${word}}`;
+        switch (ch) {
+          case '-':
+            return !set || (nullIsUnset && value === '') ? word : value;
+          case '+':
+            return !set || (nullIsUnset && value === '') ? '' : word;
+          case '?':
+            if (!set) throw new LexFail(`${name}: ${word !== '' ? word : 'is not allowed to be unset'}`);
+            if (nullIsUnset && value === '') throw new LexFail(`${name}: ${word !== '' ? word : 'is not allowed to be empty'}`);
+            return value;
+          case '%':
+          case '#': {
+            let greedy = false;
+            if (word.length > 0 && word[0] === ch) {
+              greedy = true;
+              word = word.slice(1);
+            }
+            return ch === '%' ? trimSuffix(word, value, greedy) : trimPrefix(word, value, greedy);
+          }
+          default:
+            throw new LexFail(`unsupported modifier (${chs}) in substitution`);
+        }
+      }
+      case '/': {
+        const replaceAll = this.sc.peek() === '/';
+        if (replaceAll) this.sc.next();
+        let pattern: string;
+        let replacement: string;
+        try {
+          [pattern] = this.processStopOn('/', true);
+        } catch (e) {
+          if (e instanceof LexFail && this.sc.peek() === EOF) throw new LexFail("syntax error: missing '/' in ${}");
+          throw e;
+        }
+        try {
+          [replacement] = this.processStopOn('}', true);
+        } catch (e) {
+          if (e instanceof LexFail && this.sc.peek() === EOF) throw new LexFail("syntax error: missing '}'");
+          throw e;
+        }
+        const [value, set] = this.getEnv(name);
+        if (this.lex.skipUnsetEnv && !set) return `\${${name}/${pattern}/${replacement}}`;
+        const re = patternRegex(pattern, true, false, replaceAll);
+        if (replaceAll) return value.replace(re, (m) => goExpand(replacement, m));
+        const m = re.exec(value);
+        if (m) return value.slice(0, m.index) + goExpand(replacement, m[0]) + value.slice(m.index + m[0].length);
+        return value;
+      }
+      default:
+        throw new LexFail(`unsupported modifier (${chs}) in substitution`);
+    }
+  }
+
+  private processName(): string {
+    let name = '';
+    for (;;) {
+      const ch = this.sc.peek();
+      if (ch === EOF) break;
+      if (name.length === 0 && digit.test(ch)) {
+        for (;;) {
+          const d = this.sc.peek();
+          if (d === EOF || !digit.test(d)) break;
+          name += this.sc.next();
+        }
+        return name;
+      }
+      if (name.length === 0 && isSpecialParam(ch)) {
+        return this.sc.next() as string;
+      }
+      if (!letter.test(ch) && !digit.test(ch) && ch !== '_') break;
+      name += this.sc.next();
+    }
+    return name;
+  }
+}
+
+function isSpecialParam(ch: string): boolean {
+  return '@*#?-$!0'.includes(ch) && ch.length === 1;
+}
+
+/** Go regexp.Expand-like handling of `$` in a replacement (our patterns have no groups). */
+function goExpand(template: string, match: string): string {
+  if (!template.includes('$')) return template;
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (c !== '$') {
+      out += c;
+      continue;
+    }
+    const rest = template.slice(i + 1);
+    if (rest.startsWith('$')) {
+      out += '$';
+      i++;
+      continue;
+    }
+    let m = /^\{([A-Za-z0-9_]+)\}/.exec(rest);
+    if (!m) m = /^([A-Za-z0-9_]+)/.exec(rest);
+    if (!m) {
+      out += '$';
+      continue;
+    }
+    const name = m[1]!;
+    if (/^[0-9]+$/.test(name) && Number(name) === 0) out += match;
+    i += m[0].length;
+  }
+  return out;
+}
+
+function patternRegex(pattern: string, greedy: boolean, anchored: boolean, global = false): RegExp {
+  const chars = Array.from(pattern);
+  let out = anchored ? '^' : '';
+  const star = greedy ? '[^\\n]*' : '[^\\n]*?'; // Go's `.` matches everything but \n
+  for (let i = 0; i < chars.length; i++) {
+    let tok = chars[i]!;
+    switch (tok) {
+      case '*':
+        out += star;
+        continue;
+      case '?':
+        out += '[^\\n]';
+        continue;
+      case '\\': {
+        const nx = chars[i + 1];
+        if (nx === '}' || nx === '/') continue;
+        i++;
+        if (nx !== '*' && nx !== '?' && nx !== '\\') {
+          throw new LexFail(`invalid pattern (${pattern}) in substitution: invalid escape '\\${nx ?? ''}'`);
+        }
+        out += '\\' + nx;
+        continue;
+      }
+      case '[':
+      case ']':
+      case '{':
+      case '}':
+      case '.':
+      case '+':
+      case '(':
+      case ')':
+      case '|':
+      case '^':
+      case '$':
+        out += '\\' + tok;
+        continue;
+    }
+    out += tok;
+    tok = '';
+  }
+  return new RegExp(out, global ? 'gu' : 'u');
+}
+
+function trimPrefix(pattern: string, value: string, greedy: boolean): string {
+  const re = patternRegex(pattern, greedy, true);
+  const m = re.exec(value);
+  if (m) return value.slice(m.index + m[0].length);
+  return value;
+}
+
+function reversePattern(pattern: string): string {
+  const p = Array.from(pattern);
+  const out: string[] = new Array(p.length);
+  const last = p.length - 1;
+  for (let i = 0; i <= last; ) {
+    const tok = p[i]!;
+    const o = last - i;
+    if (tok === '\\' && i !== last) {
+      out[o - 1] = tok;
+      out[o] = p[i + 1]!;
+      i += 2;
+    } else {
+      out[o] = tok;
+      i++;
+    }
+  }
+  return out.join('');
+}
+
+function reverseString(s: string): string {
+  return Array.from(s).reverse().join('');
+}
+
+function trimSuffix(pattern: string, value: string, greedy: boolean): string {
+  return reverseString(trimPrefix(reversePattern(pattern), reverseString(value), greedy));
+}
