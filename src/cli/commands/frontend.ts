@@ -1,4 +1,98 @@
-/** Commands of this module are registered here (placeholder until the owning feature lands). */
+/**
+ * `stagecraft parse` and `stagecraft stages`: the Dockerfile front end on the command line.
+ * Thin: read the file, call `src/dockerfile` / `src/plan`, print. User errors are `UserError`s
+ * (`FILE:LINE:COL: message`, exit 1).
+ */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { dumpAst, parseAst, parseDockerfile } from '../../dockerfile/index.js';
+import { planBuild, planToJson, renderPlanDot, renderPlanText } from '../../plan/index.js';
+import type { Platform } from '../../image/types.js';
+import { UserError } from '../../util/errors.js';
 
-export function register(_program: Command): void {}
+function readDockerfile(file: string): string {
+  try {
+    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`open ${file}: no such file or directory`);
+    if (code === 'EISDIR') throw new UserError(`read ${file}: is a directory`);
+    throw new UserError(`read ${file}: ${(e as Error).message}`);
+  }
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+/** `K=V` → K:V; a bare `K` takes the value from the environment (as `docker build`), or is skipped. */
+export function parseBuildArgs(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const i = item.indexOf('=');
+    if (i === 0) throw new UserError(`invalid --build-arg ${JSON.stringify(item)}: missing name`);
+    if (i < 0) {
+      const v = process.env[item];
+      if (v !== undefined) out[item] = v;
+      continue;
+    }
+    out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+function parsePlatform(s: string): Platform {
+  const parts = s.trim().toLowerCase().split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
+    throw new UserError(`invalid platform ${JSON.stringify(s)}: expected os/arch[/variant]`);
+  }
+  const p: Platform = { os: parts[0]!, architecture: parts[1]! };
+  if (parts[2]) p.variant = parts[2];
+  return p;
+}
+
+export function register(program: Command): void {
+  program
+    .command('parse')
+    .description("parse a Dockerfile; --dump prints BuildKit's AST dump, otherwise the typed instructions as JSON")
+    .argument('[file]', 'Dockerfile path (- for stdin)', 'Dockerfile')
+    .option('--dump', "print BuildKit's AST dump format")
+    .action((file: string, opts: { dump?: boolean }) => {
+      const text = readDockerfile(file);
+      if (opts.dump) {
+        process.stdout.write(dumpAst(parseAst(text, { file })));
+        return;
+      }
+      const df = parseDockerfile(text, { file });
+      process.stdout.write(
+        JSON.stringify(
+          { directives: df.directives, escapeChar: df.escapeChar, globalArgs: df.globalArgs, stages: df.stages, warnings: df.warnings },
+          null,
+          2,
+        ) + '\n',
+      );
+    });
+
+  program
+    .command('stages')
+    .description('plan a build: which stages the target needs, their bases and dependencies, and what can run in parallel')
+    .option('-f, --file <file>', 'Dockerfile path (- for stdin)', 'Dockerfile')
+    .option('--target <name>', 'target stage (default: the last stage)')
+    .option('--build-arg <k=v>', 'set a build-time ARG (repeatable)', collect, [] as string[])
+    .option('--platform <os/arch>', 'target platform (default: this machine)')
+    .option('--format <format>', 'text, json or dot', 'text')
+    .action((opts: { file: string; target?: string; buildArg: string[]; platform?: string; format: string }) => {
+      if (!['text', 'json', 'dot'].includes(opts.format)) {
+        throw new UserError(`unknown --format ${JSON.stringify(opts.format)} (want text, json or dot)`);
+      }
+      const df = parseDockerfile(readDockerfile(opts.file), { file: opts.file });
+      const plan = planBuild(df, {
+        target: opts.target,
+        buildArgs: parseBuildArgs(opts.buildArg),
+        platform: opts.platform ? parsePlatform(opts.platform) : undefined,
+      });
+      if (opts.format === 'json') process.stdout.write(JSON.stringify(planToJson(plan)) + '\n');
+      else if (opts.format === 'dot') process.stdout.write(renderPlanDot(plan));
+      else process.stdout.write(renderPlanText(plan));
+    });
+}
