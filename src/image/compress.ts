@@ -1,0 +1,128 @@
+/**
+ * Layer compression: byte chunks in, compressed byte chunks out; and the reverse with the format
+ * sniffed from the magic bytes (gzip, zstd, or plain tar).
+ *
+ * gzip uses every core for ONE stream: the input is cut into fixed-size pieces (boundaries depend
+ * only on byte offsets, so output is identical on any machine), each piece is compressed as its own
+ * gzip member on libuv's threadpool (async node:zlib), and the members are emitted in order. A
+ * concatenation of gzip members is a valid gzip file (RFC 1952 §2.2) that Go, docker, skopeo and
+ * gunzip read; the cost is ~20 bytes per piece and slightly worse ratio across piece boundaries.
+ * zstd uses the library's own worker threads (nbWorkers = cores).
+ */
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
+import { createGunzip, gzip as gzipCb } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
+
+const gzipAsync = promisify(gzipCb) as (b: Buffer, o: object) => Promise<Buffer>;
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** bytes per independently compressed gzip member */
+export const GZIP_PIECE = 1 << 21; // 2 MiB
+
+type ZstdModule = typeof import('zstd-napi');
+let zstdMod: ZstdModule | undefined;
+function zstd(): ZstdModule {
+  if (!zstdMod) {
+    const req = createRequire(import.meta.url);
+    zstdMod = req('zstd-napi') as ZstdModule;
+  }
+  return zstdMod;
+}
+
+/** Compresses a chunk stream as parallel gzip members. `workers` defaults to the number of cores. */
+export async function* gzipParallel(src: AsyncIterable<Buffer>, opts: { workers?: number; level?: number; piece?: number } = {}): AsyncGenerator<Buffer> {
+  const workers = Math.max(1, opts.workers ?? availableParallelism());
+  const piece = opts.piece ?? GZIP_PIECE;
+  const level = opts.level ?? 6;
+  const inflight: Promise<Buffer>[] = [];
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  const launch = (b: Buffer): void => {
+    const p = gzipAsync(b, { level });
+    p.catch(() => undefined); // awaited in order below
+    inflight.push(p);
+  };
+  for await (const c of src) {
+    let chunk = c;
+    while (chunk.length > 0) {
+      const take = Math.min(piece - pendingLen, chunk.length);
+      pending.push(chunk.subarray(0, take));
+      pendingLen += take;
+      chunk = chunk.subarray(take);
+      if (pendingLen === piece) {
+        launch(Buffer.concat(pending));
+        pending = [];
+        pendingLen = 0;
+        while (inflight.length >= workers) yield await (inflight.shift() as Promise<Buffer>);
+      }
+    }
+  }
+  if (pendingLen > 0 || inflight.length === 0) launch(Buffer.concat(pending));
+  while (inflight.length > 0) yield await (inflight.shift() as Promise<Buffer>);
+}
+
+/** zstd with the library's worker threads */
+export async function* zstdCompress(src: AsyncIterable<Buffer>, opts: { workers?: number; level?: number } = {}): AsyncGenerator<Buffer> {
+  const workers = opts.workers ?? availableParallelism();
+  const { CompressStream } = zstd();
+  const params: Record<string, number> = { compressionLevel: opts.level ?? 3 };
+  if (workers > 1) params.nbWorkers = workers;
+  const cs = new CompressStream(params);
+  const input = Readable.from(src);
+  input.on('error', (e) => cs.destroy(e));
+  yield* input.pipe(cs) as AsyncIterable<Buffer>;
+}
+
+export function compress(src: AsyncIterable<Buffer>, kind: Compression, opts: { workers?: number } = {}): AsyncIterable<Buffer> {
+  if (kind === 'gzip') return gzipParallel(src, opts);
+  if (kind === 'zstd') return zstdCompress(src, opts);
+  return src;
+}
+
+export function sniffCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+/** Decompresses gzip/zstd (sniffed), passes anything else through unchanged. */
+export async function* decompress(src: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  const it = src[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  let ended = false;
+  while (head.length < 4) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    head = Buffer.concat([head, typeof r.value === 'string' ? Buffer.from(r.value) : r.value]);
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (ended) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    }
+  }
+  const kind = sniffCompression(head);
+  if (kind === 'none') {
+    yield* rest();
+    return;
+  }
+  const input = Readable.from(rest());
+  const d = kind === 'gzip' ? createGunzip() : new (zstd().DecompressStream)();
+  input.on('error', (e) => d.destroy(e));
+  try {
+    yield* input.pipe(d) as AsyncIterable<Buffer>;
+  } catch (e) {
+    throw new Error(`corrupt ${kind} stream: ${(e as Error).message}`);
+  } finally {
+    input.destroy();
+  }
+}

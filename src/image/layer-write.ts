@@ -1,0 +1,171 @@
+/**
+ * Directory → OCI layer blob in the store.
+ *
+ * `packDir(dir)` walks a directory depth-first with names sorted bytewise and yields a deterministic
+ * tar stream: uid/gid/mode/mtime from lstat (mtime clamped to SOURCE_DATE_EPOCH when given), no
+ * uname/gname, hard links as link entries, xattrs as PAX SCHILY.xattr records (read with one
+ * getfattr call). With `overlayUpper`, the directory is an overlayfs upper dir and its whiteouts are
+ * translated to OCI form: char device 0/0 → `.wh.NAME`, `trusted.overlay.opaque=y` → `DIR/.wh..wh..opq`.
+ *
+ * `writeLayer(store, dir)` tees that stream through sha256 (diffID), compression (parallel gzip by
+ * default, or zstd) and the store's blob writer (digest) in one pass, and records the uncompressed
+ * size beside the blob.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from '../store/index.js';
+import { MediaType, type Descriptor } from './types.js';
+import { encodeHeader, padLen, TAR_END, type TarHeader } from './tar.js';
+import { compress, type Compression } from './compress.js';
+import { readXattrsTree } from './xattrs.js';
+
+export interface PackOptions {
+  overlayUpper?: boolean;
+  sourceDateEpoch?: number;
+  /** skip reading xattrs (no getfattr) */
+  noXattrs?: boolean;
+}
+
+export interface PackStats {
+  files: number;
+}
+
+const OPAQUE = 'trusted.overlay.opaque';
+const READ_CHUNK = 1 << 20;
+
+function sortBytewise(names: string[]): string[] {
+  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+/** Deterministic tar of `dir` (see module comment). `stats.files` counts entries written. */
+export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackStats = { files: 0 }): AsyncGenerator<Buffer> {
+  const xattrs = opts.noXattrs ? new Map<string, Map<string, Buffer>>() : await readXattrsTree(dir);
+  const links = new Map<string, string>();
+  const epoch = opts.sourceDateEpoch;
+  const mtimeOf = (st: Stats): number => {
+    const m = Math.floor(st.mtimeMs / 1000);
+    return epoch !== undefined && m > epoch ? epoch : Math.max(0, m);
+  };
+  const attrsFor = (rel: string): Map<string, Buffer> | undefined => {
+    const a = xattrs.get(rel);
+    if (!a) return undefined;
+    const out = new Map<string, Buffer>();
+    for (const k of [...a.keys()].sort()) {
+      if (k.startsWith('trusted.overlay.')) continue; // overlayfs bookkeeping, never part of a layer
+      out.set(k, a.get(k) as Buffer);
+    }
+    return out.size ? out : undefined;
+  };
+  const whiteoutHeader = (name: string): TarHeader => ({ name, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: epoch ?? 0 });
+
+  async function* walk(rel: string): AsyncGenerator<Buffer> {
+    const abs = rel === '' ? dir : join(dir, rel);
+    const names = sortBytewise(await readdir(abs));
+    for (const name of names) {
+      const r = rel === '' ? name : `${rel}/${name}`;
+      const p = join(abs, name);
+      const st = await lstat(p);
+      const base: Omit<TarHeader, 'name' | 'type' | 'size'> = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st), xattrs: attrsFor(r) };
+      if (st.isCharacterDevice() && st.rdev === 0 && opts.overlayUpper) {
+        yield encodeHeader(whiteoutHeader(rel === '' ? `.wh.${name}` : `${rel}/.wh.${name}`));
+        stats.files++;
+        continue;
+      }
+      if (st.isDirectory()) {
+        yield encodeHeader({ ...base, name: `${r}/`, type: 'dir', size: 0 });
+        stats.files++;
+        if (opts.overlayUpper && xattrs.get(r)?.get(OPAQUE)?.toString() === 'y') {
+          yield encodeHeader(whiteoutHeader(`${r}/.wh..wh..opq`));
+          stats.files++;
+        }
+        yield* walk(r);
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        yield encodeHeader({ ...base, name: r, type: 'symlink', size: 0, linkname: await readlink(p) });
+        stats.files++;
+        continue;
+      }
+      if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) {
+        const type = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char' : 'block';
+        const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn) | Number((BigInt(st.rdev) >> 32n) & ~0xfffn);
+        const minor = Number(BigInt(st.rdev) & 0xffn) | Number((BigInt(st.rdev) >> 12n) & ~0xffn);
+        yield encodeHeader({ ...base, name: r, type, size: 0, devmajor: major, devminor: minor });
+        stats.files++;
+        continue;
+      }
+      if (!st.isFile()) continue; // sockets are not archived (like tar)
+      if (st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = links.get(key);
+        if (first !== undefined) {
+          yield encodeHeader({ ...base, name: r, type: 'link', size: 0, linkname: first });
+          stats.files++;
+          continue;
+        }
+        links.set(key, r);
+      }
+      yield encodeHeader({ ...base, name: r, type: 'file', size: st.size });
+      stats.files++;
+      const fh = await open(p, 'r');
+      try {
+        let left = st.size;
+        while (left > 0) {
+          const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) throw new Error(`${p} shrank while it was being archived`);
+          left -= bytesRead;
+          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+        }
+      } finally {
+        await fh.close();
+      }
+      const pad = padLen(st.size);
+      if (pad) yield Buffer.alloc(pad);
+    }
+  }
+  yield* walk('');
+  yield TAR_END;
+}
+
+export interface WriteLayerOptions extends PackOptions {
+  compression?: 'gzip' | 'zstd';
+  /** compression workers (default: all cores) */
+  workers?: number;
+}
+
+export interface WrittenLayer {
+  descriptor: Descriptor;
+  diffId: string;
+  files: number;
+  /** uncompressed tar size */
+  size: number;
+}
+
+/** Stores any uncompressed tar stream as a layer: diffID, compression and digest in one pass. */
+export async function writeTarAsLayer(store: Store, tar: AsyncIterable<Buffer>, opts: { compression?: Compression; workers?: number } = {}): Promise<Omit<WrittenLayer, 'files'>> {
+  const kind = opts.compression ?? 'gzip';
+  const h = createHash('sha256');
+  let size = 0;
+  async function* tee(): AsyncGenerator<Buffer> {
+    for await (const c of tar) {
+      h.update(c);
+      size += c.length;
+      yield c;
+    }
+  }
+  const { digest, size: csize } = await store.putBlob(compress(tee(), kind, { workers: opts.workers }));
+  const diffId = `sha256:${h.digest('hex')}`;
+  await store.recordLayer({ digest, diffId, size });
+  const mediaType = kind === 'zstd' ? MediaType.OciLayerZstd : kind === 'none' ? MediaType.OciLayerTar : MediaType.OciLayerGzip;
+  return { descriptor: { mediaType, digest, size: csize }, diffId, size };
+}
+
+/** Directory → layer blob in the store (see module comment). */
+export async function writeLayer(store: Store, dir: string, opts: WriteLayerOptions = {}): Promise<WrittenLayer> {
+  const stats: PackStats = { files: 0 };
+  const r = await writeTarAsLayer(store, packDir(dir, opts, stats), { compression: opts.compression ?? 'gzip', workers: opts.workers });
+  return { ...r, files: stats.files };
+}

@@ -1,0 +1,334 @@
+/**
+ * A small, strict tar codec for image layers (ustar + PAX + the GNU long-name extensions on read).
+ *
+ * - `encodeHeader(entry)` turns one entry's metadata into header bytes (a PAX 'x' header first when a
+ *   name/link is longer than ustar allows, a number does not fit, or there are xattrs). PAX records
+ *   are written in sorted key order so equal input gives equal bytes. Binary xattr values are kept
+ *   byte-exact (SCHILY.xattr.NAME=<raw bytes>), like Go's archive/tar.
+ * - `readTar(chunks)` is a streaming reader: it yields one `TarEntry` at a time whose `body` must be
+ *   consumed (or is skipped automatically) before the next entry. xattr values come back as Buffers.
+ *
+ * Why not tar-stream: its PAX reader decodes values as UTF-8, which corrupts binary xattrs such as
+ * `security.capability`, and we need byte-for-byte control of what we write for reproducible layers.
+ */
+
+export type TarType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
+
+export interface TarHeader {
+  name: string;
+  type: TarType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number; // seconds
+  linkname?: string;
+  uname?: string;
+  gname?: string;
+  devmajor?: number;
+  devminor?: number;
+  xattrs?: Map<string, Buffer>;
+}
+
+export interface TarEntry extends TarHeader {
+  /** the entry's data (only files have any); read it fully or let the reader skip it */
+  body: AsyncIterable<Buffer>;
+}
+
+const TYPEFLAG: Record<TarType, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
+const BLOCK = 512;
+
+function writeString(buf: Buffer, s: string | Buffer, off: number, len: number): boolean {
+  const b = typeof s === 'string' ? Buffer.from(s) : s;
+  if (b.length > len) return false;
+  b.copy(buf, off);
+  return true;
+}
+
+/** octal, NUL-terminated, zero-padded; false when it does not fit */
+function writeOctal(buf: Buffer, n: number, off: number, len: number): boolean {
+  const s = Math.max(0, Math.floor(n)).toString(8);
+  if (s.length > len - 1) {
+    buf.write('0'.repeat(len - 1), off, 'ascii');
+    return false;
+  }
+  buf.write(s.padStart(len - 1, '0'), off, 'ascii');
+  buf[off + len - 1] = 0;
+  return true;
+}
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const kv = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = kv.length + 1;
+  while (String(len).length + kv.length !== len) len = String(len).length + kv.length;
+  return Buffer.concat([Buffer.from(String(len)), kv]);
+}
+
+function ustarBlock(h: TarHeader, typeflag: string, name: string, linkname: string, size: number, pax: Map<string, Buffer>): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  if (!writeString(b, name, 0, 100)) {
+    pax.set('path', Buffer.from(name));
+    writeString(b, Buffer.from(name).subarray(0, 100), 0, 100);
+  }
+  writeOctal(b, h.mode & 0o7777, 100, 8);
+  if (!writeOctal(b, h.uid, 108, 8)) pax.set('uid', Buffer.from(String(h.uid)));
+  if (!writeOctal(b, h.gid, 116, 8)) pax.set('gid', Buffer.from(String(h.gid)));
+  if (!writeOctal(b, size, 124, 12)) pax.set('size', Buffer.from(String(size)));
+  if (!writeOctal(b, h.mtime, 136, 12)) pax.set('mtime', Buffer.from(String(Math.floor(h.mtime))));
+  b.write(typeflag, 156, 'ascii');
+  if (linkname && !writeString(b, linkname, 157, 100)) {
+    pax.set('linkpath', Buffer.from(linkname));
+    writeString(b, Buffer.from(linkname).subarray(0, 100), 157, 100);
+  }
+  b.write('ustar\x0000', 257, 'binary');
+  if (h.uname && !writeString(b, h.uname, 265, 32)) pax.set('uname', Buffer.from(h.uname));
+  if (h.gname && !writeString(b, h.gname, 297, 32)) pax.set('gname', Buffer.from(h.gname));
+  if (h.type === 'char' || h.type === 'block') {
+    writeOctal(b, h.devmajor ?? 0, 329, 8);
+    writeOctal(b, h.devminor ?? 0, 337, 8);
+  } else {
+    writeOctal(b, 0, 329, 8);
+    writeOctal(b, 0, 337, 8);
+  }
+  return b;
+}
+
+function checksum(b: Buffer): void {
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += b[i] as number;
+  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
+}
+
+/** Header bytes for one entry (PAX extended header first when needed). Data and padding follow. */
+export function encodeHeader(h: TarHeader): Buffer {
+  const size = h.type === 'file' ? h.size : 0;
+  const pax = new Map<string, Buffer>();
+  const main = ustarBlock(h, TYPEFLAG[h.type], h.name, h.linkname ?? '', size, pax);
+  if (h.xattrs) for (const [k, v] of h.xattrs) pax.set(`SCHILY.xattr.${k}`, v);
+  checksum(main);
+  if (pax.size === 0) return main;
+  const keys = [...pax.keys()].sort();
+  const body = Buffer.concat(keys.map((k) => paxRecord(k, pax.get(k) as Buffer)));
+  const base = h.name.replace(/\/$/, '').split('/').pop() ?? '';
+  const paxName = `PaxHeaders.0/${base}`.slice(0, 99);
+  const ph = ustarBlock({ name: paxName, type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: 0 }, 'x', paxName, '', body.length, new Map());
+  checksum(ph);
+  return Buffer.concat([ph, body, Buffer.alloc(padLen(body.length)), main]);
+}
+
+export function padLen(n: number): number {
+  return (BLOCK - (n % BLOCK)) % BLOCK;
+}
+
+/** The two zero blocks that end an archive. */
+export const TAR_END = Buffer.alloc(BLOCK * 2);
+
+// ---------------------------------------------------------------------------------------------
+// reading
+
+export class TarFormatError extends Error {}
+
+/** Pulls exact byte counts out of a chunk stream. */
+class ByteSource {
+  private bufs: Buffer[] = [];
+  private have = 0;
+  private done = false;
+  private readonly it: AsyncIterator<Buffer | string>;
+  constructor(src: AsyncIterable<Buffer | string>) {
+    this.it = src[Symbol.asyncIterator]();
+  }
+  private async fill(n: number): Promise<boolean> {
+    while (this.have < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        break;
+      }
+      const v = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      if (v.length) {
+        this.bufs.push(v);
+        this.have += v.length;
+      }
+    }
+    return this.have >= n;
+  }
+  /** exactly n bytes, or undefined at end of input (a short read is reported as truncation) */
+  async read(n: number): Promise<Buffer | undefined> {
+    if (!(await this.fill(n))) {
+      if (this.have === 0) return undefined;
+      throw new TarFormatError('unexpected end of tar archive');
+    }
+    return this.take(n);
+  }
+  /** up to n bytes (at least 1) */
+  async readSome(n: number): Promise<Buffer> {
+    if (!(await this.fill(1))) throw new TarFormatError('unexpected end of tar archive');
+    return this.take(Math.min(n, this.have));
+  }
+  private take(n: number): Buffer {
+    const first = this.bufs[0] as Buffer;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.bufs.shift();
+      else this.bufs[0] = first.subarray(n);
+      this.have -= n;
+      return out;
+    }
+    const all = Buffer.concat(this.bufs);
+    const out = all.subarray(0, n);
+    this.bufs = all.length > n ? [all.subarray(n)] : [];
+    this.have -= n;
+    return out;
+  }
+  async skip(n: number): Promise<void> {
+    while (n > 0) n -= (await this.readSome(Math.min(n, 1 << 20))).length;
+  }
+  async drainRest(): Promise<void> {
+    for (;;) {
+      const r = await this.it.next();
+      if (r.done) return;
+    }
+  }
+}
+
+function cstr(b: Buffer, off: number, len: number): string {
+  const s = b.subarray(off, off + len);
+  const z = s.indexOf(0);
+  return (z < 0 ? s : s.subarray(0, z)).toString('utf8');
+}
+
+function parseNum(b: Buffer, off: number, len: number): number {
+  const f = b.subarray(off, off + len);
+  if ((f[0] as number) & 0x80) {
+    // base-256 (GNU): big-endian two's complement, first byte's high bit is the marker
+    if ((f[0] as number) & 0x40) throw new TarFormatError('negative number in tar header');
+    let n = (f[0] as number) & 0x3f;
+    for (let i = 1; i < f.length; i++) n = n * 256 + (f[i] as number);
+    return n;
+  }
+  const s = f.toString('ascii').replace(/\0.*$/s, '').trim();
+  if (s === '') return 0;
+  if (!/^[0-7]+$/.test(s)) throw new TarFormatError(`invalid number in tar header: ${JSON.stringify(s)}`);
+  return parseInt(s, 8);
+}
+
+function parsePax(body: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let i = 0;
+  while (i < body.length) {
+    const sp = body.indexOf(0x20, i);
+    if (sp < 0) break;
+    const len = parseInt(body.subarray(i, sp).toString('ascii'), 10);
+    if (!Number.isFinite(len) || len <= 0 || i + len > body.length) throw new TarFormatError('invalid PAX header');
+    const rec = body.subarray(sp + 1, i + len - 1); // drop trailing \n
+    const eq = rec.indexOf(0x3d);
+    if (eq < 0) throw new TarFormatError('invalid PAX record');
+    out.set(rec.subarray(0, eq).toString('utf8'), Buffer.from(rec.subarray(eq + 1)));
+    i += len;
+  }
+  return out;
+}
+
+const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file', '': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+
+/** Streams the entries of an (uncompressed) tar archive. */
+export async function* readTar(src: AsyncIterable<Buffer | string>): AsyncGenerator<TarEntry> {
+  const bs = new ByteSource(src);
+  let globalPax = new Map<string, Buffer>();
+  let pax = new Map<string, Buffer>();
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  let sawAny = false;
+  for (;;) {
+    const hb = await bs.read(BLOCK);
+    if (!hb) return; // tolerate a missing end-of-archive marker (and empty input)
+    if (hb.every((x) => x === 0)) {
+      await bs.drainRest();
+      return;
+    }
+    // verify the checksum (signed or unsigned sum, as GNU tar accepts)
+    const stored = parseNum(hb, 148, 8);
+    let u = 0;
+    let s = 0;
+    for (let i = 0; i < BLOCK; i++) {
+      const v = i >= 148 && i < 156 ? 0x20 : (hb[i] as number);
+      u += v;
+      s += v > 127 ? v - 256 : v;
+    }
+    if (stored !== u && stored !== s) throw new TarFormatError(sawAny ? 'corrupt tar header (bad checksum)' : 'not a tar archive');
+    sawAny = true;
+    const flag = String.fromCharCode(hb[156] as number);
+    let size = parseNum(hb, 124, 12);
+    if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+      const body = (await bs.read(size)) ?? Buffer.alloc(0);
+      await bs.skip(padLen(size));
+      if (flag === 'x') pax = parsePax(body);
+      else if (flag === 'g') globalPax = new Map([...globalPax, ...parsePax(body)]);
+      else if (flag === 'L') longName = cstr(body, 0, body.length);
+      else longLink = cstr(body, 0, body.length);
+      continue;
+    }
+    const type = TYPES[flag];
+    if (!type) throw new TarFormatError(`unsupported tar entry type '${flag}'`);
+    const p = new Map([...globalPax, ...pax]);
+    const magic = hb.subarray(257, 263).toString('binary');
+    let name = cstr(hb, 0, 100);
+    if (magic.startsWith('ustar')) {
+      const prefix = cstr(hb, 345, 155);
+      if (prefix && magic === 'ustar\0') name = `${prefix}/${name}`;
+    }
+    if (longName !== undefined) name = longName;
+    let linkname = cstr(hb, 157, 100);
+    if (longLink !== undefined) linkname = longLink;
+    const num = (k: string, v: number): number => {
+      const x = p.get(k);
+      if (!x) return v;
+      const n = Number(x.toString('ascii'));
+      if (!Number.isFinite(n) || n < 0) throw new TarFormatError(`invalid PAX ${k}`);
+      return n;
+    };
+    if (p.has('path')) name = (p.get('path') as Buffer).toString('utf8');
+    if (p.has('linkpath')) linkname = (p.get('linkpath') as Buffer).toString('utf8');
+    size = num('size', size);
+    let xattrs: Map<string, Buffer> | undefined;
+    for (const [k, v] of p) {
+      if (k.startsWith('SCHILY.xattr.')) (xattrs ??= new Map()).set(k.slice(13), v);
+    }
+    const header: TarHeader = {
+      name,
+      type: flag === '1' ? 'link' : type,
+      mode: parseNum(hb, 100, 8) & 0o7777,
+      uid: num('uid', parseNum(hb, 108, 8)),
+      gid: num('gid', parseNum(hb, 116, 8)),
+      size: type === 'file' || flag === '1' ? size : size,
+      mtime: Math.floor(num('mtime', parseNum(hb, 136, 12))),
+      linkname: linkname || undefined,
+      uname: p.get('uname')?.toString() ?? cstr(hb, 265, 32),
+      gname: p.get('gname')?.toString() ?? cstr(hb, 297, 32),
+      devmajor: parseNum(hb, 329, 8),
+      devminor: parseNum(hb, 337, 8),
+      xattrs,
+    };
+    pax = new Map();
+    longName = undefined;
+    longLink = undefined;
+    // only regular files carry data (hard links may too in some writers: skip it)
+    let remaining = size;
+    let consumed = false;
+    const body: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: async function* () {
+        if (consumed) throw new Error('tar entry body already consumed');
+        consumed = true;
+        while (remaining > 0) {
+          const c = await bs.readSome(Math.min(remaining, 1 << 20));
+          remaining -= c.length;
+          yield c;
+        }
+      },
+    };
+    yield { ...header, size: type === 'file' ? size : 0, body };
+    if (remaining > 0) await bs.skip(remaining);
+    await bs.skip(padLen(size));
+  }
+}

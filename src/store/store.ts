@@ -1,0 +1,651 @@
+/**
+ * The local image store: a content-addressed OCI image layout on disk plus what the builder needs.
+ *
+ *   ROOT/oci-layout, ROOT/index.json     OCI layout; one index entry per tag (ref.name annotation),
+ *                                        or one untagged entry for a dangling image
+ *   ROOT/blobs/sha256/HEX                manifests, configs, compressed layers (verified on write)
+ *   ROOT/meta/layers/HEX.json            per compressed layer: its diffID and uncompressed size
+ *   ROOT/snapshots/CHAINHEX/             unpacked layers, overlay-ready (whiteouts = char 0/0)
+ *   ROOT/locks/  ROOT/tmp/  ROOT/cache/  ROOT/containers/
+ *
+ * Every write is temp file + fsync + rename (+ dir fsync); index.json changes happen under the
+ * cross-process "index" lock; a SIGKILL at any moment leaves only temp files, which `fsck` removes.
+ * Index entries carry the config digest, uncompressed size and creation time as annotations so that
+ * listing images reads one small file.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  Annotation,
+  MediaType,
+  canonicalJson,
+  isIndexMediaType,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from '../image/types.js';
+import { UserError } from '../util/errors.js';
+import { applyLayer, measureLayer } from '../image/index.js';
+import { fsyncDir, pidAlive, tempName, writeFileAtomic } from './atomic.js';
+import { acquireLock, withFileLock, type HeldLock } from './lock.js';
+import { normalizeRef, normalizeTag, parseRef } from './refs.js';
+
+export const StoreAnnotation = {
+  Config: 'io.stagecraft.image.config',
+  Size: 'io.stagecraft.image.size',
+  Tagged: 'io.stagecraft.image.tagged',
+} as const;
+
+export interface ResolvedImage {
+  manifestDigest: string;
+  manifest: ImageManifest;
+  configDigest: string;
+  config: ImageConfig;
+  refs: string[];
+}
+
+export interface ImageRecord {
+  refs: string[];
+  manifestDigest: string;
+  configDigest: string;
+  /** first 12 hex of the config digest (docker's IMAGE ID) */
+  id: string;
+  created?: string;
+  /** uncompressed size of all layers */
+  size: number;
+  /** when a ref was last set (docker's Metadata.LastTagTime) */
+  tagged?: string;
+}
+
+export interface LayerInfo {
+  digest: string;
+  diffId: string;
+  /** uncompressed tar size */
+  size: number;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+
+export function isDigest(s: string): boolean {
+  return DIGEST_RE.test(s);
+}
+
+function hexOf(digest: string): string {
+  if (!DIGEST_RE.test(digest)) throw new UserError(`invalid digest: ${digest}`);
+  return digest.slice(7);
+}
+
+export function defaultRoot(): string {
+  if (process.env.STAGECRAFT_ROOT) return process.env.STAGECRAFT_ROOT;
+  const data = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(data, 'stagecraft');
+}
+
+/** chainID per the OCI image spec: chain(L0) = diffID0; chain(Ln) = sha256(chain(Ln-1) + " " + diffIDn) */
+export function chainIdOf(diffIds: string[]): string {
+  let c = '';
+  for (const d of diffIds) c = c === '' ? d : `sha256:${createHash('sha256').update(`${c} ${d}`).digest('hex')}`;
+  return c;
+}
+
+export class Store {
+  readonly root: string;
+  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string };
+  private lease?: Promise<HeldLock | undefined>;
+
+  private constructor(root: string) {
+    this.root = root;
+    this.dirs = {
+      cache: join(root, 'cache'),
+      containers: join(root, 'containers'),
+      snapshots: join(root, 'snapshots'),
+      tmp: join(root, 'tmp'),
+      blobs: join(root, 'blobs', 'sha256'),
+      locks: join(root, 'locks'),
+      meta: join(root, 'meta', 'layers'),
+    };
+  }
+
+  /** Opens (creating if needed) the store at root ?? $STAGECRAFT_ROOT ?? $XDG_DATA_HOME/stagecraft. */
+  static async open(root?: string): Promise<Store> {
+    const s = new Store(root ?? defaultRoot());
+    try {
+      for (const d of Object.values(s.dirs)) await mkdir(d, { recursive: true });
+    } catch (e) {
+      throw new UserError(`cannot create store at ${s.root}: ${(e as Error).message}`);
+    }
+    if (!existsSync(join(s.root, 'oci-layout'))) {
+      await writeFileAtomic(join(s.root, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
+    }
+    if (!existsSync(join(s.root, 'index.json'))) {
+      await s.withLock('index', async () => {
+        if (!existsSync(join(s.root, 'index.json'))) await s.writeIndex({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] });
+      });
+    }
+    return s;
+  }
+
+  /** A fresh directory inside the store (same filesystem, so results can be renamed into place). */
+  async tmpDir(prefix = ''): Promise<string> {
+    return mkdtemp(join(this.dirs.tmp, `${process.pid}-${prefix.replace(/[^A-Za-z0-9_.-]/g, '')}`));
+  }
+
+  /** Runs fn under the cross-process exclusive lock NAME. */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return withFileLock(this.dirs.locks, name, fn);
+  }
+
+  /** Holds the shared GC lease for the rest of this process (or until release()). */
+  private takeLease(): Promise<HeldLock | undefined> {
+    this.lease ??= acquireLock(this.dirs.locks, 'gc', { shared: true, daemon: true });
+    return this.lease;
+  }
+
+  /** Releases this process's GC lease (blobs written but not yet referenced become collectable). */
+  async release(): Promise<void> {
+    const l = this.lease;
+    this.lease = undefined;
+    if (l) await (await l)?.release();
+  }
+
+  // ---- blobs -------------------------------------------------------------------------------
+
+  blobPath(digest: string): string {
+    return join(this.dirs.blobs, hexOf(digest));
+  }
+
+  hasBlob(digest: string): boolean {
+    return DIGEST_RE.test(digest) && existsSync(this.blobPath(digest));
+  }
+
+  async readBlob(digest: string): Promise<Buffer> {
+    try {
+      return await readFile(this.blobPath(digest));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`blob not found in store: ${digest}`);
+      throw e;
+    }
+  }
+
+  async readJson<T>(digest: string): Promise<T> {
+    const b = await this.readBlob(digest);
+    try {
+      return JSON.parse(b.toString('utf8')) as T;
+    } catch {
+      throw new UserError(`blob ${digest} is not valid JSON`);
+    }
+  }
+
+  blobStream(digest: string): Readable {
+    return createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
+  }
+
+  /**
+   * Stores bytes under their sha256. Verified against `expect` (digest and/or size) before it becomes
+   * visible; atomic; idempotent.
+   */
+  async putBlob(data: Buffer | Readable | AsyncIterable<Buffer>, expect: { digest?: string; size?: number } = {}): Promise<{ digest: string; size: number }> {
+    if (expect.digest && !DIGEST_RE.test(expect.digest)) throw new UserError(`unsupported digest: ${expect.digest}`);
+    await this.takeLease();
+    if (Buffer.isBuffer(data) && expect.digest && this.hasBlob(expect.digest)) {
+      // still verify what the caller gave us
+      const d = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+      if (d === expect.digest) return { digest: d, size: data.length };
+    }
+    const tmp = tempName(this.dirs.tmp, 'blob-');
+    const fh = await open(tmp, 'wx', 0o644);
+    const h = createHash('sha256');
+    let size = 0;
+    try {
+      if (Buffer.isBuffer(data)) {
+        h.update(data);
+        size = data.length;
+        await fh.writeFile(data);
+      } else {
+        for await (const c of data as AsyncIterable<Buffer>) {
+          const b = typeof c === 'string' ? Buffer.from(c) : c;
+          h.update(b);
+          size += b.length;
+          let off = 0;
+          while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+        }
+      }
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    await fh.close();
+    const digest = `sha256:${h.digest('hex')}`;
+    if ((expect.digest && expect.digest !== digest) || (expect.size !== undefined && expect.size !== size)) {
+      await unlink(tmp).catch(() => undefined);
+      throw new UserError(
+        expect.digest && expect.digest !== digest
+          ? `digest mismatch: expected ${expect.digest}, got ${digest}`
+          : `size mismatch for ${digest}: expected ${expect.size} bytes, got ${size}`,
+      );
+    }
+    const final = this.blobPath(digest);
+    if (existsSync(final)) {
+      await unlink(tmp).catch(() => undefined);
+    } else {
+      await rename(tmp, final);
+      await fsyncDir(this.dirs.blobs);
+    }
+    return { digest, size };
+  }
+
+  async putJson(obj: unknown, mediaType: string): Promise<Descriptor> {
+    const { digest, size } = await this.putBlob(canonicalJson(obj));
+    return { mediaType, digest, size };
+  }
+
+  // ---- layer metadata ----------------------------------------------------------------------
+
+  async recordLayer(info: LayerInfo): Promise<void> {
+    const f = join(this.dirs.meta, `${hexOf(info.digest)}.json`);
+    if (existsSync(f)) return;
+    await writeFileAtomic(f, canonicalJson({ diffId: info.diffId, size: info.size }), this.dirs.tmp);
+  }
+
+  /** diffID + uncompressed size of a stored layer (computed and recorded on first use). */
+  async layerInfo(layer: Descriptor): Promise<LayerInfo> {
+    const f = join(this.dirs.meta, `${hexOf(layer.digest)}.json`);
+    try {
+      const m = JSON.parse(await readFile(f, 'utf8')) as { diffId: string; size: number };
+      return { digest: layer.digest, diffId: m.diffId, size: m.size };
+    } catch {
+      if (!this.hasBlob(layer.digest)) throw new UserError(`layer blob missing from store: ${layer.digest}`);
+      const m = await measureLayer(this.blobStream(layer.digest));
+      const info = { digest: layer.digest, ...m };
+      await this.recordLayer(info);
+      return info;
+    }
+  }
+
+  // ---- index -------------------------------------------------------------------------------
+
+  private async readIndex(): Promise<ImageIndex> {
+    try {
+      const idx = JSON.parse(await readFile(join(this.root, 'index.json'), 'utf8')) as ImageIndex;
+      if (!Array.isArray(idx.manifests)) throw new Error('no manifests');
+      return idx;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+      throw new UserError(`store index ${join(this.root, 'index.json')} is corrupt: ${(e as Error).message}`);
+    }
+  }
+
+  private async writeIndex(idx: ImageIndex): Promise<void> {
+    await writeFileAtomic(join(this.root, 'index.json'), Buffer.from(`${JSON.stringify(idx, null, 2)}\n`), this.dirs.tmp);
+  }
+
+  /** read-modify-write of index.json under the index lock */
+  private async updateIndex<T>(fn: (idx: ImageIndex) => Promise<T> | T): Promise<T> {
+    return this.withLock('index', async () => {
+      const idx = await this.readIndex();
+      const r = await fn(idx);
+      await this.writeIndex(idx);
+      return r;
+    });
+  }
+
+  /** The raw index entries (for save, fsck, gc). */
+  async indexEntries(): Promise<Descriptor[]> {
+    return (await this.readIndex()).manifests;
+  }
+
+  /**
+   * Stores an image: config (unless its blob is already present), manifest, and index entries for
+   * `refs` (moved from whatever image had them). No refs = a dangling image, kept until rmi/prune.
+   * All layers must already be in the store. `raw` keeps a pulled manifest/config byte-exact.
+   */
+  async putImage(manifest: ImageManifest, config: ImageConfig, refs: string[], raw: { manifest?: Buffer; config?: Buffer } = {}): Promise<Descriptor> {
+    const tags = refs.map(normalizeTag);
+    await this.takeLease();
+    let configDesc = manifest.config;
+    if (raw.config) {
+      const r = await this.putBlob(raw.config, configDesc?.digest ? { digest: configDesc.digest } : {});
+      configDesc = { ...configDesc, mediaType: configDesc?.mediaType ?? MediaType.OciConfig, digest: r.digest, size: r.size };
+    } else if (!configDesc?.digest || !this.hasBlob(configDesc.digest)) {
+      const r = await this.putJson(config, configDesc?.mediaType ?? MediaType.OciConfig);
+      if (configDesc?.digest && configDesc.digest !== r.digest) {
+        throw new UserError(`config digest mismatch: manifest says ${configDesc.digest}, config hashes to ${r.digest}`);
+      }
+      configDesc = { ...configDesc, ...r };
+    }
+    let size = 0;
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== manifest.layers.length) {
+      throw new UserError(`image config has ${diffIds.length} diff_ids but the manifest has ${manifest.layers.length} layers`);
+    }
+    for (const [i, l] of manifest.layers.entries()) {
+      if (!this.hasBlob(l.digest)) throw new UserError(`layer ${l.digest} is not in the store`);
+      const info = await this.layerInfo(l);
+      if (info.diffId !== diffIds[i]) throw new UserError(`layer ${i} (${l.digest}) has diffID ${info.diffId}, config says ${diffIds[i]}`);
+      size += info.size;
+    }
+    const m: ImageManifest = { ...manifest, config: configDesc };
+    let mdesc: Descriptor;
+    if (raw.manifest) {
+      const r = await this.putBlob(raw.manifest);
+      mdesc = { mediaType: manifest.mediaType ?? MediaType.OciManifest, ...r };
+    } else {
+      const body: ImageManifest = { schemaVersion: 2, mediaType: m.mediaType ?? MediaType.OciManifest, config: m.config, layers: m.layers };
+      if (m.artifactType) body.artifactType = m.artifactType;
+      if (m.subject) body.subject = m.subject;
+      if (m.annotations) body.annotations = m.annotations;
+      mdesc = await this.putJson(body, body.mediaType as string);
+    }
+    const now = new Date().toISOString();
+    const ann = (ref?: string): Record<string, string> => {
+      const a: Record<string, string> = {};
+      if (ref) a[Annotation.RefName] = ref;
+      a[StoreAnnotation.Config] = configDesc.digest;
+      a[StoreAnnotation.Size] = String(size);
+      if (config.created) a[Annotation.Created] = config.created;
+      a[StoreAnnotation.Tagged] = now;
+      return a;
+    };
+    await this.updateIndex((idx) => {
+      idx.manifests = idx.manifests.filter((d) => {
+        const ref = d.annotations?.[Annotation.RefName];
+        if (ref && tags.includes(ref)) return false; // tag moves to the new image
+        if (!ref && d.digest === mdesc.digest) return false; // re-added below
+        return true;
+      });
+      const has = idx.manifests.some((d) => d.digest === mdesc.digest);
+      if (tags.length === 0) {
+        if (!has) idx.manifests.push({ mediaType: mdesc.mediaType, digest: mdesc.digest, size: mdesc.size, annotations: ann() });
+      } else {
+        for (const t of tags) idx.manifests.push({ mediaType: mdesc.mediaType, digest: mdesc.digest, size: mdesc.size, annotations: ann(t) });
+      }
+    });
+    return mdesc;
+  }
+
+  // ---- images ------------------------------------------------------------------------------
+
+  async listImages(): Promise<ImageRecord[]> {
+    const idx = await this.readIndex();
+    const by = new Map<string, ImageRecord>();
+    for (const d of idx.manifests) {
+      if (isIndexMediaType(d.mediaType)) continue;
+      let r = by.get(d.digest);
+      const a = d.annotations ?? {};
+      if (!r) {
+        let configDigest: string = a[StoreAnnotation.Config] ?? "";
+        let size = Number(a[StoreAnnotation.Size] ?? NaN);
+        let created: string | undefined = a[Annotation.Created];
+        if (!configDigest || !Number.isFinite(size)) {
+          // an entry written by another tool: compute from the blobs
+          const img = await this.loadImage(d.digest, []);
+          configDigest = img.configDigest;
+          created = img.config.created;
+          size = 0;
+          for (const l of img.manifest.layers) size += (await this.layerInfo(l)).size;
+        }
+        r = { refs: [], manifestDigest: d.digest, configDigest: configDigest as string, id: (configDigest as string).slice(7, 19), created, size, tagged: a[StoreAnnotation.Tagged] };
+        by.set(d.digest, r);
+      }
+      const ref = a[Annotation.RefName];
+      if (ref) r.refs.push(ref);
+      if (a[StoreAnnotation.Tagged] && (!r.tagged || a[StoreAnnotation.Tagged] > r.tagged)) r.tagged = a[StoreAnnotation.Tagged];
+    }
+    return [...by.values()];
+  }
+
+  private async loadImage(manifestDigest: string, refs: string[]): Promise<ResolvedImage> {
+    const manifest = await this.readJson<ImageManifest>(manifestDigest);
+    if (!manifest.config?.digest) throw new UserError(`manifest ${manifestDigest} has no config`);
+    const config = await this.readJson<ImageConfig>(manifest.config.digest);
+    return { manifestDigest, manifest, configDigest: manifest.config.digest, config, refs };
+  }
+
+  /**
+   * Finds an image by `name[:tag]` (tag defaults to latest), `name@sha256:…` (manifest digest),
+   * `sha256:…` (config or manifest digest), or an unambiguous prefix of the image ID.
+   */
+  async resolveImage(refOrId: string): Promise<ResolvedImage | undefined> {
+    const recs = await this.listImages();
+    const found = this.match(recs, refOrId);
+    if (!found) return undefined;
+    return this.loadImage(found.manifestDigest, found.refs);
+  }
+
+  private match(recs: ImageRecord[], q: string): ImageRecord | undefined {
+    if (DIGEST_RE.test(q)) return recs.find((r) => r.configDigest === q) ?? recs.find((r) => r.manifestDigest === q);
+    let ref: string | undefined;
+    try {
+      ref = normalizeRef(q);
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      const at = ref.indexOf('@');
+      if (at >= 0) {
+        const digest = ref.slice(at + 1);
+        const repo = ref.slice(0, at);
+        return recs.find((r) => r.manifestDigest === digest && r.refs.some((x) => x.startsWith(`${repo}:`))) ?? recs.find((r) => r.manifestDigest === digest);
+      }
+      const r = recs.find((x) => x.refs.includes(ref as string));
+      if (r) return r;
+    }
+    const hex = q.startsWith('sha256:') ? q.slice(7) : q;
+    if (/^[0-9a-f]{1,64}$/.test(hex)) {
+      const ms = recs.filter((r) => r.configDigest.slice(7).startsWith(hex));
+      const ids = new Set(ms.map((r) => r.configDigest));
+      if (ids.size > 1) throw new UserError(`image ID prefix ${q} is ambiguous (${ids.size} images match)`);
+      return ms[0];
+    }
+    return undefined;
+  }
+
+  /** resolveImage that throws "No such image" */
+  async requireImage(refOrId: string): Promise<ResolvedImage> {
+    const img = await this.resolveImage(refOrId);
+    if (!img) throw new UserError(`No such image: ${refOrId}`);
+    return img;
+  }
+
+  /** Points `newRef` at the image `refOrId` resolves to. */
+  async tag(refOrId: string, newRef: string): Promise<void> {
+    const tag = normalizeTag(newRef);
+    const img = await this.requireImage(refOrId);
+    const now = new Date().toISOString();
+    await this.updateIndex((idx) => {
+      const entry = idx.manifests.find((d) => d.digest === img.manifestDigest);
+      if (!entry) throw new UserError(`No such image: ${refOrId}`);
+      idx.manifests = idx.manifests.filter((d) => d.annotations?.[Annotation.RefName] !== tag && !(d.digest === img.manifestDigest && !d.annotations?.[Annotation.RefName]));
+      idx.manifests.push({ ...entry, annotations: { ...entry.annotations, [Annotation.RefName]: tag, [StoreAnnotation.Tagged]: now } });
+    });
+  }
+
+  /** Removes one tag; returns the manifest digest it pointed to and whether the image lost its last name. */
+  async untag(ref: string): Promise<{ manifestDigest: string; lastRef: boolean } | undefined> {
+    const tag = normalizeTag(ref);
+    return this.updateIndex((idx) => {
+      const e = idx.manifests.find((d) => d.annotations?.[Annotation.RefName] === tag);
+      if (!e) return undefined;
+      idx.manifests = idx.manifests.filter((d) => d !== e);
+      const lastRef = !idx.manifests.some((d) => d.digest === e.digest);
+      return { manifestDigest: e.digest, lastRef };
+    });
+  }
+
+  /** Drops every index entry of an image (all its tags and its dangling entry). */
+  async removeImage(manifestDigest: string): Promise<string[]> {
+    return this.updateIndex((idx) => {
+      const gone = idx.manifests.filter((d) => d.digest === manifestDigest);
+      idx.manifests = idx.manifests.filter((d) => d.digest !== manifestDigest);
+      return gone.map((d) => d.annotations?.[Annotation.RefName]).filter((x): x is string => !!x);
+    });
+  }
+
+  // ---- snapshots ---------------------------------------------------------------------------
+
+  snapshotPath(chainId: string): string {
+    return join(this.dirs.snapshots, hexOf(chainId));
+  }
+
+  /**
+   * Unpacked layer directories of an image, bottom→top, each holding ONE layer's files with
+   * whiteouts as overlayfs expects them (char 0/0, opaque xattr): stack them as lowerdirs.
+   * Cached by chainID; concurrent callers (in or across processes) unpack each layer once.
+   */
+  async layerSnapshots(img: ResolvedImage): Promise<string[]> {
+    await this.takeLease();
+    const diffIds = img.config.rootfs.diff_ids;
+    const out: string[] = [];
+    for (let i = 0; i < img.manifest.layers.length; i++) {
+      const chain = chainIdOf(diffIds.slice(0, i + 1));
+      const dir = this.snapshotPath(chain);
+      if (!existsSync(dir)) {
+        await this.withLock(`snapshot-${hexOf(chain)}`, async () => {
+          if (existsSync(dir)) return;
+          const tmp = await this.tmpDir('snap-');
+          const target = join(tmp, 'fs');
+          await mkdir(target);
+          try {
+            await applyLayer(this.blobStream((img.manifest.layers[i] as Descriptor).digest), target, { whiteouts: 'overlay' });
+            await rename(target, dir);
+            await fsyncDir(this.dirs.snapshots);
+          } finally {
+            await rm(tmp, { recursive: true, force: true });
+          }
+        });
+      }
+      out.push(dir);
+    }
+    return out;
+  }
+
+  /** Adopts `dir` (e.g. a RUN's overlay upper) as the snapshot for chainId, by rename. Returns its path. */
+  async commitSnapshot(chainId: string, dir: string): Promise<string> {
+    const dest = this.snapshotPath(chainId);
+    return this.withLock(`snapshot-${hexOf(chainId)}`, async () => {
+      if (existsSync(dest)) {
+        await rm(dir, { recursive: true, force: true });
+        return dest;
+      }
+      await rename(dir, dest);
+      await fsyncDir(this.dirs.snapshots);
+      return dest;
+    });
+  }
+
+  // ---- maintenance -------------------------------------------------------------------------
+
+  /** digests reachable from index.json (manifests, nested indexes, configs, layers) */
+  async reachableBlobs(): Promise<{ reachable: Set<string>; missing: string[]; chains: Set<string> }> {
+    const reachable = new Set<string>();
+    const missing: string[] = [];
+    const chains = new Set<string>();
+    const visit = async (d: Descriptor): Promise<void> => {
+      if (reachable.has(d.digest)) return;
+      reachable.add(d.digest);
+      if (!this.hasBlob(d.digest)) {
+        missing.push(d.digest);
+        return;
+      }
+      if (isIndexMediaType(d.mediaType)) {
+        const ix = await this.readJson<ImageIndex>(d.digest);
+        for (const m of ix.manifests ?? []) await visit(m);
+        return;
+      }
+      const m = await this.readJson<ImageManifest>(d.digest);
+      if (m.config?.digest) {
+        reachable.add(m.config.digest);
+        if (!this.hasBlob(m.config.digest)) missing.push(m.config.digest);
+        else {
+          try {
+            const c = await this.readJson<ImageConfig>(m.config.digest);
+            const ids = c.rootfs?.diff_ids ?? [];
+            for (let i = 1; i <= ids.length; i++) chains.add(chainIdOf(ids.slice(0, i)));
+          } catch {
+            /* reported by fsck */
+          }
+        }
+      }
+      for (const l of m.layers ?? []) {
+        reachable.add(l.digest);
+        if (!this.hasBlob(l.digest)) missing.push(l.digest);
+      }
+    };
+    for (const d of (await this.readIndex()).manifests) await visit(d);
+    return { reachable, missing, chains };
+  }
+
+  /**
+   * Deletes blobs (and layer metadata) no image references; with `snapshots`, also unpacked layers
+   * of no image. Skips (busy=true) when another process holds the GC lease (it may be mid-write).
+   */
+  async gc(opts: { snapshots?: boolean } = {}): Promise<{ blobs: number; bytes: number; snapshots: number; busy: boolean }> {
+    await this.release();
+    const lock = await acquireLock(this.dirs.locks, 'gc', { waitMs: 2000 });
+    if (!lock) return { blobs: 0, bytes: 0, snapshots: 0, busy: true };
+    try {
+      return await this.withLock('index', async () => {
+        const { reachable, chains } = await this.reachableBlobs();
+        let blobs = 0;
+        let bytes = 0;
+        for (const name of await readdir(this.dirs.blobs)) {
+          if (!HEX64.test(name)) continue;
+          const d = `sha256:${name}`;
+          if (reachable.has(d)) continue;
+          const p = join(this.dirs.blobs, name);
+          bytes += (await stat(p).catch(() => ({ size: 0 }))).size;
+          await unlink(p).catch(() => undefined);
+          await unlink(join(this.dirs.meta, `${name}.json`)).catch(() => undefined);
+          blobs++;
+        }
+        let snaps = 0;
+        if (opts.snapshots) {
+          for (const name of await readdir(this.dirs.snapshots)) {
+            if (!HEX64.test(name) || chains.has(`sha256:${name}`)) continue;
+            const trash = join(this.dirs.tmp, `${process.pid}-gc-${randomBytes(4).toString('hex')}`);
+            await rename(join(this.dirs.snapshots, name), trash);
+            await rm(trash, { recursive: true, force: true });
+            snaps++;
+          }
+        }
+        if (blobs) await fsyncDir(this.dirs.blobs);
+        return { blobs, bytes, snapshots: snaps, busy: false };
+      });
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Temp files and dirs left behind by dead processes (name starts with or contains their pid). */
+  async staleTemps(): Promise<string[]> {
+    const out: string[] = [];
+    for (const name of await readdir(this.dirs.tmp).catch(() => [] as string[])) {
+      const m = /^(?:blob-|\.w-)?(\d+)-/.exec(name);
+      if (!m || !pidAlive(Number(m[1]))) out.push(join(this.dirs.tmp, name));
+    }
+    for (const dir of [this.root, this.dirs.blobs, this.dirs.meta]) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        const m = /^\.w-(\d+)-.*\.tmp$/.exec(name);
+        if (m && !pidAlive(Number(m[1]))) out.push(join(dir, name));
+      }
+    }
+    return out;
+  }
+}
+
+/** used by fsck and tests */
+export function parseRefOrUndefined(s: string): ReturnType<typeof parseRef> | undefined {
+  try {
+    return parseRef(s);
+  } catch {
+    return undefined;
+  }
+}
