@@ -239,7 +239,7 @@ export class RegistryClient {
     else if (![MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifest, MediaType.DockerManifestList].includes(mediaType as never)) {
       mediaType = parsed.manifests ? MediaType.OciIndex : MediaType.OciManifest;
     }
-    if (parsed.schemaVersion === 1 || mediaType.includes('manifest.v1')) {
+    if (parsed.schemaVersion === 1 || mediaType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
       throw new UserError(`${name}: Docker image manifest schema 1 is not supported (deprecated since 2017)`);
     }
     return { bytes, mediaType, digest };

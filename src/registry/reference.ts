@@ -21,7 +21,7 @@ const NAME_TOTAL_LENGTH_MAX = 255;
 
 // distribution/reference regexp.go, transcribed
 const alphaNumeric = '[a-z0-9]+';
-const separator = '(?:[._]|__|[-]*)';
+const separator = '(?:[._]|__|-+)'; // distribution writes [-]*; -+ is the same language without exponential backtracking in a backtracking engine
 const pathComponent = `${alphaNumeric}(?:${separator}${alphaNumeric})*`;
 const domainNameComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const ipv6address = '\\[(?:[a-fA-F0-9:]+)\\]';
@@ -114,6 +114,7 @@ class Ref implements Reference {
  */
 export function parseReference(s: string, opts: { defaultTag?: string | null } = {}): Reference {
   if (s === '') throw new UserError('invalid reference format: repository name must have at least one component');
+  if (s.length > 4096) throw invalid(s.slice(0, 40) + '…', 'reference is too long');
   if (anchoredIdentifierRe.test(s)) {
     throw new UserError(`invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`);
   }
