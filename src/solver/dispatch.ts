@@ -80,7 +80,7 @@ export interface CopyAction {
   inline: Array<{ name: string; data: string }>;
   from?: string;
   chown?: string;
-  chmod?: number;
+  chmod?: string;
   link: boolean;
   parents: boolean;
   exclude: string[];
@@ -613,37 +613,21 @@ export function dispatchStep(st: StageState, step: Step, ctx: DispatchContext): 
       return { history: history(st, `ENTRYPOINT ${goQuoteList(args)}`, false, false) };
     }
     case 'healthcheck': {
-      const f = step.flags;
-      const hc: NonNullable<ContainerConfig['Healthcheck']> = {};
-      if (step.cmd === null) hc.Test = ['NONE'];
-      else hc.Test = step.shellForm ? ['CMD-SHELL', step.cmd.join(' ')] : ['CMD', ...step.cmd];
-      const dur = (k: string): number => {
-        const v = f[k];
-        if (v === undefined || v === '') return 0;
-        const ns = parseGoDuration(v);
-        if (ns !== 0 && ns < 1e6) throw new UserError(`Interval "${k}" cannot be less than 1ms`);
-        return ns;
-      };
-      const interval = dur('interval');
-      const timeout = dur('timeout');
-      const startPeriod = dur('start-period');
-      const startInterval = dur('start-interval');
-      let retries = 0;
-      if (f.retries !== undefined && f.retries !== '') {
-        retries = Number(f.retries);
-        if (!Number.isInteger(retries)) throw new UserError(`strconv.ParseInt: parsing "${f.retries}": invalid syntax`);
-        if (retries < 0) throw new UserError('--retries cannot be negative');
-      }
-      // BuildKit writes the Go struct with omitempty on every field but Test
-      hc.Interval = interval || undefined;
-      hc.Timeout = timeout || undefined;
-      hc.StartPeriod = startPeriod || undefined;
-      hc.StartInterval = startInterval || undefined;
-      hc.Retries = retries || undefined;
-      for (const k of Object.keys(hc) as Array<keyof typeof hc>) if (hc[k] === undefined) delete hc[k];
+      const hc: NonNullable<ContainerConfig['Healthcheck']> = { Test: [...step.test] };
+      const interval = step.interval ?? 0;
+      const timeout = step.timeout ?? 0;
+      const startPeriod = step.startPeriod ?? 0;
+      const startInterval = step.startInterval ?? 0;
+      const retries = step.retries ?? 0;
+      // BuildKit marshals the Go struct with omitempty on every field but Test
+      if (interval) hc.Interval = interval;
+      if (timeout) hc.Timeout = timeout;
+      if (startPeriod) hc.StartPeriod = startPeriod;
+      if (startInterval) hc.StartInterval = startInterval;
+      if (retries) hc.Retries = retries;
       cc.Healthcheck = hc;
       const retr = retries < 0x20 ? `'\\x${retries.toString(16).padStart(2, '0')}'` : `'${String.fromCharCode(retries)}'`;
-      const msg = `HEALTHCHECK &{${goQuoteList(hc.Test)} ${goQuote(goDuration(interval))} ${goQuote(goDuration(timeout))} ${goQuote(goDuration(startPeriod))} ${goQuote(goDuration(startInterval))} ${retr}}`;
+      const msg = `HEALTHCHECK &{${goQuoteList(step.test)} ${goQuote(goDuration(interval))} ${goQuote(goDuration(timeout))} ${goQuote(goDuration(startPeriod))} ${goQuote(goDuration(startInterval))} ${retr}}`;
       return { history: history(st, msg, false, false) };
     }
     case 'run':
@@ -729,7 +713,8 @@ function dispatchCopy(st: StageState, c: CopyStep, ctx: DispatchContext, display
   const destRaw = word(c.dest);
   const chown = c.chown !== undefined ? word(c.chown) : undefined;
   const chmodStr = c.chmod !== undefined ? word(c.chmod) : undefined;
-  const chmod = chmodStr !== undefined && chmodStr !== '' ? parseChmod(chmodStr) : undefined;
+  if (chmodStr && /^[0-9]+$/.test(chmodStr)) parseChmod(chmodStr);
+  const chmod = chmodStr || undefined;
   if (c.checksum && c.kind === 'copy') throw new UserError("checksum can't be specified for COPY");
   for (const s of srcs) {
     if (/^https?:\/\//.test(s) && c.kind === 'copy') throw new UserError("source can't be a URL for COPY");

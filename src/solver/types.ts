@@ -91,10 +91,14 @@ export interface ShellStep extends StepBase {
 
 export interface HealthStep extends StepBase {
   kind: 'healthcheck';
-  /** null = HEALTHCHECK NONE */
-  cmd: string[] | null;
-  shellForm: boolean;
-  flags: Record<string, string>;
+  /** Docker's HealthConfig.Test: ['NONE'], ['CMD', ...argv] or ['CMD-SHELL', command] */
+  test: string[];
+  /** durations in nanoseconds (0/undefined = unset) */
+  interval?: number;
+  timeout?: number;
+  startPeriod?: number;
+  startInterval?: number;
+  retries?: number;
 }
 
 export interface OnbuildStep extends StepBase {

@@ -1,4 +1,86 @@
-/** Commands of this module are registered here (placeholder until the owning feature lands). */
+/**
+ * `stagecraft build`: parses flags like `docker build` (BuildKit) and hands off to the solver.
+ * Prints the image ID on stdout when the build succeeds (progress goes to stderr).
+ */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { UserError } from '../../util/errors.js';
+import {
+  build,
+  parseBuildArg,
+  parseBuildContext,
+  parseLabel,
+  parseOutput,
+  parseSecret,
+  type BuildOptions,
+  type NamedContext,
+  type ProgressMode,
+} from '../../solver/index.js';
 
-export function register(_program: Command): void {}
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('Build an image from a Dockerfile (BuildKit semantics, no daemon)')
+    .argument('<context>', 'build context directory')
+    .option('-t, --tag <name>', 'name and optionally a tag (name:tag); repeatable', collect, [])
+    .option('-f, --file <path>', 'Dockerfile (default: CONTEXT/Dockerfile; "-" reads stdin)')
+    .option('--target <stage>', 'build this stage (and what it needs) instead of the last')
+    .option('--build-arg <k=v>', 'set a build-time variable; repeatable', collect, [])
+    .option('--no-cache', 'do not use the build cache')
+    .option('--pull', 'always pull base images')
+    .option('--secret <spec>', 'id=ID,src=PATH | id=ID,env=VAR; repeatable', collect, [])
+    .option('--progress <mode>', 'auto, plain, tty, json, quiet', 'auto')
+    .option('-o, --output <spec>', 'type=image|oci|docker|local|tar,dest=PATH; repeatable', collect, [])
+    .option('--push', 'push the image after building (needs -t)')
+    .option('--label <k=v>', 'set an image label; repeatable', collect, [])
+    .option('--iidfile <file>', 'write the image ID to this file')
+    .option('--network <mode>', 'network for RUN: default, host, none', 'default')
+    .option('--build-context <name=src>', 'named context: NAME=PATH | docker-image://REF | oci-layout://PATH; repeatable', collect, [])
+    .option('-q, --quiet', 'suppress progress; print the image ID')
+    .action(async (context: string, o: Record<string, unknown>) => {
+      const progress = (o.quiet ? 'quiet' : String(o.progress)) as ProgressMode;
+      if (!['auto', 'plain', 'tty', 'json', 'quiet', 'rawjson'].includes(progress)) {
+        throw new UserError(`invalid --progress ${JSON.stringify(progress)} (auto, plain, tty, json)`);
+      }
+      const network = String(o.network);
+      if (!['default', 'host', 'none'].includes(network)) throw new UserError(`invalid --network ${JSON.stringify(network)} (default, host, none)`);
+      const buildArgs: Record<string, string> = {};
+      for (const a of o.buildArg as string[]) {
+        const kv = parseBuildArg(a);
+        if (kv) buildArgs[kv[0]] = kv[1];
+      }
+      const labels: Record<string, string> = {};
+      for (const l of o.label as string[]) {
+        const [k, v] = parseLabel(l);
+        labels[k] = v;
+      }
+      const buildContexts: Record<string, NamedContext> = {};
+      for (const c of o.buildContext as string[]) {
+        const [k, v] = parseBuildContext(c);
+        buildContexts[k] = v;
+      }
+      const file = o.file as string | undefined;
+      const opts: BuildOptions = {
+        contextDir: context,
+        dockerfile: file,
+        dockerfileText: file === '-' ? readFileSync(0, 'utf8') : undefined,
+        tags: o.tag as string[],
+        target: o.target as string | undefined,
+        buildArgs,
+        noCache: o.cache === false,
+        pull: !!o.pull,
+        secrets: (o.secret as string[]).map(parseSecret),
+        progress: progress === ('rawjson' as ProgressMode) ? 'json' : progress,
+        outputs: (o.output as string[]).map(parseOutput),
+        push: !!o.push,
+        labels,
+        iidfile: o.iidfile as string | undefined,
+        network: network as BuildOptions['network'],
+        buildContexts,
+      };
+      const r = await build(opts);
+      if (!opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${r.imageId}\n`);
+    });
+}

@@ -1,0 +1,43 @@
+/**
+ * The build cache's records: cache key → the layer a step produced (descriptor + diffID). Stored
+ * as small JSON files under `<store root>/buildcache/` (atomic rename), so a cache hit needs no
+ * work but a lookup; a record whose blob was garbage-collected is a miss. Writing a record happens
+ * only after the layer blob is in the store, so a failed build leaves no dangling record.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Descriptor } from '../image/types.js';
+
+export interface CacheRecord {
+  descriptor: Descriptor;
+  diffId: string;
+  created: string;
+}
+
+export class BuildCache {
+  readonly dir: string;
+  constructor(storeRoot: string) {
+    this.dir = join(storeRoot, 'buildcache');
+  }
+
+  private file(key: string): string {
+    return join(this.dir, `${key.replace(/^sha256:/, '')}.json`);
+  }
+
+  async get(key: string): Promise<CacheRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(this.file(key), 'utf8')) as CacheRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(key: string, rec: CacheRecord): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const f = this.file(key);
+    const tmp = `${f}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(rec));
+    await rename(tmp, f);
+  }
+}

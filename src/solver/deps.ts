@@ -1,0 +1,172 @@
+/**
+ * The solver's adapter to the rest of the pipeline: store, layer writer, snapshotter, executor,
+ * file operations, build context, registry. In: what the engine needs, in the engine's terms. Out:
+ * calls into those modules' public index.ts. Kept in one file so a change in another module's API
+ * is absorbed here. Also holds the two small things no other module offers yet: loading an image
+ * from an OCI layout directory (`--build-context x=oci-layout://dir`) and a directory digest for
+ * `--build-context x=PATH`.
+ */
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readlinkSync, readFileSync, statSync, createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Store, chainIdOf, type ResolvedImage } from '../store/index.js';
+import { writeLayer as imageWriteLayer, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
+import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
+import { runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
+import { copyFiles as fileopsCopy, patternMatcher, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
+import { hashPaths, parseDockerignore } from '../worker/context/index.js';
+import { parseReference, pullImage, pushImage } from '../registry/index.js';
+import { UserError } from '../util/errors.js';
+
+export type { Store, ResolvedImage, Mount, PathMatcher, Mounted };
+
+export function openStore(root?: string): Promise<Store> {
+  return Store.open(root);
+}
+
+/** `busybox` → `docker.io/library/busybox:latest` */
+export function fullRef(ref: string): string {
+  return parseReference(ref).toString();
+}
+
+export async function pull(store: Store, ref: string, platform: Platform): Promise<ResolvedImage> {
+  const img = await pullImage(store as never, ref, { platform });
+  return img as ResolvedImage;
+}
+
+export async function push(store: Store, ref: string): Promise<{ digest: string }> {
+  return pushImage(store as never, ref);
+}
+
+/** Snapshot dirs (bottom→top) for a list of layers, via the store's chainID-keyed unpacking. */
+export async function layerSnapshots(store: Store, layers: Array<{ descriptor: Descriptor; diffId: string }>): Promise<string[]> {
+  if (layers.length === 0) return [];
+  const img: ResolvedImage = {
+    manifestDigest: '',
+    configDigest: '',
+    refs: [],
+    manifest: { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, digest: '', size: 0 }, layers: layers.map((l) => l.descriptor) },
+    config: { architecture: '', os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } },
+  };
+  return store.layerSnapshots(img);
+}
+
+export function mountOverlay(lowers: string[], upper: string, scratch: string): Promise<Mounted> {
+  return snapMount(lowers, upper, { scratchDir: scratch });
+}
+
+export async function writeLayer(store: Store, dir: string): Promise<{ descriptor: Descriptor; diffId: string }> {
+  const w = await imageWriteLayer(store, dir, { overlayUpper: true });
+  return { descriptor: w.descriptor, diffId: w.diffId };
+}
+
+export function chainId(diffIds: string[]): string {
+  return chainIdOf(diffIds);
+}
+
+export function runContainer(spec: ExecSpec): Promise<ExecResult> {
+  return execRun(spec);
+}
+
+export function resolveUser(root: string, user: string): { uid: number; gid: number } {
+  return execResolveUser(root, user);
+}
+
+export function copyFiles(opts: CopyOptions): Promise<unknown> {
+  return fileopsCopy(opts);
+}
+
+export interface BuildContext {
+  dir: string;
+  ignore: PathMatcher;
+  /** bytes of the files not ignored (for "transferring context") */
+  size: number;
+  digest(sources: string[], opts: { exclude: string[]; parents: boolean }): Promise<string>;
+}
+
+export async function loadBuildContext(dir: string, ignoreText: string): Promise<BuildContext> {
+  const ignore = patternMatcher(parseDockerignore(ignoreText));
+  let size = 0;
+  const walk = (host: string, rel: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(host);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const r = rel ? `${rel}/${n}` : n;
+      if (ignore.ignores(r) && !ignore.hasNegation) continue;
+      const p = join(host, n);
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p, r);
+      else if (!ignore.ignores(r)) size += st.isFile() ? st.size : 0;
+    }
+  };
+  walk(dir, '');
+  return {
+    dir,
+    ignore,
+    size,
+    digest: (sources, opts) => hashPaths(dir, sources, { ignore, exclude: opts.exclude, parents: opts.parents }),
+  };
+}
+
+/** Content digest of a whole directory (paths, types, modes, link targets, file contents). */
+export async function dirDigest(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (host: string, rel: string): Promise<void> => {
+    const names = readdirSync(host).sort();
+    for (const n of names) {
+      const p = join(host, n);
+      const r = `${rel}/${n}`;
+      const st = lstatSync(p);
+      h.update(`${r}\0${st.mode}\0`);
+      if (st.isSymbolicLink()) h.update(readlinkSync(p));
+      else if (st.isDirectory()) await walk(p, r);
+      else if (st.isFile()) {
+        for await (const c of createReadStream(p)) h.update(c as Buffer);
+      }
+      h.update('\n');
+    }
+  };
+  if (!statSync(dir).isDirectory()) throw new UserError(`build context ${dir} is not a directory`);
+  await walk(dir, '');
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** Imports the image of an OCI layout dir (by tag, digest, or the only manifest) into the store. */
+export async function loadOciLayout(store: Store, dir: string, ref?: string): Promise<ResolvedImage> {
+  let index: ImageIndex;
+  try {
+    index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as ImageIndex;
+  } catch {
+    throw new UserError(`oci-layout://${dir}: not an OCI layout (no index.json)`);
+  }
+  const blob = (d: string): string => join(dir, 'blobs', ...d.split(':'));
+  let desc: Descriptor | undefined;
+  const ms = index.manifests ?? [];
+  if (ref?.startsWith('sha256:')) desc = ms.find((m) => m.digest === ref) ?? { mediaType: MediaType.OciManifest, digest: ref, size: 0 };
+  else if (ref) desc = ms.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === ref);
+  else if (ms.length === 1) desc = ms[0];
+  if (!desc) throw new UserError(`oci-layout://${dir}: ${ref ? `no image ${ref}` : 'more than one image; name one with :TAG or @DIGEST'}`);
+  let manifestBuf = readFileSync(blob(desc.digest));
+  let manifest = JSON.parse(manifestBuf.toString()) as ImageManifest & ImageIndex;
+  if (Array.isArray(manifest.manifests)) {
+    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+    const m = manifest.manifests.find((x) => x.platform?.architecture === arch) ?? manifest.manifests[0];
+    manifestBuf = readFileSync(blob(m.digest));
+    manifest = JSON.parse(manifestBuf.toString()) as ImageManifest & ImageIndex;
+  }
+  for (const l of manifest.layers) {
+    if (!store.hasBlob(l.digest)) await store.putBlob(createReadStream(blob(l.digest)), { digest: l.digest, size: l.size });
+  }
+  const configBuf = readFileSync(blob(manifest.config.digest));
+  const config = JSON.parse(configBuf.toString()) as ImageConfig;
+  // the store needs each layer's diffID recorded: writeTarAsLayer does it for built layers; for
+  // imported ones the store measures on demand (layerInfo)
+  const mdesc = await store.putImage(manifest, config, [], { manifest: manifestBuf, config: configBuf });
+  const img = await store.resolveImage(mdesc.digest);
+  if (!img) throw new UserError(`oci-layout://${dir}: import failed`);
+  return img;
+}

@@ -1,0 +1,770 @@
+/**
+ * The build engine: `build(opts)` turns a Dockerfile and a context into an image in the store.
+ * In: BuildOptions (context dir, Dockerfile, target, build args, secrets, outputs...). Out: the
+ * image (OCI manifest + config with history and per-layer attribution) stored under the -t names,
+ * the requested exports, and a BuildResult. Progress is reported like BuildKit's.
+ *
+ * How a stage runs: its state starts from the base (image config, scratch, or the parent stage's
+ * final state), ONBUILD triggers of the base run first, then each step is dispatched (pure, see
+ * dispatch.ts). Steps that make a layer (RUN, COPY, ADD, WORKDIR) get a content-addressed cache
+ * key; on a hit the recorded layer is reused (printed CACHED), on a miss the step runs on an
+ * overlay mount of the stage's snapshots with a fresh upper dir: the upper dir IS the layer (written
+ * as a tarball, then adopted as the next snapshot with store.commitSnapshot). Stages run as a DAG:
+ * only those the target needs, independent ones concurrently. A failure aborts the other stages,
+ * prints BuildKit's error report and leaves the store without a half-made image.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, statSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile, chmod, chown, lstat } from 'node:fs/promises';
+import { basename, join, resolve as resolvePath } from 'node:path';
+import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../image/types.js';
+import { MediaType, hostPlatform } from '../image/types.js';
+import { UserError, isUserError } from '../util/errors.js';
+import { resolveInRoot } from '../util/fspath.js';
+import { BuildCache } from './cache.js';
+import { baseKey, digestOf, stepKey } from './cachekey.js';
+import {
+  countCommands,
+  dispatchStep,
+  fromName,
+  goQuote,
+  initStageState,
+  type CopyAction,
+  type DispatchContext,
+  type RunAction,
+  type StageState,
+  type WorkdirAction,
+} from './dispatch.js';
+import * as deps from './deps.js';
+import { formatPlatform, makeLexer, mountFrom, neededStages, parseTrigger, planFromText, positioned, resolveStageRef, stageDeps, stageLabel } from './frontend.js';
+import type { BuildOptions, NamedContext } from './options.js';
+import { createProgress, formatFailure, type ProgressSink, type VertexHandle } from './progress.js';
+import { runDag } from './scheduler.js';
+import type { SolverPlan, Step } from './types.js';
+import type { Attribution } from './attribution.js';
+import { exportImage } from './export.js';
+
+export interface LayerRec {
+  descriptor: Descriptor;
+  diffId: string;
+  attribution?: Attribution;
+}
+
+export interface StageResult {
+  index: number;
+  state: StageState;
+  layers: LayerRec[];
+  key: string;
+  /** overlay lowers for `layers`, when already known */
+  snapshots?: string[];
+}
+
+export interface BuildResult {
+  /** sha256 of the config (docker's image ID) */
+  imageId: string;
+  manifestDigest: string;
+  config: ImageConfig;
+  manifest: ImageManifest;
+  tags: string[];
+  /** vertices that were cache hits / executed */
+  cached: number;
+  executed: number;
+}
+
+/** A step failed: carries what BuildKit prints in its error report. */
+export class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly vertexName: string,
+    readonly logs: string[],
+    readonly line?: number,
+    readonly endLine?: number,
+  ) {
+    super(message);
+  }
+}
+
+function humanSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${n}B` : `${Number(v.toPrecision(3))}${units[i]}`;
+}
+
+function errMsg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Runs a build. Throws UserError (one line) on failure after printing BuildKit's report. */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const out = opts.progressStream ?? process.stderr;
+  const progress = createProgress(opts.progress, out);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      await progress.close();
+    }
+  };
+  try {
+    const r = await new Builder(opts, progress).run();
+    await close();
+    return r;
+  } catch (e) {
+    await close();
+    if (e instanceof StepFailure) {
+      out.write(formatFailure({
+        vertexName: e.vertexName,
+        logs: e.logs,
+        dockerfileName: e.line !== undefined ? dockerfileDisplayName(opts) : '',
+        dockerfileText: e.line !== undefined ? lastDockerfileText : undefined,
+        line: e.line,
+        endLine: e.endLine,
+      }));
+      throw new UserError(`ERROR: failed to solve: ${e.message}`);
+    }
+    if (isUserError(e)) throw e;
+    if (e instanceof Error && (e as NodeJS.ErrnoException).code) throw new UserError(`ERROR: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+let lastDockerfileText: string | undefined;
+
+function dockerfileDisplayName(opts: BuildOptions): string {
+  if (!opts.dockerfile || opts.dockerfile === '-') return 'Dockerfile';
+  return basename(opts.dockerfile);
+}
+
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const prev = this.tail;
+    this.tail = prev.then(() => next);
+    return prev.then(() => release);
+  }
+}
+
+class Builder {
+  private store!: deps.Store;
+  private cache!: BuildCache;
+  private plan!: SolverPlan;
+  private platform: Platform = hostPlatform();
+  private baseImages = new Map<string, deps.ResolvedImage>();
+  private context?: deps.BuildContext;
+  private contextDir: string;
+  private secrets = new Map<string, Buffer>();
+  private cacheLocks = new Map<string, Mutex>();
+  private cacheBusy = new Set<string>();
+  private cachedCount = 0;
+  private executedCount = 0;
+  private signal: AbortSignal | undefined;
+
+  constructor(
+    private opts: BuildOptions,
+    private progress: ProgressSink,
+  ) {
+    this.contextDir = resolvePath(opts.contextDir);
+    this.signal = opts.signal;
+  }
+
+  private named(): Set<string> {
+    return new Set(Object.keys(this.opts.buildContexts));
+  }
+
+  async run(): Promise<BuildResult> {
+    const opts = this.opts;
+    if (!existsSync(this.contextDir) || !statSync(this.contextDir).isDirectory()) {
+      throw new UserError(`unable to prepare context: path "${opts.contextDir}" not found`);
+    }
+    // 1. the Dockerfile
+    const dfName = dockerfileDisplayName(opts);
+    const v1 = this.progress.start(`[internal] load build definition from ${dfName}`);
+    let text: string;
+    if (opts.dockerfile === '-') {
+      text = opts.dockerfileText ?? '';
+    } else {
+      const p = opts.dockerfile ? resolvePath(opts.dockerfile) : join(this.contextDir, 'Dockerfile');
+      try {
+        text = await readFile(p, 'utf8');
+      } catch {
+        v1.fail(`failed to read dockerfile: open ${p}: no such file or directory`);
+        throw new UserError(`ERROR: failed to solve: failed to read dockerfile: open ${p}: no such file or directory`);
+      }
+    }
+    v1.status(`transferring dockerfile: ${humanSize(Buffer.byteLength(text))} done`);
+    lastDockerfileText = text;
+    const { plan } = planFromText(text, {
+      file: dfName,
+      target: opts.target,
+      buildArgs: opts.buildArgs,
+      platform: this.platform,
+      buildPlatform: hostPlatform(),
+    });
+    this.plan = plan;
+    v1.done();
+
+    this.store = await deps.openStore(opts.storeRoot);
+    this.cache = new BuildCache(this.store.root);
+    const named = this.named();
+    const needed = neededStages(plan, named);
+
+    // 2. base images (load metadata), in parallel
+    const refs = new Set<string>();
+    for (const i of needed) {
+      const s = plan.stages[i];
+      if (s.base.kind === 'image') refs.add(s.base.ref);
+    }
+    await Promise.all([...refs].map((r) => this.resolveBase(r)));
+
+    // 3. .dockerignore and the build context (only when a needed stage reads it)
+    const v2 = this.progress.start('[internal] load .dockerignore');
+    const ignoreText = this.readDockerignore();
+    v2.status(`transferring context: ${humanSize(Buffer.byteLength(ignoreText ?? ''))} done`);
+    v2.done();
+    if (needed.some((i) => this.usesContext(i))) {
+      const v3 = this.progress.start('[internal] load build context');
+      this.context = await deps.loadBuildContext(this.contextDir, ignoreText ?? '');
+      v3.status(`transferring context: ${humanSize(this.context.size)} done`);
+      v3.done();
+    }
+    await this.loadSecrets();
+
+    // 4. the stages
+    const results = await runDag<StageResult>(
+      needed,
+      (i) => stageDeps(plan, i, named),
+      (i, res, signal) => this.runStage(i, res, signal),
+      this.signal,
+    );
+    const final = results.get(plan.target) as StageResult;
+
+    // 5. export
+    const r = await exportImage({
+      store: this.store,
+      opts,
+      final,
+      progress: this.progress,
+      platform: this.platform,
+      materialize: (layers) => this.materialize(layers),
+    });
+    return { ...r, cached: this.cachedCount, executed: this.executedCount };
+  }
+
+  private readDockerignore(): string | undefined {
+    const candidates: string[] = [];
+    if (this.opts.dockerfile && this.opts.dockerfile !== '-') candidates.push(`${resolvePath(this.opts.dockerfile)}.dockerignore`);
+    candidates.push(join(this.contextDir, '.dockerignore'));
+    for (const c of candidates) {
+      try {
+        return readFileSync(c, 'utf8');
+      } catch {
+        /* next */
+      }
+    }
+    return undefined;
+  }
+
+  private usesContext(i: number): boolean {
+    const s = this.plan.stages[i];
+    for (const st of s.steps) {
+      if ((st.kind === 'copy' || st.kind === 'add') && st.from === undefined && st.srcs.length > 0) return true;
+      if (st.kind === 'run' && st.mounts.some((m) => mountFrom(m) === undefined && (/(^|,)\s*type=bind/i.test(m) || !/(^|,)\s*type=/i.test(m)))) return true;
+    }
+    return false;
+  }
+
+  private async loadSecrets(): Promise<void> {
+    for (const s of this.opts.secrets) {
+      if (s.src !== undefined) {
+        try {
+          this.secrets.set(s.id, await readFile(resolvePath(s.src)));
+        } catch {
+          throw new UserError(`failed to read secret ${s.id}: open ${s.src}: no such file or directory`);
+        }
+      } else if (s.env !== undefined) {
+        const v = process.env[s.env];
+        if (v === undefined) throw new UserError(`secret ${s.id}: environment variable ${s.env} is not set`);
+        this.secrets.set(s.id, Buffer.from(v));
+      }
+    }
+  }
+
+  /** Resolves a FROM / COPY --from image: named contexts, the store, else a pull. Memoized. */
+  private resolving = new Map<string, Promise<deps.ResolvedImage>>();
+  private resolveBase(ref: string): Promise<deps.ResolvedImage> {
+    let p = this.resolving.get(ref);
+    if (!p) {
+      p = this.doResolveBase(ref);
+      this.resolving.set(ref, p);
+    }
+    return p;
+  }
+
+  private namedContextFor(ref: string): NamedContext | undefined {
+    const bc = this.opts.buildContexts;
+    if (bc[ref]) return bc[ref];
+    const full = deps.fullRef(ref);
+    for (const [k, v] of Object.entries(bc)) {
+      try {
+        if (deps.fullRef(k) === full) return v;
+      } catch {
+        /* not a reference */
+      }
+    }
+    return undefined;
+  }
+
+  private async doResolveBase(ref: string): Promise<deps.ResolvedImage> {
+    const nc = this.namedContextFor(ref);
+    if (nc?.kind === 'dir') throw new UserError(`FROM ${ref}: a local directory build context cannot be used as a base image`);
+    if (nc?.kind === 'oci') {
+      const v = this.progress.start(`[internal] load metadata for oci-layout://${nc.path}`);
+      const img = await deps.loadOciLayout(this.store, nc.path, nc.ref);
+      v.done();
+      this.baseImages.set(ref, img);
+      return img;
+    }
+    const real = nc?.kind === 'image' ? nc.ref : ref;
+    let full: string;
+    try {
+      full = deps.fullRef(real);
+    } catch (e) {
+      throw new UserError(`failed to parse stage name "${real}": ${errMsg(e)}`);
+    }
+    const v = this.progress.start(`[internal] load metadata for ${full}`);
+    let img: deps.ResolvedImage | undefined;
+    if (!this.opts.pull) img = await this.store.resolveImage(real).catch(() => undefined);
+    if (!img) {
+      try {
+        img = await deps.pull(this.store, real, this.platform);
+      } catch (e) {
+        const msg = `${real}: failed to resolve source metadata for ${full}: ${errMsg(e)}`;
+        v.fail(msg);
+        throw new UserError(`ERROR: failed to solve: ${msg}`);
+      }
+    }
+    v.done();
+    this.baseImages.set(ref, img);
+    return img;
+  }
+
+  /** Overlay-ready snapshot dirs for a layer list (unpacked on demand, cached by chainID). */
+  async materialize(layers: LayerRec[]): Promise<string[]> {
+    return deps.layerSnapshots(this.store, layers);
+  }
+
+  private async runStage(i: number, results: Map<number, StageResult>, signal: AbortSignal): Promise<StageResult> {
+    const plan = this.plan;
+    const s = plan.stages[i];
+    const stageName = plan.stages.length === 1 ? '' : s.name ?? `stage-${i}`;
+    const attrStage = s.name ?? `stage-${i}`;
+    const platStr = formatPlatform(this.platform);
+    let st: StageState;
+    let layers: LayerRec[];
+    let key: string;
+    let snapshots: string[] | undefined;
+    let fromRef: string | undefined;
+    if (s.base.kind === 'stage') {
+      const p = results.get(s.base.index) as StageResult;
+      st = initStageState({ kind: 'stage', state: p.state }, this.platform, stageName);
+      layers = [...p.layers];
+      key = p.key;
+      snapshots = p.snapshots;
+    } else if (s.base.kind === 'scratch') {
+      st = initStageState({ kind: 'scratch' }, this.platform, stageName);
+      layers = [];
+      key = baseKey({ kind: 'scratch' }, platStr);
+      snapshots = [];
+    } else {
+      const img = await this.resolveBase(s.base.ref);
+      st = initStageState({ kind: 'image', config: img.config }, this.platform, stageName);
+      layers = img.manifest.layers.map((d, j) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[j] as string }));
+      key = baseKey({ kind: 'image', manifestDigest: img.manifestDigest }, platStr);
+      const nc = this.namedContextFor(s.base.ref);
+      const real = nc?.kind === 'image' ? nc.ref : s.base.ref;
+      fromRef = nc?.kind === 'oci' ? `oci-layout://${nc.path}@${img.manifestDigest}` : `${deps.fullRef(real)}@${img.manifestDigest}`;
+    }
+
+    // ONBUILD triggers of the base run first (and are not inherited further)
+    const triggers = st.config.config?.OnBuild ?? [];
+    if (st.config.config && st.config.config.OnBuild !== undefined) delete st.config.config.OnBuild;
+    const trigSteps: Step[] = [];
+    for (const t of triggers) {
+      try {
+        trigSteps.push(parseTrigger(t, s.pos, plan.dockerfile.name));
+      } catch (e) {
+        throw positioned(e, plan.dockerfile.name, s.pos.line);
+      }
+    }
+    for (const t of trigSteps) {
+      if (t.kind === 'copy' && t.from !== undefined) {
+        const d = resolveStageRef(plan, t.from, i);
+        if (d !== undefined && !results.has(d)) throw new UserError(`ONBUILD COPY --from=${t.from}: stage not built before this stage`);
+      }
+    }
+    const steps = [...trigSteps, ...s.steps];
+    st.cmdTotal = countCommands(steps, s.base.kind === 'image');
+    if (fromRef !== undefined) {
+      const v = this.progress.start(fromName(st, fromRef));
+      v.done();
+    }
+
+    const lexer = makeLexer(plan.escapeChar);
+    const dctx: DispatchContext = {
+      lexer,
+      globalArgs: plan.globalArgs,
+      buildArgValues: this.opts.buildArgs,
+      platform: this.platform,
+    };
+
+    for (const step of steps) {
+      if (signal.aborted) throw signal.reason ?? new Error('aborted');
+      let r;
+      try {
+        r = dispatchStep(st, step, dctx);
+      } catch (e) {
+        throw positioned(e, plan.dockerfile.name, step.line);
+      }
+      if (!r.action) continue;
+      const action = r.action;
+      const name = r.name ?? step.original;
+      const attribution: Attribution = { stage: attrStage, stageIndex: i, line: step.line, instruction: step.original };
+      if (step.onbuild) attribution.instruction = `ONBUILD ${step.original}`;
+
+      // inputs of the cache key
+      const inputs: Record<string, string | undefined> = {};
+      let copySource: CopySource | undefined;
+      try {
+        if (action.type === 'copy') {
+          copySource = await this.copySource(action, i, results);
+          inputs.source = copySource.digest;
+          attribution.paths = [...action.srcs, ...action.inline.map((x) => `<<${x.name}`)];
+          if (copySource.label !== undefined) attribution.from = copySource.label;
+        } else if (action.type === 'run') {
+          for (const [j, m] of action.mounts.entries()) {
+            if (m.type === 'bind') inputs[`mount${j}`] = await this.bindSourceDigest(m.from, m.source ?? '/', i, results);
+            if (m.type === 'cache' && m.from !== undefined) inputs[`mount${j}`] = await this.bindSourceDigest(m.from, m.source ?? '/', i, results);
+          }
+        }
+      } catch (e) {
+        throw positioned(e, plan.dockerfile.name, step.line);
+      }
+      const k = stepKey(key, action, inputs);
+      const rec = this.opts.noCache ? undefined : await this.cache.get(k);
+      if (rec && this.store.hasBlob(rec.descriptor.digest)) {
+        this.progress.cached(name);
+        this.cachedCount++;
+        layers = [...layers, { descriptor: rec.descriptor, diffId: rec.diffId, attribution }];
+        key = k;
+        snapshots = undefined;
+        continue;
+      }
+      const v = this.progress.start(name);
+      this.executedCount++;
+      try {
+        const lowers = snapshots ?? (await this.materialize(layers));
+        const work = await this.store.tmpDir('step-');
+        const upper = join(work, 'upper');
+        const empty = join(work, 'empty');
+        await mkdir(upper);
+        await mkdir(empty);
+        try {
+          const m = await deps.mountOverlay(lowers.length ? lowers : [empty], upper, join(work, 'scratch'));
+          try {
+            if (action.type === 'run') await this.execRun(action, m.root, v, step, i, results, signal, work);
+            else if (action.type === 'copy') await this.execCopy(action, m.root, copySource as CopySource, signal);
+            else await this.execWorkdir(action, m.root);
+          } finally {
+            await m.unmount();
+          }
+          if (copySource?.release) await copySource.release();
+          const wl = await deps.writeLayer(this.store, upper);
+          const chain = deps.chainId([...layers.map((l) => l.diffId), wl.diffId]);
+          const snap = await this.store.commitSnapshot(chain, upper);
+          await this.cache.put(k, { descriptor: wl.descriptor, diffId: wl.diffId, created: new Date().toISOString() });
+          layers = [...layers, { descriptor: wl.descriptor, diffId: wl.diffId, attribution }];
+          snapshots = [...lowers, snap];
+          key = k;
+        } finally {
+          await rm(work, { recursive: true, force: true }).catch(() => undefined);
+        }
+        v.done();
+      } catch (e) {
+        if (copySource?.release) await copySource.release().catch(() => undefined);
+        if (e instanceof StepFailure) {
+          v.fail(e.message);
+          throw new StepFailure(e.message, name, v.lastLogs(10), step.line, step.endLine);
+        }
+        if (signal.aborted && !(e instanceof UserError)) {
+          v.fail('canceled');
+          throw e;
+        }
+        const msg = errMsg(e);
+        v.fail(msg);
+        throw new StepFailure(msg, name, v.lastLogs(10), step.line, step.endLine);
+      }
+    }
+    return { index: i, state: st, layers, key, snapshots };
+  }
+
+  // ---- COPY / ADD sources ----------------------------------------------------------------
+
+  private async copySource(action: CopyAction, stage: number, results: Map<number, StageResult>): Promise<CopySource> {
+    if (action.from === undefined) {
+      const onlyInline = action.srcs.length === 0;
+      const urls = action.srcs.filter((x) => /^https?:\/\//.test(x));
+      const local = action.srcs.filter((x) => !/^https?:\/\//.test(x));
+      let digest = onlyInline ? digestOf('inline') : digestOf({ urls, checksum: action.checksum });
+      if (local.length) {
+        if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
+        digest = digestOf({ urls, local: await this.context.digest(local, { exclude: action.exclude, parents: action.parents }) });
+      }
+      return { root: this.contextDir, digest, fromContext: true, ignore: this.context?.ignore };
+    }
+    return this.fromSource(action.from, stage, results);
+  }
+
+  /** A `--from=` / `from=` source: a stage, a named build context, or an image. Mounted read-only. */
+  private async fromSource(from: string, stage: number, results: Map<number, StageResult>): Promise<CopySource> {
+    const named = this.opts.buildContexts[from];
+    const idx = named && !/^[0-9]+$/.test(from) && !this.plan.stages.some((s) => s.name === from.toLowerCase()) ? undefined : resolveStageRef(this.plan, from, stage);
+    if (idx !== undefined) {
+      const r = results.get(idx);
+      if (!r) throw new UserError(`stage ${from} was not built`);
+      return this.mountLayers(r.layers, r.key, /^[0-9]+$/.test(from) ? from : stageLabel(this.plan, idx));
+    }
+    if (named?.kind === 'dir') {
+      const dir = resolvePath(named.path);
+      return { root: dir, digest: digestOf({ dir: await deps.dirDigest(dir) }), fromContext: true, label: from };
+    }
+    const img = named?.kind === 'oci' ? await deps.loadOciLayout(this.store, named.path, named.ref) : await this.resolveBase(named?.kind === 'image' ? named.ref : from);
+    const ls = img.manifest.layers.map((d, j) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[j] as string }));
+    return this.mountLayers(ls, img.manifestDigest, from);
+  }
+
+  private async mountLayers(layers: LayerRec[], key: string, label: string): Promise<CopySource> {
+    const lowers = await this.materialize(layers);
+    const work = await this.store.tmpDir('src-');
+    const empty = join(work, 'empty');
+    await mkdir(empty);
+    const m = await deps.mountOverlay(lowers.length ? lowers : [empty], join(work, 'upper'), join(work, 'scratch'));
+    let released = false;
+    return {
+      root: m.root,
+      digest: key,
+      fromContext: false,
+      label,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await m.unmount();
+        await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      },
+    };
+  }
+
+  private async bindSourceDigest(from: string | undefined, source: string, stage: number, results: Map<number, StageResult>): Promise<string> {
+    if (from === undefined) {
+      if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
+      return this.context.digest([source === '' ? '/' : source], { exclude: [], parents: false }).catch(() => digestOf({ missing: source }));
+    }
+    const named = this.opts.buildContexts[from];
+    if (named?.kind === 'dir') return deps.dirDigest(resolvePath(named.path));
+    const idx = named ? undefined : resolveStageRef(this.plan, from, stage);
+    if (idx !== undefined) return (results.get(idx) as StageResult).key;
+    const img = named?.kind === 'oci' ? await deps.loadOciLayout(this.store, named.path, named.ref) : await this.resolveBase(named?.kind === 'image' ? named.ref : from);
+    return img.manifestDigest;
+  }
+
+  // ---- execution -------------------------------------------------------------------------
+
+  private async execCopy(action: CopyAction, root: string, src: CopySource, signal: AbortSignal): Promise<void> {
+    await deps.copyFiles({
+      srcRoot: src.root,
+      sources: action.srcs,
+      contents: action.inline.map((x) => ({ path: x.name, data: x.data })),
+      destRoot: root,
+      dest: action.dest,
+      ignore: src.fromContext ? src.ignore : undefined,
+      resetOwnership: src.fromContext,
+      chown: action.chown,
+      chmod: action.chmod,
+      parents: action.parents,
+      exclude: action.exclude,
+      add: action.add,
+      checksum: action.checksum,
+      keepGitDir: action.keepGitDir,
+      instruction: action.add ? 'ADD' : 'COPY',
+      signal,
+    });
+  }
+
+  private async execWorkdir(action: WorkdirAction, root: string): Promise<void> {
+    let uid = 0;
+    let gid = 0;
+    if (action.user) {
+      const u = deps.resolveUser(root, action.user);
+      uid = u.uid;
+      gid = u.gid;
+    }
+    const parts = action.path.split('/').filter(Boolean);
+    let cur = '/';
+    for (const p of parts) {
+      cur = cur === '/' ? `/${p}` : `${cur}/${p}`;
+      const host = resolveInRoot(root, cur, true);
+      const st = await lstat(host).catch(() => undefined);
+      if (st?.isDirectory()) continue;
+      if (st) throw new UserError(`mkdir ${cur}: not a directory`);
+      await mkdir(host, { mode: 0o755 });
+      await chmod(host, 0o755);
+      if (uid !== 0 || gid !== 0) await chown(host, uid, gid);
+    }
+  }
+
+  private cacheMountDir(id: string): string {
+    return join(this.store.dirs.cache, createHash('sha256').update(id).digest('hex').slice(0, 32));
+  }
+
+  private async execRun(
+    action: RunAction,
+    root: string,
+    v: VertexHandle,
+    step: Step,
+    stage: number,
+    results: Map<number, StageResult>,
+    signal: AbortSignal,
+    work: string,
+  ): Promise<void> {
+    const mounts: deps.Mount[] = [];
+    const env = [...action.env];
+    const releases: Array<() => Promise<void> | void> = [];
+    const secretDir = join(work, 'secrets');
+    try {
+      for (const m of action.mounts) {
+        switch (m.type) {
+          case 'secret': {
+            const data = this.secrets.get(m.id as string);
+            if (data === undefined) {
+              if (m.required) throw new UserError(`secret ${m.id}: not found`);
+              break;
+            }
+            if (m.target) {
+              await mkdir(secretDir, { recursive: true, mode: 0o700 });
+              const f = join(secretDir, createHash('sha256').update(m.id as string).digest('hex').slice(0, 16));
+              await writeFile(f, data, { mode: m.mode ?? 0o400 });
+              await chmod(f, m.mode ?? 0o400);
+              await chown(f, m.uid ?? 0, m.gid ?? 0);
+              mounts.push({ type: 'bind', source: f, target: m.target, readonly: true });
+            }
+            if (m.env) env.push(`${m.env}=${data.toString()}`);
+            break;
+          }
+          case 'cache': {
+            const id = m.id ?? m.target;
+            let dir = this.cacheMountDir(id);
+            if (m.sharing === 'locked') {
+              let mu = this.cacheLocks.get(dir);
+              if (!mu) this.cacheLocks.set(dir, (mu = new Mutex()));
+              const release = await mu.lock();
+              releases.push(release);
+            } else if (m.sharing === 'private') {
+              if (this.cacheBusy.has(dir)) dir = join(work, `cache-private-${mounts.length}`);
+              else {
+                this.cacheBusy.add(dir);
+                const d = dir;
+                releases.push(() => void this.cacheBusy.delete(d));
+              }
+            }
+            if (!existsSync(dir)) {
+              await mkdir(dir, { recursive: true });
+              await chmod(dir, m.mode ?? 0o755);
+              await chown(dir, m.uid ?? 0, m.gid ?? 0);
+            }
+            mounts.push({ type: 'bind', source: dir, target: m.target, readonly: m.readonly });
+            break;
+          }
+          case 'tmpfs':
+            mounts.push({ type: 'tmpfs', target: m.target, size: m.size });
+            break;
+          case 'bind': {
+            let srcRoot = this.contextDir;
+            if (m.from !== undefined) {
+              const src = await this.fromSource(m.from, stage, results);
+              if (src.release) releases.push(src.release);
+              srcRoot = src.root;
+            }
+            const host = resolveInRoot(srcRoot, m.source ?? '/', true);
+            if (!existsSync(host)) throw new UserError(`failed to compute cache key: "${m.source ?? '/'}" not found`);
+            if (m.readonly) {
+              mounts.push({ type: 'bind', source: host, target: m.target, readonly: true });
+            } else {
+              // rw bind: writes are discarded (an overlay with a throwaway upper)
+              const st = statSync(host);
+              if (st.isDirectory()) {
+                const ov = await deps.mountOverlay([host], join(work, `bind-upper-${mounts.length}`), join(work, `bind-scratch-${mounts.length}`));
+                releases.push(() => ov.unmount());
+                mounts.push({ type: 'bind', source: ov.root, target: m.target, readonly: false });
+              } else {
+                const copy = join(work, `bind-file-${mounts.length}`);
+                await writeFile(copy, await readFile(host));
+                mounts.push({ type: 'bind', source: copy, target: m.target, readonly: false });
+              }
+            }
+            break;
+          }
+          case 'ssh':
+            if (m.required) throw new UserError('RUN --mount=type=ssh is not supported');
+            break;
+        }
+      }
+      if (action.pipes.length) {
+        const pipeDir = join(work, 'pipes');
+        await mkdir(pipeDir, { recursive: true });
+        for (const p of action.pipes) {
+          const f = join(pipeDir, p.name);
+          await writeFile(f, p.data, { mode: 0o755 });
+          await chmod(f, 0o755);
+          mounts.push({ type: 'bind', source: f, target: `/dev/pipes/${p.name}`, readonly: true });
+        }
+      }
+      const net = action.network ?? this.opts.network;
+      const res = await deps.runContainer({
+        rootfs: root,
+        args: action.args,
+        env,
+        cwd: action.cwd,
+        user: action.user,
+        network: net === 'none' ? 'none' : 'host',
+        mounts,
+        stdin: 'ignore',
+        stdout: (c: Buffer) => v.log(c.toString()),
+        stderr: (c: Buffer) => v.log(c.toString()),
+        signal,
+      });
+      if (res.exitCode !== 0) {
+        throw new StepFailure(`process ${goQuote(action.args.join(' '))} did not complete successfully: exit code: ${res.exitCode}`, v.name, v.lastLogs(10), step.line, step.endLine);
+      }
+    } finally {
+      for (const r of releases.reverse()) await r();
+      await rm(secretDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+}
+
+interface CopySource {
+  root: string;
+  digest: string;
+  fromContext: boolean;
+  ignore?: deps.PathMatcher;
+  /** for attribution: the stage (name or index as written) or image the files came from */
+  label?: string;
+  release?: () => Promise<void>;
+}
+

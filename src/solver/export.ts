@@ -1,0 +1,232 @@
+/**
+ * Exporters: the target stage's result → an image. In: the final StageResult (config state and
+ * layers with attribution), the --output / -t / --label / --iidfile / --push options. Out: the OCI
+ * manifest and config (history `created` filled in like BuildKit's exporter, `rootfs.diff_ids`, the
+ * per-layer attribution annotations) written to the store and tagged (`type=image`, the default),
+ * an OCI-layout tarball that `docker load` also reads (`type=oci` / `type=docker`), the final file
+ * tree (`type=local`, `type=tar`), the image ID in the iidfile, and pushes.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import type { Writable } from 'node:stream';
+import { MediaType, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from '../image/types.js';
+import { encodeHeader, padLen, TAR_END } from '../image/tar.js';
+import { UserError } from '../util/errors.js';
+import { attributionAnnotations } from './attribution.js';
+import { cloneConfig } from './dispatch.js';
+import * as deps from './deps.js';
+import type { BuildOptions, OutputSpec } from './options.js';
+import type { ProgressSink } from './progress.js';
+import type { LayerRec, StageResult } from './engine.js';
+
+export interface ExportInput {
+  store: deps.Store;
+  opts: BuildOptions;
+  final: StageResult;
+  progress: ProgressSink;
+  platform: Platform;
+  materialize: (layers: LayerRec[]) => Promise<string[]>;
+}
+
+export interface ExportResult {
+  imageId: string;
+  manifestDigest: string;
+  config: ImageConfig;
+  manifest: ImageManifest;
+  tags: string[];
+}
+
+/** The final image config: BuildKit's exporter fills in `created` and history timestamps. */
+export function finalConfig(final: StageResult, labels: Record<string, string>, now: string): ImageConfig {
+  const c = cloneConfig(final.state.config);
+  c.config ??= {};
+  if (Object.keys(labels).length) c.config.Labels = { ...(c.config.Labels ?? {}), ...labels };
+  c.created = now;
+  c.rootfs = { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) };
+  c.history = (c.history ?? []).map((h) => (h.created ? h : { created: now, ...h }));
+  const ordered: ImageConfig = { architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}), os: c.os, created: c.created } as ImageConfig;
+  if (c.author) ordered.author = c.author;
+  ordered.config = c.config;
+  ordered.rootfs = c.rootfs;
+  ordered.history = c.history;
+  return ordered;
+}
+
+export function finalManifest(final: StageResult, configDesc: Descriptor): ImageManifest {
+  return {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: configDesc,
+    layers: final.layers.map((l) => {
+      const ann = { ...(l.descriptor.annotations ?? {}), ...attributionAnnotations(l.attribution) };
+      const d: Descriptor = { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size };
+      if (Object.keys(ann).length) d.annotations = ann;
+      return d;
+    }),
+  };
+}
+
+export async function exportImage(inp: ExportInput): Promise<ExportResult> {
+  const { store, opts, final, progress } = inp;
+  const outputs: OutputSpec[] = opts.outputs.length ? opts.outputs : [{ type: 'image' }];
+  const now = new Date().toISOString();
+  const config = finalConfig(final, opts.labels, now);
+  const configDesc = await store.putJson(config, MediaType.OciConfig);
+  const manifest = finalManifest(final, configDesc);
+  let manifestDigest = '';
+  const tags: string[] = [];
+
+  for (const o of outputs) {
+    if (o.type === 'image') {
+      const v = progress.start('exporting to image');
+      v.status('exporting layers done');
+      const names = o.name ? o.name.split(',').filter(Boolean) : opts.tags;
+      for (const n of names) {
+        try {
+          deps.fullRef(n);
+        } catch (e) {
+          v.fail((e as Error).message);
+          throw e;
+        }
+      }
+      const mdesc = await store.putImage(manifest, config, names);
+      manifestDigest = mdesc.digest;
+      v.status(`exporting manifest ${mdesc.digest} done`);
+      v.status(`exporting config ${configDesc.digest} done`);
+      v.status(`writing image ${configDesc.digest} done`);
+      for (const n of names) {
+        v.status(`naming to ${deps.fullRef(n)} done`);
+        tags.push(n);
+      }
+      v.done();
+      if (opts.push || o.push) {
+        for (const n of names) {
+          const pv = progress.start(`pushing ${deps.fullRef(n)}`);
+          try {
+            await deps.push(store, n);
+          } catch (e) {
+            pv.fail((e as Error).message);
+            throw new UserError(`ERROR: failed to push ${n}: ${(e as Error).message}`);
+          }
+          pv.done();
+        }
+        if (!names.length) throw new UserError('ERROR: --push needs a name (-t NAME:TAG)');
+      }
+    } else if (o.type === 'oci' || o.type === 'docker') {
+      const v = progress.start(`exporting to ${o.type === 'oci' ? 'oci' : 'docker'} image format`);
+      const names = o.name ? o.name.split(',').filter(Boolean) : opts.tags;
+      const manifestBuf = Buffer.from(JSON.stringify(manifest));
+      const mdig = await store.putBlob(manifestBuf);
+      manifestDigest ||= mdig.digest;
+      v.status(`exporting layers done`);
+      v.status(`exporting manifest ${mdig.digest} done`);
+      v.status(`sending tarball`);
+      await writeImageTar(store, { manifest, manifestBuf, manifestDigest: mdig.digest, configDigest: configDesc.digest, names }, o.dest, opts.stdout);
+      v.done();
+    } else {
+      const v = progress.start(o.type === 'local' ? 'exporting to client directory' : 'exporting to client tarball');
+      const lowers = await inp.materialize(final.layers);
+      const work = await store.tmpDir('export-');
+      await mkdir(join(work, 'empty'));
+      const m = await deps.mountOverlay(lowers.length ? lowers : [join(work, 'empty')], join(work, 'upper'), join(work, 'scratch'));
+      try {
+        if (o.type === 'local') {
+          const dest = resolvePath(o.dest as string);
+          await mkdir(dest, { recursive: true });
+          await run('cp', ['-a', `${m.root}/.`, dest]);
+        } else {
+          await run('tar', ['--numeric-owner', '-C', m.root, '-cf', o.dest === '-' ? '-' : resolvePath(o.dest as string), '.'], o.dest === '-' ? opts.stdout ?? process.stdout : undefined);
+        }
+      } finally {
+        await m.unmount();
+        await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      }
+      v.status(`copying files done`);
+      v.done();
+    }
+  }
+  if (opts.iidfile) await writeFile(opts.iidfile, configDesc.digest);
+  if (!manifestDigest) manifestDigest = (await store.putBlob(Buffer.from(JSON.stringify(manifest)))).digest;
+  return { imageId: configDesc.digest, manifestDigest, config, manifest, tags };
+}
+
+function run(cmd: string, args: string[], stdout?: Writable): Promise<void> {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', stdout ? 'pipe' : 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    if (stdout && p.stdout) p.stdout.pipe(stdout, { end: false });
+    p.on('error', rej);
+    p.on('close', (code) => (code === 0 ? res() : rej(new UserError(`${cmd} failed: ${err.trim().split('\n')[0] ?? code}`))));
+  });
+}
+
+/**
+ * An OCI image layout as a tar (oci-layout, index.json, blobs/sha256/...) plus Docker's
+ * manifest.json, so both `docker load` and OCI tools (skopeo oci-archive:, umoci) read it.
+ */
+export async function writeImageTar(
+  store: deps.Store,
+  img: { manifest: ImageManifest; manifestBuf: Buffer; manifestDigest: string; configDigest: string; names: string[] },
+  dest: string | undefined,
+  stdout?: Writable,
+): Promise<void> {
+  if (!dest) throw new UserError('--output type=oci|docker needs dest=FILE (or dest=-)');
+  const out: Writable = dest === '-' ? stdout ?? process.stdout : createWriteStream(resolvePath(dest));
+  const write = (b: Buffer): Promise<void> =>
+    new Promise((res, rej) => {
+      if (out.write(b)) res();
+      else {
+        out.once('drain', res);
+        out.once('error', rej);
+      }
+    });
+  const mtime = Math.floor(Date.now() / 1000);
+  const addFile = async (name: string, data: Buffer): Promise<void> => {
+    await write(encodeHeader({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime }));
+    await write(data);
+    await write(Buffer.alloc(padLen(data.length)));
+  };
+  const addDir = (name: string): Promise<void> => write(encodeHeader({ name, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime }));
+  const addBlob = async (digest: string): Promise<void> => {
+    const path = store.blobPath(digest);
+    const { size } = await import('node:fs').then((f) => f.statSync(path));
+    await write(encodeHeader({ name: `blobs/sha256/${digest.slice(7)}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtime }));
+    for await (const c of createReadStream(path)) await write(c as Buffer);
+    await write(Buffer.alloc(padLen(size)));
+  };
+  const refs = img.names.map((n) => deps.fullRef(n));
+  await addFile('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
+  const mdesc: Descriptor = { mediaType: MediaType.OciManifest, digest: img.manifestDigest, size: img.manifestBuf.length };
+  const index = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciIndex,
+    manifests: refs.length
+      ? refs.map((r) => ({ ...mdesc, annotations: { 'io.containerd.image.name': r, 'org.opencontainers.image.ref.name': r.slice(r.lastIndexOf(':') + 1) } }))
+      : [mdesc],
+  };
+  await addFile('index.json', Buffer.from(JSON.stringify(index)));
+  const dockerManifest = [
+    {
+      Config: `blobs/sha256/${img.configDigest.slice(7)}`,
+      RepoTags: img.names.map((n) => {
+        const f = deps.fullRef(n);
+        return f.startsWith('docker.io/library/') ? f.slice('docker.io/library/'.length) : f.startsWith('docker.io/') ? f.slice('docker.io/'.length) : f;
+      }),
+      Layers: img.manifest.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+    },
+  ];
+  await addFile('manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
+  await addDir('blobs/');
+  await addDir('blobs/sha256/');
+  const seen = new Set<string>();
+  for (const d of [img.manifestDigest, img.configDigest, ...img.manifest.layers.map((l) => l.digest)]) {
+    if (seen.has(d)) continue;
+    seen.add(d);
+    await addBlob(d);
+  }
+  await write(TAR_END);
+  if (dest !== '-') await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
+}

@@ -1,0 +1,293 @@
+/**
+ * Front end → solver. In: Dockerfile text, target, --build-arg values, platforms. Out: a
+ * `SolverPlan` — stages with raw `Step`s, each stage's base resolved (scratch / an earlier stage /
+ * an image reference after global-ARG expansion), the global ARG scope (meta ARGs with build args
+ * applied, plus BuildKit's predefined platform args), and the target. This is the one place that
+ * knows the parser's instruction shapes (src/dockerfile); the engine sees only `Step`s.
+ */
+import { parseDockerfile, ShellLex, type Instruction, type HeredocBody, type Dockerfile } from '../dockerfile/index.js';
+import type { Platform } from '../image/types.js';
+import { UserError } from '../util/errors.js';
+import type { Heredoc, Lexer, SolverPlan, SolverStage, Step, StepPos } from './types.js';
+
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/** BuildKit's defaultArgs: the predefined platform ARGs. */
+export function predefinedArgs(target: Platform, buildPlatform: Platform, targetStage: string): Record<string, string> {
+  return {
+    BUILDPLATFORM: formatPlatform(buildPlatform),
+    BUILDOS: buildPlatform.os,
+    BUILDARCH: buildPlatform.architecture,
+    BUILDVARIANT: buildPlatform.variant ?? '',
+    TARGETPLATFORM: formatPlatform(target),
+    TARGETOS: target.os,
+    TARGETARCH: target.architecture,
+    TARGETVARIANT: target.variant ?? '',
+    TARGETSTAGE: targetStage,
+  };
+}
+
+export function makeLexer(escapeChar: string): Lexer & { raw: ShellLex } {
+  const lex = new ShellLex(escapeChar);
+  return {
+    raw: lex,
+    processWord: (w, env) => lex.processWord(w, env),
+    processWords: (w, env) => lex.processWords(w, env),
+  };
+}
+
+function heredocs(h: HeredocBody[]): Heredoc[] {
+  // the parser already stripped `<<-` tabs from `content`
+  return h.map((x) => ({ name: x.name, data: x.content, chomp: false, expand: x.expand }));
+}
+
+function posOf(ins: Instruction): StepPos {
+  return { line: ins.pos.line, endLine: Math.max(ins.endLine ?? ins.pos.line, ins.pos.line) };
+}
+
+/** Typed instruction → Step (undefined for FROM). */
+export function toStep(ins: Instruction): Step | undefined {
+  const base = { ...posOf(ins), original: ins.original };
+  switch (ins.kind) {
+    case 'FROM':
+      return undefined;
+    case 'RUN':
+      return {
+        ...base,
+        kind: 'run',
+        cmd: typeof ins.command === 'string' ? [ins.command] : [...ins.command],
+        shellForm: !ins.json,
+        heredocs: heredocs(ins.heredocs),
+        mounts: ins.mounts.map((m) => m.raw),
+        network: ins.network,
+        security: ins.security,
+      };
+    case 'CMD':
+    case 'ENTRYPOINT':
+      return {
+        ...base,
+        kind: ins.kind === 'CMD' ? 'cmd' : 'entrypoint',
+        cmd: typeof ins.command === 'string' ? [ins.command] : [...ins.command],
+        shellForm: !ins.json,
+      };
+    case 'SHELL':
+      return { ...base, kind: 'shell', shell: [...ins.shell] };
+    case 'ENV':
+      return { ...base, kind: 'env', pairs: ins.pairs.map((p) => ({ key: p.key, value: p.value })) };
+    case 'LABEL':
+      return { ...base, kind: 'label', pairs: ins.pairs.map((p) => ({ key: p.key, value: p.value })) };
+    case 'ARG':
+      return { ...base, kind: 'arg', args: ins.args.map((a) => ({ ...a })) };
+    case 'EXPOSE':
+      return { ...base, kind: 'expose', words: [...ins.ports] };
+    case 'VOLUME':
+      return { ...base, kind: 'volume', words: [...ins.volumes] };
+    case 'USER':
+      return { ...base, kind: 'user', value: ins.user };
+    case 'WORKDIR':
+      return { ...base, kind: 'workdir', value: ins.path };
+    case 'STOPSIGNAL':
+      return { ...base, kind: 'stopsignal', value: ins.signal };
+    case 'MAINTAINER':
+      return { ...base, kind: 'maintainer', value: ins.maintainer };
+    case 'ONBUILD':
+      return { ...base, kind: 'onbuild', expression: ins.expression };
+    case 'HEALTHCHECK':
+      return {
+        ...base,
+        kind: 'healthcheck',
+        test: [...ins.test],
+        interval: ins.interval,
+        timeout: ins.timeout,
+        startPeriod: ins.startPeriod,
+        startInterval: ins.startInterval,
+        retries: ins.retries,
+      };
+    case 'COPY':
+      return {
+        ...base,
+        kind: 'copy',
+        srcs: [...ins.sources],
+        dest: ins.dest,
+        heredocs: heredocs(ins.heredocs),
+        from: ins.from,
+        chown: ins.chown,
+        chmod: ins.chmod,
+        link: ins.link,
+        parents: ins.parents,
+        exclude: [...ins.exclude],
+      };
+    case 'ADD':
+      return {
+        ...base,
+        kind: 'add',
+        srcs: [...ins.sources],
+        dest: ins.dest,
+        heredocs: heredocs(ins.heredocs),
+        chown: ins.chown,
+        chmod: ins.chmod,
+        link: ins.link,
+        exclude: [...ins.exclude],
+        checksum: ins.checksum,
+        keepGitDir: ins.keepGitDir,
+      };
+  }
+}
+
+/** Parses one ONBUILD trigger (`RUN echo hi`) as a Step positioned at the stage's FROM line. */
+export function parseTrigger(text: string, pos: StepPos, file?: string): Step {
+  const df = parseDockerfile(`FROM scratch\n${text}\n`, { file });
+  const ins = df.stages[0]?.instructions;
+  if (!ins || ins.length !== 1) throw new UserError('onbuild trigger should be a single expression');
+  const step = toStep(ins[0]);
+  if (!step) throw new UserError(`invalid ONBUILD trigger: ${text}`);
+  return { ...step, line: pos.line, endLine: pos.endLine, onbuild: true };
+}
+
+export interface PlanOptions {
+  file: string;
+  target?: string;
+  buildArgs: Record<string, string>;
+  platform: Platform;
+  buildPlatform: Platform;
+}
+
+/** Dockerfile text → SolverPlan (stages, bases, global args, target). */
+export function planFromText(text: string, opts: PlanOptions): { plan: SolverPlan; df: Dockerfile } {
+  if (text.trim() === '') throw new UserError('the Dockerfile cannot be empty');
+  const df = parseDockerfile(text, { file: opts.file });
+  if (df.stages.length === 0) throw new UserError('dockerfile contains no stages to build');
+  const lex = makeLexer(df.escapeChar);
+  let targetIdx = df.stages.length - 1;
+  if (opts.target !== undefined && opts.target !== '') {
+    const t = opts.target.toLowerCase();
+    const i = df.stages.findIndex((s) => s.name === t);
+    if (i < 0) throw new UserError(`target stage "${opts.target}" could not be found`);
+    targetIdx = i;
+  }
+  const targetName = df.stages[targetIdx].name ?? '';
+  const globalArgs: Record<string, string> = predefinedArgs(opts.platform, opts.buildPlatform, targetName);
+  for (const a of df.globalArgs) {
+    for (const kv of a.args) {
+      let v: string | undefined;
+      if (Object.prototype.hasOwnProperty.call(opts.buildArgs, kv.key)) v = opts.buildArgs[kv.key];
+      else if (kv.value !== undefined) {
+        try {
+          v = lex.processWord(kv.value, globalArgs);
+        } catch (e) {
+          throw positioned(e, opts.file, a.pos.line);
+        }
+      }
+      if (v !== undefined) globalArgs[kv.key] = v;
+    }
+  }
+  const stages: SolverStage[] = [];
+  const byName = new Map<string, number>();
+  for (const s of df.stages) {
+    let baseName: string;
+    try {
+      baseName = lex.processWord(s.from.image, globalArgs);
+    } catch (e) {
+      throw positioned(e, opts.file, s.pos.line);
+    }
+    if (baseName === '') throw new UserError(`base name (${s.from.image}) should not be blank`, { pos: { file: opts.file, line: s.pos.line, col: s.pos.col } });
+    let base: SolverStage['base'];
+    const lower = baseName.toLowerCase();
+    if (byName.has(lower) && byName.get(lower) !== undefined) base = { kind: 'stage', index: byName.get(lower) as number };
+    else if (lower === 'scratch') base = { kind: 'scratch' };
+    else base = { kind: 'image', ref: baseName };
+    const steps: Step[] = [];
+    for (const ins of s.instructions) {
+      const st = toStep(ins);
+      if (st) steps.push(st);
+    }
+    stages.push({
+      index: s.index,
+      name: s.name,
+      base,
+      baseName,
+      platform: s.from.platform,
+      steps,
+      pos: { line: s.pos.line, endLine: s.from.endLine ?? s.pos.line },
+      original: s.from.original,
+    });
+    if (s.name) byName.set(s.name.toLowerCase(), s.index);
+  }
+  return { plan: { stages, target: targetIdx, globalArgs, escapeChar: df.escapeChar, dockerfile: { name: opts.file, text } }, df };
+}
+
+export function positioned(e: unknown, file: string, line: number): unknown {
+  if (e instanceof UserError && !e.pos) return new UserError(e.message, { exitCode: e.exitCode, pos: { file, line, col: 1 } });
+  return e;
+}
+
+/**
+ * Resolves a `--from=` / `from=` value against the stages: a number is an index, a name (any case)
+ * a stage defined BEFORE `current`; anything else is not a stage (an image or a named context).
+ */
+export function resolveStageRef(plan: SolverPlan, ref: string, current: number): number | undefined {
+  if (/^[0-9]+$/.test(ref)) {
+    const i = Number(ref);
+    if (i >= plan.stages.length) throw new UserError(`invalid stage index ${i}`);
+    if (i >= current) throw new UserError(`cannot copy from stage "${ref}", it needs to be defined before current stage "${stageLabel(plan, current)}"`);
+    return i;
+  }
+  const lower = ref.toLowerCase();
+  const i = plan.stages.findIndex((s) => s.name === lower);
+  if (i < 0) return undefined;
+  if (i >= current) throw new UserError(`cannot copy from stage "${ref}", it needs to be defined before current stage "${stageLabel(plan, current)}"`);
+  return i;
+}
+
+export function stageLabel(plan: SolverPlan, i: number): string {
+  return plan.stages[i].name ?? `stage-${i}`;
+}
+
+/** `from=` value of a raw --mount flag, without expansion (dependencies are static in BuildKit). */
+export function mountFrom(raw: string): string | undefined {
+  for (const part of raw.split(',')) {
+    const m = /^\s*from=(.*)$/i.exec(part);
+    if (m) return m[1].replace(/^["']|["']$/g, '');
+  }
+  return undefined;
+}
+
+/** The stages a stage depends on: its base stage, COPY --from stages, RUN --mount from= stages. */
+export function stageDeps(plan: SolverPlan, i: number, named: Set<string>): number[] {
+  const s = plan.stages[i];
+  const out = new Set<number>();
+  if (s.base.kind === 'stage') out.add(s.base.index);
+  for (const st of s.steps) {
+    const refs: Array<{ ref: string; line: number }> = [];
+    if (st.kind === 'copy' && st.from !== undefined) refs.push({ ref: st.from, line: st.line });
+    if (st.kind === 'run') for (const m of st.mounts) {
+      const f = mountFrom(m);
+      if (f !== undefined) refs.push({ ref: f, line: st.line });
+    }
+    for (const r of refs) {
+      if (named.has(r.ref) && !/^[0-9]+$/.test(r.ref) && !plan.stages.some((x) => x.name === r.ref.toLowerCase())) continue;
+      let d: number | undefined;
+      try {
+        d = resolveStageRef(plan, r.ref, i);
+      } catch (e) {
+        throw positioned(e, plan.dockerfile.name, r.line);
+      }
+      if (d !== undefined) out.add(d);
+    }
+  }
+  return [...out];
+}
+
+/** Stages reachable from the target, in index order. */
+export function neededStages(plan: SolverPlan, named: Set<string>): number[] {
+  const seen = new Set<number>();
+  const visit = (i: number): void => {
+    if (seen.has(i)) return;
+    seen.add(i);
+    for (const d of stageDeps(plan, i, named)) visit(d);
+  };
+  visit(plan.target);
+  return [...seen].sort((a, b) => a - b);
+}

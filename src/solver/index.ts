@@ -1,0 +1,21 @@
+/**
+ * The build engine's public API. In: BuildOptions (context, Dockerfile, target, build args,
+ * secrets, outputs, ...). Out: an image in the store and a BuildResult. See engine.ts for how a
+ * build runs, dispatch.ts for the per-instruction semantics (BuildKit's), cachekey.ts for cache
+ * keys, progress.ts for the display, attribution.ts for the per-layer provenance annotations.
+ */
+export { build, StepFailure, type BuildResult, type StageResult, type LayerRec } from './engine.js';
+export {
+  parseSecret,
+  parseOutput,
+  parseBuildContext,
+  parseBuildArg,
+  parseLabel,
+  type BuildOptions,
+  type SecretSpec,
+  type OutputSpec,
+  type NamedContext,
+} from './options.js';
+export { type ProgressMode } from './progress.js';
+export { AttributionKey, attributionAnnotations, attributionFromAnnotations, type Attribution } from './attribution.js';
+export { dispatchStep, initStageState, type StageState, type Action, type DispatchContext } from './dispatch.js';

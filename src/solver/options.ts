@@ -1,0 +1,132 @@
+/**
+ * Build options as the engine takes them, and the parsers that turn the `build` command's flag
+ * strings (`--secret id=x,src=f`, `--output type=oci,dest=f`, `--build-context name=docker-image://r`,
+ * `--build-arg K[=V]`, `--label K=V`) into them. Pure; bad input is a one-line UserError.
+ */
+import type { Writable, Readable } from 'node:stream';
+import { UserError } from '../util/errors.js';
+import type { ProgressMode } from './progress.js';
+
+export interface SecretSpec {
+  id: string;
+  src?: string;
+  env?: string;
+}
+
+export interface OutputSpec {
+  type: 'image' | 'oci' | 'docker' | 'local' | 'tar';
+  dest?: string;
+  name?: string;
+  push?: boolean;
+}
+
+export type NamedContext = { kind: 'dir'; path: string } | { kind: 'image'; ref: string } | { kind: 'oci'; path: string; ref?: string };
+
+export interface BuildOptions {
+  contextDir: string;
+  /** path of the Dockerfile; '-' = read `dockerfileText` (stdin) */
+  dockerfile?: string;
+  dockerfileText?: string;
+  tags: string[];
+  target?: string;
+  buildArgs: Record<string, string>;
+  noCache: boolean;
+  pull: boolean;
+  secrets: SecretSpec[];
+  progress: ProgressMode;
+  outputs: OutputSpec[];
+  push: boolean;
+  labels: Record<string, string>;
+  iidfile?: string;
+  network: 'default' | 'host' | 'none';
+  buildContexts: Record<string, NamedContext>;
+  storeRoot?: string;
+  /** where progress goes (default process.stderr) */
+  progressStream?: Writable & { isTTY?: boolean; columns?: number };
+  /** where `dest=-` exporters write (default process.stdout) */
+  stdout?: Writable;
+  stdin?: Readable;
+  signal?: AbortSignal;
+}
+
+/** `a=b,c=d` → {a:'b', c:'d'} (values may contain '='). */
+export function parseCsvKv(s: string, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of s.split(',')) {
+    if (part === '') continue;
+    const i = part.indexOf('=');
+    if (i <= 0) throw new UserError(`invalid ${what}: ${JSON.stringify(s)} (expected key=value pairs)`);
+    out[part.slice(0, i).trim().toLowerCase()] = part.slice(i + 1);
+  }
+  return out;
+}
+
+export function parseSecret(s: string): SecretSpec {
+  const kv = parseCsvKv(s, '--secret');
+  const id = kv.id;
+  if (!id) throw new UserError(`invalid --secret ${JSON.stringify(s)}: id= is required`);
+  const src = kv.src ?? kv.source;
+  const env = kv.env;
+  const type = kv.type;
+  if (type && type !== 'file' && type !== 'env') throw new UserError(`invalid --secret type ${JSON.stringify(type)}`);
+  if (src === undefined && env === undefined) {
+    // docker: a bare id reads the env var of that name, else the file of that name
+    if (type === 'file') return { id, src: id };
+    return { id, env: id };
+  }
+  return { id, src, env };
+}
+
+export function parseOutput(s: string): OutputSpec {
+  if (s === '-') return { type: 'tar', dest: '-' };
+  if (!s.includes('=')) return { type: 'local', dest: s };
+  const kv = parseCsvKv(s, '--output');
+  const type = (kv.type ?? 'local') as OutputSpec['type'];
+  if (!['image', 'oci', 'docker', 'local', 'tar'].includes(type)) {
+    throw new UserError(`unsupported --output type ${JSON.stringify(type)} (image, oci, docker, local, tar)`);
+  }
+  if ((type === 'local' || type === 'tar') && !kv.dest) throw new UserError(`--output type=${type} needs dest=PATH`);
+  const o: OutputSpec = { type, dest: kv.dest };
+  if (kv.name) o.name = kv.name;
+  if (kv.push !== undefined) o.push = /^(1|true)$/i.test(kv.push);
+  return o;
+}
+
+export function parseBuildContext(s: string): [string, NamedContext] {
+  const i = s.indexOf('=');
+  if (i <= 0) throw new UserError(`invalid --build-context ${JSON.stringify(s)} (expected NAME=PATH|docker-image://REF|oci-layout://PATH)`);
+  const name = s.slice(0, i);
+  const v = s.slice(i + 1);
+  if (v.startsWith('docker-image://')) return [name, { kind: 'image', ref: v.slice('docker-image://'.length) }];
+  if (v.startsWith('oci-layout://')) {
+    let p = v.slice('oci-layout://'.length);
+    let ref: string | undefined;
+    const at = p.lastIndexOf('@');
+    const colon = p.lastIndexOf(':');
+    if (at > p.lastIndexOf('/')) {
+      ref = p.slice(at + 1);
+      p = p.slice(0, at);
+    } else if (colon > p.lastIndexOf('/')) {
+      ref = p.slice(colon + 1);
+      p = p.slice(0, colon);
+    }
+    return [name, { kind: 'oci', path: p, ref }];
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) throw new UserError(`unsupported --build-context source ${JSON.stringify(v)}`);
+  return [name, { kind: 'dir', path: v }];
+}
+
+/** `K=V` → [K, V]; a bare `K` takes the value of $K (and is skipped when unset), like docker. */
+export function parseBuildArg(s: string, env: NodeJS.ProcessEnv = process.env): [string, string] | undefined {
+  const i = s.indexOf('=');
+  if (i === 0) throw new UserError(`invalid --build-arg ${JSON.stringify(s)}`);
+  if (i < 0) return env[s] === undefined ? undefined : [s, env[s] as string];
+  return [s.slice(0, i), s.slice(i + 1)];
+}
+
+export function parseLabel(s: string): [string, string] {
+  const i = s.indexOf('=');
+  if (i === 0) throw new UserError(`invalid --label ${JSON.stringify(s)}`);
+  if (i < 0) return [s, ''];
+  return [s.slice(0, i), s.slice(i + 1)];
+}
