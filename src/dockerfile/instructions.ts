@@ -787,7 +787,12 @@ function convert(n: AstNode): Instruction {
       const test = json ? ['CMD', ...rest] : ['CMD-SHELL', rest.join(' ')];
       const interval = (f: FlagVal, name: string): number | undefined => {
         if (!f.value) return undefined;
-        const d = parseGoDuration(f.value);
+        let d: number;
+        try {
+          d = parseGoDuration(f.value);
+        } catch (e) {
+          throw new InstrError((e as Error).message, `--${name}`);
+        }
         if (d === 0) return 0;
         if (d < 1e6) throw new InstrError(`Interval ${JSON.stringify(name)} cannot be less than 1ms`, `--${name}`);
         return d;
