@@ -1,0 +1,257 @@
+/**
+ * The build context: a directory plus the Dockerfile and the .dockerignore that go with it, and the
+ * content hash that COPY/ADD cache keys are made of.
+ *
+ * In: a context dir and the `-f` value (a path, relative to `cwd`, possibly outside the context; or
+ * `-` with the text passed in `stdin`). Out: a `BuildContext` { dir, dockerfile {text, path, name},
+ * ignore matcher, ignoreFile }.
+ *
+ * - Dockerfile: `-f` is relative to the caller's cwd (docker CLI / buildx); without `-f`,
+ *   `<context>/Dockerfile`, falling back to `<context>/dockerfile` like BuildKit's dockerui.
+ * - .dockerignore: BuildKit reads `<Dockerfile name>.dockerignore` next to the Dockerfile first (also
+ *   for a Dockerfile outside the context), else `<context>/.dockerignore`; `-f -` has no
+ *   Dockerfile-specific file. Lines are read like Docker's ignorefile.ReadAll (BOM, trim, `#`
+ *   comments, `!` exclusions, path cleaning, leading `/` dropped) and matched with Docker's
+ *   semantics (@balena/dockerignore): a pattern matching a directory excludes everything in it.
+ *   Ignored paths simply do not exist for COPY/ADD (BuildKit never sends them).
+ *
+ * `hashPaths(ctxOrRoot, sources, opts)` → `sha256:<hex>` over what a COPY of `sources` would read:
+ * for each match and every entry below it (after .dockerignore / --exclude / --parents filtering):
+ * relative path, type, permission+special mode bits, link target, regular-file content digest, and
+ * uid/gid when ownership is kept (stage sources). Never mtimes or inode numbers. File digests are
+ * cached in-process by (path, dev, ino, size, mtime, ctime), so an unchanged tree costs one lstat
+ * per entry. A missing literal source throws BuildKit's "failed to compute cache key ... not found".
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { posix } from 'node:path';
+import { UserError } from '../../util/errors.js';
+import { decide, expandSources, patternMatcher, type PathMatcher, type SourceJob } from '../fileops/index.js';
+
+export type { PathMatcher } from '../fileops/index.js';
+
+export interface BuildContext {
+  /** absolute, symlink-free host path of the context directory */
+  dir: string;
+  dockerfile: {
+    text: string;
+    /** host path of the Dockerfile; undefined when it came from stdin */
+    path?: string;
+    /** the name to show in messages: the -f value, `Dockerfile`, or `-` */
+    name: string;
+  };
+  /** .dockerignore matcher; paths relative to `dir`, slash-separated, no leading `/` */
+  ignore: PathMatcher;
+  /** host path of the ignore file used, if any */
+  ignoreFile?: string;
+}
+
+export interface LoadContextOptions {
+  /** the -f value: a path (relative to `cwd`) or `-` for stdin */
+  dockerfile?: string;
+  /** Dockerfile text when `dockerfile` is `-` */
+  stdin?: string;
+  /** explicit ignore-file text; replaces any .dockerignore lookup */
+  ignore?: string;
+  /** base for a relative -f (default process.cwd()) */
+  cwd?: string;
+}
+
+/** Docker's ignorefile.ReadAll: the patterns of a .dockerignore text. */
+export function parseDockerignore(text: string): string[] {
+  const out: string[] = [];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    let line = i === 0 ? raw.replace(/^\uFEFF/, '') : raw;
+    line = line.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const invert = line.startsWith('!');
+    if (invert) line = line.slice(1).trim();
+    if (line !== '') {
+      line = goClean(line);
+      if (line.length > 1 && line.startsWith('/')) line = line.slice(1);
+    }
+    out.push(invert ? `!${line}` : line);
+  });
+  return out;
+}
+
+/** Go's path.Clean for a relative or absolute pattern. */
+function goClean(p: string): string {
+  const abs = p.startsWith('/');
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
+      else if (!abs) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  const s = out.join('/');
+  if (abs) return `/${s}`;
+  return s === '' ? '.' : s;
+}
+
+function tryRead(p: string): string | undefined {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Loads a build context: resolves the Dockerfile and the ignore rules. */
+export async function loadContext(dir: string, opts: LoadContextOptions = {}): Promise<BuildContext> {
+  const cwd = opts.cwd ?? process.cwd();
+  const absDir = posix.resolve(cwd, dir);
+  let real: string;
+  try {
+    real = realpathSync(absDir);
+  } catch {
+    throw new UserError(`unable to prepare context: path "${dir}" not found`);
+  }
+  if (!statSync(real).isDirectory()) throw new UserError(`unable to prepare context: context must be a directory: ${absDir}`);
+
+  let dockerfile: BuildContext['dockerfile'];
+  if (opts.dockerfile === '-') {
+    if (opts.stdin === undefined) throw new UserError('-f -: no Dockerfile text was given on stdin');
+    dockerfile = { text: opts.stdin, name: '-' };
+  } else {
+    let p: string;
+    let name: string;
+    if (opts.dockerfile !== undefined && opts.dockerfile !== '') {
+      p = posix.resolve(cwd, opts.dockerfile);
+      name = opts.dockerfile;
+    } else {
+      p = posix.join(real, 'Dockerfile');
+      name = 'Dockerfile';
+      if (tryStat(p) === undefined && tryStat(posix.join(real, 'dockerfile')) !== undefined) {
+        p = posix.join(real, 'dockerfile');
+        name = 'dockerfile';
+      }
+    }
+    const st = tryStat(p);
+    if (!st) throw new UserError(`failed to read dockerfile: open ${name}: no such file or directory`);
+    if (st.isDirectory()) throw new UserError(`failed to read dockerfile: read ${name}: is a directory`);
+    dockerfile = { text: readFileSync(p, 'utf8'), path: p, name };
+  }
+
+  let ignoreText: string | undefined;
+  let ignoreFile: string | undefined;
+  if (opts.ignore !== undefined) {
+    ignoreText = opts.ignore;
+  } else {
+    const candidates: string[] = [];
+    if (dockerfile.path) candidates.push(`${dockerfile.path}.dockerignore`);
+    candidates.push(posix.join(real, '.dockerignore'));
+    for (const c of candidates) {
+      const t = tryRead(c);
+      if (t !== undefined) {
+        ignoreText = t;
+        ignoreFile = c;
+        break;
+      }
+    }
+  }
+  const ignore = patternMatcher(ignoreText === undefined ? [] : parseDockerignore(ignoreText));
+  return { dir: real, dockerfile, ignore, ignoreFile };
+}
+
+function tryStat(p: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface HashOptions {
+  /** .dockerignore matcher (default: the context's when a BuildContext is given; none for a root) */
+  ignore?: PathMatcher;
+  exclude?: string[];
+  parents?: boolean;
+  /** include uid/gid in the hash (stage/image sources keep ownership; context files become 0:0) */
+  includeOwnership?: boolean;
+}
+
+const fileDigests = new Map<string, string>();
+
+async function fileDigest(host: string, s: BigIntStats): Promise<string> {
+  const key = `${host}\0${s.dev}\0${s.ino}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}`;
+  const hit = fileDigests.get(key);
+  if (hit) return hit;
+  const h = createHash('sha256');
+  if (s.size < 1n << 20n) {
+    h.update(readFileSync(host));
+  } else {
+    for await (const c of createReadStream(host)) h.update(c as Buffer);
+  }
+  const d = h.digest('hex');
+  if (fileDigests.size > 500_000) fileDigests.clear();
+  fileDigests.set(key, d);
+  return d;
+}
+
+function typeOf(s: BigIntStats): string {
+  if (s.isDirectory()) return 'dir';
+  if (s.isFile()) return 'file';
+  if (s.isSymbolicLink()) return 'symlink';
+  if (s.isFIFO()) return 'fifo';
+  if (s.isCharacterDevice()) return 'char';
+  if (s.isBlockDevice()) return 'block';
+  return 'other';
+}
+
+/**
+ * Content hash of what a COPY/ADD of `sources` would read from `ctx` (a BuildContext, or a plain
+ * root directory such as a stage's mounted root). Same source resolution as `copyFiles`.
+ */
+export async function hashPaths(ctx: BuildContext | string, sources: readonly string[], opts: HashOptions = {}): Promise<string> {
+  const root = typeof ctx === 'string' ? posix.resolve(ctx) : ctx.dir;
+  const ignore = opts.ignore ?? (typeof ctx === 'string' ? undefined : ctx.ignore);
+  const h = createHash('sha256');
+  const put = (...fields: (string | number | bigint)[]): void => {
+    h.update(fields.map(String).join('\0'));
+    h.update('\n');
+  };
+  put('stagecraft-copy-hash-v1', opts.parents ? 'parents' : '', ...(opts.exclude ?? []));
+  for (const src of sources) {
+    put('source', src);
+    const jobs: SourceJob[] = expandSources(root, [src], { ignore, parents: opts.parents, exclude: opts.exclude });
+    for (const job of jobs) {
+      put('match', job.resolved);
+      const visit = async (host: string, rel: string): Promise<void> => {
+        const s = lstatSync(host, { bigint: true });
+        if (rel !== '') {
+          const rootRel = job.rootRel === '' ? rel : `${job.rootRel}/${rel}`;
+          const d = decide(job.filter, rel, rootRel, s.isDirectory());
+          if (!d.include && !d.descend) return;
+          if (d.descend) {
+            put('via', rel);
+            for (const n of sortedChildren(host)) await visit(posix.join(host, n), `${rel}/${n}`);
+            return;
+          }
+        }
+        const fields: (string | number | bigint)[] = ['e', rel, typeOf(s), (s.mode & 0o7777n).toString(8)];
+        if (opts.includeOwnership) fields.push(s.uid, s.gid);
+        if (s.isSymbolicLink()) fields.push(readlinkSync(host));
+        else if (s.isFile()) fields.push(s.size, await fileDigest(host, s));
+        else if (s.isCharacterDevice() || s.isBlockDevice()) fields.push(s.rdev);
+        put(...fields);
+        if (s.isDirectory()) {
+          for (const n of sortedChildren(host)) await visit(posix.join(host, n), rel === '' ? n : `${rel}/${n}`);
+        }
+      };
+      await visit(job.host, '');
+    }
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+function sortedChildren(dir: string): string[] {
+  const n = readdirSync(dir);
+  n.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return n;
+}
