@@ -95,7 +95,7 @@ export function findLeaks(tree: MergedTree): Leak[] {
   const devRoots = devDependencyRoots(tree);
   for (const [path, n] of tree.nodes) {
     const e = n.entry;
-    if (e.type === 'dir') continue;
+    if (e.type !== 'file') continue;
     let isDev = false;
     for (const [prefix, name] of devRoots) {
       if (path.startsWith(prefix)) {

@@ -8,9 +8,10 @@ import * as images from './images.js';
 import * as registry from './registry.js';
 import * as build from './build.js';
 import * as containers from './containers.js';
+import * as analyze from './analyze.js';
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
-export const commandModules: CommandModule[] = [frontend, images, registry, build, containers];
+export const commandModules: CommandModule[] = [frontend, images, registry, build, containers, analyze];

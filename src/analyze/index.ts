@@ -1,0 +1,11 @@
+/**
+ * Analysis: where every byte of an image came from (layer, stage, Dockerfile line), what was
+ * wasted, what build-time baggage leaked into the final image, and single-vs-multi comparisons.
+ * Pure over `ImageModel` except `loadImageModel`, which reads a stored image.
+ */
+export type { Attribution, EntryType, ImageModel, LayerEntry, LayerModel } from './model.js';
+export { mergeLayers, type MergedTree, type TreeNode, type WastedEntry } from './tree.js';
+export { sizeReport, stageOf, type Bucket, type LayerStats, type SizeReport } from './size.js';
+export { findLeaks, wantsContent, type Leak, type LeakKind } from './leaks.js';
+export { compareImages, summarize, humanBytes, type Comparison, type ImageSummary } from './compare.js';
+export { loadImageModel } from './load.js';

@@ -1,0 +1,82 @@
+/**
+ * `analyze IMAGE` and `compare IMAGE_A IMAGE_B`: load stored images into the analysis model and
+ * print a terminal report, JSON, or a self-contained HTML report. `analyze --ci` gates like dive.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { compareImages, findLeaks, loadImageModel, sizeReport } from '../../analyze/index.js';
+import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
+import { Store } from '../../store/index.js';
+import { UserError } from '../../util/errors.js';
+
+type Format = 'text' | 'json' | 'html';
+
+function emit(text: string, output: string | undefined): void {
+  if (output && output !== '-') writeFileSync(output, text);
+  else process.stdout.write(text);
+}
+
+function bytesArg(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?$/i.exec(v.trim());
+  if (!m) throw new UserError(`invalid size: ${v}`);
+  const mult: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
+}
+
+export function register(program: Command): void {
+  program
+    .command('analyze')
+    .description('Show where every byte of an image came from and what build-time baggage it carries')
+    .argument('<image>', 'image name, tag or ID')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--ci', 'exit 1 when a gate below fails (like dive --ci)')
+    .option('--lowest-efficiency <ratio>', 'CI gate: lowest allowed efficiency (0..1)', '0.9')
+    .option('--highest-wasted-bytes <size>', 'CI gate: most wasted bytes allowed (e.g. 20MB)')
+    .option('--fail-on-baggage <severity>', 'CI gate: fail on baggage of this severity or worse (high|medium|low)')
+    .action(async (ref: string, o: { format: Format; output?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes?: string; failOnBaggage?: string }) => {
+      const store = await Store.open();
+      const model = await loadImageModel(store, ref);
+      const r = sizeReport(model);
+      const leaks = findLeaks(r.tree);
+      if (o.format === 'json') {
+        const { tree: _t, ...rest } = r;
+        emit(`${JSON.stringify({ image: model.name, id: model.id, ...rest, leaks }, null, 2)}\n`, o.output);
+      } else if (o.format === 'html') emit(analysisHtml(model.name, r, leaks), o.output);
+      else emit(renderAnalysis(model.name, r, leaks), o.output);
+      if (o.ci) {
+        const failures: string[] = [];
+        const minEff = Number(o.lowestEfficiency);
+        if (!(minEff >= 0 && minEff <= 1)) throw new UserError(`--lowest-efficiency must be between 0 and 1, got ${o.lowestEfficiency}`);
+        if (r.efficiency < minEff) failures.push(`efficiency ${(r.efficiency * 100).toFixed(1)}% is below ${(minEff * 100).toFixed(1)}%`);
+        if (o.highestWastedBytes !== undefined && r.wastedBytes > bytesArg(o.highestWastedBytes)) failures.push(`wasted bytes ${r.wastedBytes} exceed ${o.highestWastedBytes}`);
+        if (o.failOnBaggage) {
+          const order = ['high', 'medium', 'low'];
+          const lim = order.indexOf(o.failOnBaggage);
+          if (lim < 0) throw new UserError(`--fail-on-baggage must be high, medium or low, got ${o.failOnBaggage}`);
+          const bad = leaks.filter((l) => order.indexOf(l.severity) <= lim);
+          if (bad.length) failures.push(`${bad.length} baggage finding(s) of severity ${o.failOnBaggage} or worse`);
+        }
+        for (const f of failures) process.stderr.write(`FAIL: ${f}\n`);
+        process.stderr.write(failures.length ? `Result: FAIL\n` : `Result: PASS\n`);
+        if (failures.length) process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('compare')
+    .description('Compare two images (e.g. a single-stage and a multi-stage build of the same app)')
+    .argument('<imageA>')
+    .argument('<imageB>')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
+    .option('-o, --output <file>', 'write the report to a file')
+    .action(async (a: string, b: string, o: { format: Format; output?: string }) => {
+      const store = await Store.open();
+      const ma = await loadImageModel(store, a);
+      const mb = await loadImageModel(store, b);
+      const c = compareImages(ma, mb);
+      if (o.format === 'json') emit(`${JSON.stringify(c, null, 2)}\n`, o.output);
+      else if (o.format === 'html') emit(comparisonHtml(c, sizeReport(ma), sizeReport(mb)), o.output);
+      else emit(renderComparison(c), o.output);
+    });
+}
