@@ -253,20 +253,32 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
     else throw new UserError(`target stage ${JSON.stringify(opts.target)} could not be found`);
   }
 
-  // Reachability, with cycle detection (white/grey/black DFS).
-  const color = new Array<number>(stages.length).fill(0);
-  const visit = (i: number) => {
-    if (color[i] === 2) return;
-    if (color[i] === 1) {
-      const s = stages[i]!;
-      throw positioned(df, s.pos, `circular dependency detected on stage: ${label(i)}`);
+  // Cycles, over all stages, before anything is built (BuildKit's hasCircularDependency):
+  // reported on the first stage, in order, from which a cycle is reachable.
+  const visited = new Set<number>();
+  const onPath = new Set<number>();
+  const cyclic = (i: number): boolean => {
+    if (visited.has(i)) return false;
+    visited.add(i);
+    onPath.add(i);
+    for (const d of stages[i]!.dependsOn) {
+      if (onPath.has(d) || cyclic(d)) return true;
     }
-    color[i] = 1;
-    for (const d of stages[i]!.dependsOn) visit(d);
-    color[i] = 2;
-    stages[i]!.needed = true;
+    onPath.delete(i);
+    return false;
   };
-  visit(target);
+  for (const s of stages) {
+    if (cyclic(s.index)) throw positioned(df, s.pos, `circular dependency detected on stage: ${label(s.index)}`);
+  }
+
+  // Reachability from the target.
+  const mark = (i: number) => {
+    const s = stages[i]!;
+    if (s.needed) return;
+    s.needed = true;
+    for (const d of s.dependsOn) mark(d);
+  };
+  mark(target);
 
   // Errors inside needed stages, in stage order (BuildKit dispatches in order).
   for (const s of stages) {
