@@ -7,3 +7,4 @@ export { Store, defaultRoot, chainIdOf, isDigest, StoreAnnotation, type Resolved
 export { normalizeRef, normalizeTag, parseRef, splitRef, qualifiedRef, type ParsedRef } from './refs.js';
 export { writeFileAtomic, fsyncDir, pidAlive } from './atomic.js';
 export { acquireLock, type HeldLock } from './lock.js';
+export { diskUsage, prune, fsck, type DfRow, type PruneResult, type FsckResult } from './maintenance.js';

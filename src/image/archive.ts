@@ -1,0 +1,372 @@
+/**
+ * Image archives in and out of the store.
+ *
+ * save, `docker` format = what Docker 25+ writes: an OCI layout (oci-layout, index.json, blobs with
+ * UNCOMPRESSED layers whose digests are the diffIDs) plus the classic `manifest.json` and
+ * `repositories`, so `docker load`, `skopeo docker-archive:` and OCI tools all read it.
+ * save, `oci` format = the store's own blobs as an OCI image layout tarball (compressed layers,
+ * manifests byte-identical, `org.opencontainers.image.ref.name` = the full name).
+ *
+ * load reads both, plus legacy docker archives (`<id>/layer.tar`) and Docker 25+ archives: the
+ * archive is unpacked with the safe extractor into a store temp dir, `manifest.json` wins when
+ * present, otherwise `index.json` is followed (nested indexes: the host platform). Every blob is
+ * verified (OCI: against its digest; docker: layers against the config's diff_ids).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Store, ResolvedImage } from '../store/index.js';
+import { normalizeTag, qualifiedRef, splitRef } from '../store/refs.js';
+import { UserError } from '../util/errors.js';
+import { resolveInRoot } from '../util/fspath.js';
+import { decompress } from './compress.js';
+import { applyLayer } from './layer-apply.js';
+import { writeTarAsLayer } from './layer-write.js';
+import { encodeHeader, padLen, TAR_END } from './tar.js';
+import {
+  Annotation,
+  canonicalJson,
+  hostPlatform,
+  isIndexMediaType,
+  MediaType,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from './types.js';
+
+type Sink = (b: Buffer) => Promise<void>;
+
+/** Streams a tar archive into a sink; entries get mtime 0 and root ownership (reproducible). */
+class TarOut {
+  private dirs = new Set<string>();
+  private files = new Set<string>();
+  constructor(private readonly sink: Sink) {}
+  async dir(name: string): Promise<void> {
+    if (this.dirs.has(name)) return;
+    this.dirs.add(name);
+    await this.sink(encodeHeader({ name: `${name}/`, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 }));
+  }
+  has(name: string): boolean {
+    return this.files.has(name);
+  }
+  async file(name: string, data: Buffer | AsyncIterable<Buffer>, size?: number): Promise<void> {
+    if (this.files.has(name)) return;
+    this.files.add(name);
+    const len = Buffer.isBuffer(data) ? data.length : (size as number);
+    await this.sink(encodeHeader({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: len, mtime: 0 }));
+    let n = 0;
+    if (Buffer.isBuffer(data)) {
+      await this.sink(data);
+      n = data.length;
+    } else {
+      for await (const c of data) {
+        n += c.length;
+        if (n > len) throw new Error(`${name}: more data than the ${len} bytes announced`);
+        await this.sink(c);
+      }
+    }
+    if (n !== len) throw new Error(`${name}: ${n} bytes written, ${len} announced`);
+    const pad = padLen(len);
+    if (pad) await this.sink(Buffer.alloc(pad));
+  }
+  async end(): Promise<void> {
+    await this.sink(TAR_END);
+  }
+}
+
+const hex = (d: string): string => d.slice(7);
+
+/** Decompresses a stored layer while checking its diffID. */
+async function* verifiedUncompressed(store: Store, layer: Descriptor, diffId: string): AsyncGenerator<Buffer> {
+  const h = createHash('sha256');
+  for await (const c of decompress(store.blobStream(layer.digest))) {
+    h.update(c);
+    yield c;
+  }
+  if (`sha256:${h.digest('hex')}` !== diffId) throw new UserError(`layer ${layer.digest} does not match its diffID ${diffId}: the store is corrupt (run system fsck)`);
+}
+
+export type SaveFormat = 'docker' | 'oci';
+
+async function writeDockerArchive(store: Store, imgs: { img: ResolvedImage; tags: string[] }[], tar: TarOut): Promise<void> {
+  await tar.dir('blobs');
+  await tar.dir('blobs/sha256');
+  const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
+  const repositories: Record<string, Record<string, string>> = {};
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+  for (const { img, tags } of imgs) {
+    const layers: Descriptor[] = [];
+    const paths: string[] = [];
+    for (const [i, l] of img.manifest.layers.entries()) {
+      const diffId = img.config.rootfs.diff_ids[i] as string;
+      const info = await store.layerInfo(l);
+      const p = `blobs/sha256/${hex(diffId)}`;
+      if (!tar.has(p)) await tar.file(p, verifiedUncompressed(store, l, diffId), info.size);
+      layers.push({ mediaType: MediaType.OciLayerTar, digest: diffId, size: info.size });
+      paths.push(p);
+    }
+    const configBytes = await store.readBlob(img.configDigest);
+    await tar.file(`blobs/sha256/${hex(img.configDigest)}`, configBytes);
+    const m: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: img.configDigest, size: configBytes.length },
+      layers,
+    };
+    const mb = canonicalJson(m);
+    const md = `sha256:${createHash('sha256').update(mb).digest('hex')}`;
+    await tar.file(`blobs/sha256/${hex(md)}`, mb);
+    const desc = { mediaType: MediaType.OciManifest, digest: md, size: mb.length };
+    if (tags.length === 0) index.manifests.push(desc);
+    for (const t of tags) {
+      index.manifests.push({ ...desc, annotations: { [Annotation.ImageName]: qualifiedRef(t), [Annotation.RefName]: splitRef(t)[1] } });
+      const [repo, tag] = splitRef(t);
+      (repositories[repo] ??= {})[tag] = hex(img.config.rootfs.diff_ids[img.config.rootfs.diff_ids.length - 1] ?? img.configDigest);
+    }
+    manifestJson.push({ Config: `blobs/sha256/${hex(img.configDigest)}`, RepoTags: tags.length ? tags : null, Layers: paths });
+  }
+  await tar.file('index.json', canonicalJson(index));
+  await tar.file('manifest.json', canonicalJson(manifestJson));
+  await tar.file('oci-layout', canonicalJson({ imageLayoutVersion: '1.0.0' }));
+  if (Object.keys(repositories).length) await tar.file('repositories', canonicalJson(repositories));
+}
+
+async function writeOciArchive(store: Store, imgs: { img: ResolvedImage; tags: string[] }[], tar: TarOut): Promise<void> {
+  await tar.file('oci-layout', canonicalJson({ imageLayoutVersion: '1.0.0' }));
+  await tar.dir('blobs');
+  await tar.dir('blobs/sha256');
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+  const blob = async (d: string): Promise<void> => {
+    const p = `blobs/sha256/${hex(d)}`;
+    if (tar.has(p)) return;
+    const st = await stat(store.blobPath(d));
+    await tar.file(p, store.blobStream(d) as AsyncIterable<Buffer>, st.size);
+  };
+  for (const { img, tags } of imgs) {
+    for (const l of img.manifest.layers) await blob(l.digest);
+    await blob(img.configDigest);
+    await blob(img.manifestDigest);
+    const mb = await store.readBlob(img.manifestDigest);
+    const desc: Descriptor = { mediaType: img.manifest.mediaType ?? MediaType.OciManifest, digest: img.manifestDigest, size: mb.length };
+    if (tags.length === 0) index.manifests.push(desc);
+    for (const t of tags) index.manifests.push({ ...desc, annotations: { [Annotation.ImageName]: qualifiedRef(t), [Annotation.RefName]: t } });
+  }
+  await tar.file('index.json', canonicalJson(index));
+}
+
+/** Writes images to `out` (a file, written atomically; '-' or undefined = stdout). */
+export async function saveImages(store: Store, names: string[], out: string | undefined, format: SaveFormat = 'docker'): Promise<void> {
+  if (names.length === 0) throw new UserError('save: at least one image is required');
+  const imgs: { img: ResolvedImage; tags: string[] }[] = [];
+  for (const n of names) {
+    const img = await store.requireImage(n);
+    // a name that is a tag selects that tag; an ID selects all of the image's tags
+    let tags: string[];
+    try {
+      const t = normalizeTag(n);
+      tags = img.refs.includes(t) ? [t] : img.refs;
+    } catch {
+      tags = img.refs;
+    }
+    const prev = imgs.find((x) => x.img.manifestDigest === img.manifestDigest);
+    if (prev) prev.tags = [...new Set([...prev.tags, ...tags])];
+    else imgs.push({ img, tags });
+  }
+  if (!out || out === '-') {
+    if (process.stdout.isTTY) throw new UserError('refusing to write an archive to a terminal: use -o FILE');
+    const sink: Sink = (b) =>
+      new Promise((resolve, reject) => {
+        process.stdout.write(b, (e) => (e ? reject(e) : resolve()));
+      });
+    const tar = new TarOut(sink);
+    await (format === 'oci' ? writeOciArchive(store, imgs, tar) : writeDockerArchive(store, imgs, tar));
+    await tar.end();
+    return;
+  }
+  const tmp = `${out}.${process.pid}.tmp`;
+  let fh;
+  try {
+    fh = await open(tmp, 'w', 0o644);
+  } catch (e) {
+    throw new UserError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const f = fh;
+    const tar = new TarOut(async (b) => {
+      let off = 0;
+      while (off < b.length) off += (await f.write(b, off, b.length - off)).bytesWritten;
+    });
+    await (format === 'oci' ? writeOciArchive(store, imgs, tar) : writeDockerArchive(store, imgs, tar));
+    await tar.end();
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, out);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// load
+
+export interface LoadedImage {
+  id: string;
+  refs: string[];
+}
+
+function refFromAnnotations(a: Record<string, string> | undefined): string | undefined {
+  if (!a) return undefined;
+  const tryTag = (s: string | undefined): string | undefined => {
+    if (!s) return undefined;
+    try {
+      return normalizeTag(s);
+    } catch {
+      return undefined;
+    }
+  };
+  const full = tryTag(a[Annotation.ImageName]);
+  if (full) return full;
+  const rn = a[Annotation.RefName];
+  // a bare tag ("latest") names no repository: the image is loaded untagged
+  if (rn && (rn.includes(':') || rn.includes('/'))) return tryTag(rn);
+  return undefined;
+}
+
+async function readJsonFile<T>(p: string, what: string): Promise<T> {
+  try {
+    return JSON.parse(await readFile(p, 'utf8')) as T;
+  } catch (e) {
+    throw new UserError(`invalid image archive: cannot read ${what}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
+  const mj = await readJsonFile<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(resolveInRoot(dir, 'manifest.json', true), 'manifest.json');
+  if (!Array.isArray(mj)) throw new UserError('invalid image archive: manifest.json is not a list');
+  const loaded: LoadedImage[] = [];
+  const layerCache = new Map<string, { descriptor: Descriptor; diffId: string }>();
+  for (const entry of mj) {
+    if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) throw new UserError('invalid image archive: bad manifest.json entry');
+    const configPath = resolveInRoot(dir, entry.Config, true);
+    if (!existsSync(configPath)) throw new UserError(`invalid image archive: missing ${entry.Config}`);
+    const configBytes = await readFile(configPath);
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    } catch {
+      throw new UserError(`invalid image archive: ${entry.Config} is not JSON`);
+    }
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== entry.Layers.length) throw new UserError(`invalid image archive: ${entry.Layers.length} layers but the config lists ${diffIds.length}`);
+    const layers: Descriptor[] = [];
+    for (const [i, lp] of entry.Layers.entries()) {
+      let l = layerCache.get(lp);
+      if (!l) {
+        const p = resolveInRoot(dir, lp, true);
+        if (!existsSync(p)) throw new UserError(`invalid image archive: missing layer ${lp}`);
+        l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
+        layerCache.set(lp, l);
+      }
+      if (l.diffId !== diffIds[i]) throw new UserError(`invalid image archive: layer ${lp} has diffID ${l.diffId}, the config says ${diffIds[i]}`);
+      layers.push(l.descriptor);
+    }
+    const cdesc = await store.putBlob(configBytes);
+    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...cdesc }, layers };
+    const refs = (entry.RepoTags ?? []).map((t) => normalizeTag(t));
+    await store.putImage(manifest, config, refs);
+    loaded.push({ id: cdesc.digest, refs });
+  }
+  return loaded;
+}
+
+async function loadOci(store: Store, dir: string): Promise<LoadedImage[]> {
+  const idx = await readJsonFile<ImageIndex>(resolveInRoot(dir, 'index.json', true), 'index.json');
+  if (!Array.isArray(idx.manifests)) throw new UserError('invalid image archive: index.json has no manifests');
+  const blobFile = (d: string): string => {
+    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new UserError(`invalid image archive: unsupported digest ${d}`);
+    const p = resolveInRoot(dir, `blobs/sha256/${hex(d)}`, true);
+    if (!existsSync(p)) throw new UserError(`invalid image archive: missing blob ${d}`);
+    return p;
+  };
+  const readBlob = async (d: Descriptor): Promise<Buffer> => {
+    const b = await readFile(blobFile(d.digest));
+    const got = `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    if (got !== d.digest) throw new UserError(`invalid image archive: blob ${d.digest} hashes to ${got}`);
+    return b;
+  };
+  const plat = hostPlatform();
+  const pick = async (d: Descriptor, depth = 0): Promise<{ desc: Descriptor; bytes: Buffer } | undefined> => {
+    if (depth > 4) throw new UserError('invalid image archive: nested indexes too deep');
+    const bytes = await readBlob(d);
+    if (!isIndexMediaType(d.mediaType)) return { desc: d, bytes };
+    const sub = JSON.parse(bytes.toString('utf8')) as ImageIndex;
+    const ms = (sub.manifests ?? []).filter((m) => m.platform?.architecture !== 'unknown');
+    const best = ms.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture) ?? ms.find((m) => !m.platform) ?? ms[0];
+    return best ? pick(best, depth + 1) : undefined;
+  };
+  const loaded: LoadedImage[] = [];
+  const byDigest = new Map<string, LoadedImage>();
+  for (const d of idx.manifests) {
+    const ref = refFromAnnotations(d.annotations);
+    const got = await pick(d);
+    if (!got) continue;
+    let m: ImageManifest;
+    try {
+      m = JSON.parse(got.bytes.toString('utf8')) as ImageManifest;
+    } catch {
+      throw new UserError(`invalid image archive: manifest ${got.desc.digest} is not JSON`);
+    }
+    if (!m.config?.digest || !Array.isArray(m.layers)) throw new UserError(`invalid image archive: ${got.desc.digest} is not an image manifest`);
+    const configBytes = await readBlob(m.config);
+    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    for (const l of m.layers) {
+      if (store.hasBlob(l.digest)) continue;
+      await store.putBlob(createReadStream(blobFile(l.digest), { highWaterMark: 1 << 20 }), { digest: l.digest, size: l.size });
+    }
+    const prev = byDigest.get(got.desc.digest);
+    const refs = ref ? [ref] : [];
+    await store.putImage({ ...m, mediaType: m.mediaType ?? got.desc.mediaType }, config, refs, { manifest: got.bytes, config: configBytes });
+    if (prev) prev.refs.push(...refs);
+    else {
+      const li = { id: m.config.digest, refs };
+      byDigest.set(got.desc.digest, li);
+      loaded.push(li);
+    }
+  }
+  return loaded;
+}
+
+/** Loads a docker-archive or OCI-layout tarball (file path, or '-'/undefined for stdin). */
+export async function loadImages(store: Store, input: string | undefined): Promise<LoadedImage[]> {
+  let src: Readable;
+  if (!input || input === '-') {
+    if (process.stdin.isTTY) throw new UserError('load: no input (use -i FILE or pipe an archive)');
+    src = process.stdin;
+  } else {
+    try {
+      if (!(await stat(input)).isFile()) throw new Error('not a file');
+    } catch {
+      throw new UserError(`${input}: no such file`);
+    }
+    src = createReadStream(input, { highWaterMark: 1 << 20 });
+  }
+  const tmp = await store.tmpDir('load-');
+  try {
+    try {
+      await applyLayer(src, tmp, { whiteouts: 'none', sameOwner: false });
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`${input ?? 'stdin'}: not a valid image archive (${e.message.replace(/^invalid layer: /, '')})`);
+      throw e;
+    }
+    if (existsSync(resolveInRoot(tmp, 'manifest.json', true))) return await loadDocker(store, tmp);
+    if (existsSync(resolveInRoot(tmp, 'index.json', true))) return await loadOci(store, tmp);
+    throw new UserError(`${input ?? 'stdin'}: not an image archive (no manifest.json or index.json)`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+

@@ -1,0 +1,188 @@
+/**
+ * Store maintenance: `system df` (usage), `system prune` (dangling images, unreferenced blobs and
+ * snapshots, stale temp files) and `system fsck` (every blob re-hashed, every reference present,
+ * index parseable; stale temp files from killed processes removed). Returns data; the CLI prints it.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, rm, stat, lstat, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Annotation, type ImageConfig, type ImageManifest } from '../image/types.js';
+import type { Store } from './store.js';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+async function duBytes(dir: string): Promise<{ bytes: number; entries: number }> {
+  let bytes = 0;
+  let entries = 0;
+  const seen = new Set<string>();
+  const walk = async (d: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      const st = await lstat(p).catch(() => undefined);
+      if (!st) continue;
+      entries++;
+      const key = `${st.dev}:${st.ino}`;
+      if (st.nlink > 1) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      if (st.isDirectory()) await walk(p);
+      else if (st.isFile()) bytes += st.size;
+    }
+  };
+  await walk(dir);
+  return { bytes, entries };
+}
+
+export interface DfRow {
+  type: string;
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+export async function diskUsage(store: Store): Promise<DfRow[]> {
+  const images = await store.listImages();
+  const { reachable, chains } = await store.reachableBlobs();
+  let blobCount = 0;
+  let blobBytes = 0;
+  let unrefBytes = 0;
+  let active = 0;
+  for (const n of await readdir(store.dirs.blobs)) {
+    if (!HEX64.test(n)) continue;
+    const st = await stat(join(store.dirs.blobs, n)).catch(() => undefined);
+    if (!st) continue;
+    blobCount++;
+    blobBytes += st.size;
+    if (reachable.has(`sha256:${n}`)) active++;
+    else unrefBytes += st.size;
+  }
+  // images: unique uncompressed layer bytes
+  const layerSizes = new Map<string, number>();
+  let dangling = 0;
+  for (const r of images) {
+    const m = await store.readJson<ImageManifest>(r.manifestDigest).catch(() => undefined);
+    for (const l of m?.layers ?? []) if (!layerSizes.has(l.digest)) layerSizes.set(l.digest, (await store.layerInfo(l).catch(() => ({ size: 0 }))).size);
+    if (r.refs.length === 0) dangling += r.size;
+  }
+  const imageBytes = [...layerSizes.values()].reduce((a, b) => a + b, 0);
+  let snapCount = 0;
+  let snapBytes = 0;
+  let snapUnref = 0;
+  for (const n of await readdir(store.dirs.snapshots).catch(() => [] as string[])) {
+    if (!HEX64.test(n)) continue;
+    const u = await duBytes(join(store.dirs.snapshots, n));
+    snapCount++;
+    snapBytes += u.bytes;
+    if (!chains.has(`sha256:${n}`)) snapUnref += u.bytes;
+  }
+  const cache = await duBytes(store.dirs.cache);
+  return [
+    { type: 'Images', total: images.length, active: images.filter((i) => i.refs.length > 0).length, size: imageBytes, reclaimable: dangling },
+    { type: 'Blobs', total: blobCount, active, size: blobBytes, reclaimable: unrefBytes },
+    { type: 'Snapshots', total: snapCount, active: snapCount, size: snapBytes, reclaimable: snapUnref },
+    { type: 'Build Cache', total: cache.entries, active: 0, size: cache.bytes, reclaimable: cache.bytes },
+  ];
+}
+
+export interface PruneResult {
+  images: string[];
+  blobs: number;
+  snapshots: number;
+  temps: number;
+  bytes: number;
+  busy: boolean;
+}
+
+/** Removes dangling (untagged) images, then everything unreferenced. */
+export async function prune(store: Store, opts: { keepDangling?: boolean } = {}): Promise<PruneResult> {
+  const removed: string[] = [];
+  if (!opts.keepDangling) {
+    for (const r of await store.listImages()) {
+      if (r.refs.length > 0) continue;
+      await store.removeImage(r.manifestDigest);
+      removed.push(r.configDigest);
+    }
+  }
+  let temps = 0;
+  for (const t of await store.staleTemps()) {
+    await rm(t, { recursive: true, force: true });
+    temps++;
+  }
+  const g = await store.gc({ snapshots: true });
+  return { images: removed, blobs: g.blobs, snapshots: g.snapshots, temps, bytes: g.bytes, busy: g.busy };
+}
+
+export interface FsckResult {
+  blobs: number;
+  images: number;
+  problems: string[];
+  removedTemps: string[];
+}
+
+async function hashFile(p: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(p, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** Checks the whole store; removes temp files of dead processes. `problems` empty = clean. */
+export async function fsck(store: Store): Promise<FsckResult> {
+  const problems: string[] = [];
+  const removedTemps: string[] = [];
+  for (const t of await store.staleTemps()) {
+    await rm(t, { recursive: true, force: true });
+    removedTemps.push(t);
+  }
+  let blobs = 0;
+  for (const n of await readdir(store.dirs.blobs)) {
+    const p = join(store.dirs.blobs, n);
+    if (!HEX64.test(n)) {
+      problems.push(`unexpected file in blobs/sha256: ${n}`);
+      continue;
+    }
+    blobs++;
+    const d = await hashFile(p);
+    if (d !== `sha256:${n}`) problems.push(`corrupt blob sha256:${n} (content hashes to ${d})`);
+  }
+  let raw: string;
+  try {
+    raw = await readFile(join(store.root, 'index.json'), 'utf8');
+    JSON.parse(raw);
+  } catch (e) {
+    problems.push(`index.json unreadable: ${(e as Error).message}`);
+    return { blobs, images: 0, problems, removedTemps };
+  }
+  const entries = await store.indexEntries();
+  const { missing } = await store.reachableBlobs().catch((e: Error) => {
+    problems.push(`cannot walk images: ${e.message}`);
+    return { missing: [] as string[] };
+  });
+  for (const m of missing) problems.push(`missing blob ${m} (referenced by an image)`);
+  const manifests = new Set(entries.map((e) => e.digest));
+  for (const md of manifests) {
+    if (!store.hasBlob(md)) continue;
+    try {
+      const m = await store.readJson<ImageManifest>(md);
+      if (m.config?.digest && store.hasBlob(m.config.digest)) {
+        const c = await store.readJson<ImageConfig>(m.config.digest);
+        if ((c.rootfs?.diff_ids?.length ?? -1) !== (m.layers ?? []).length) problems.push(`image ${md}: config and manifest disagree on the number of layers`);
+      }
+    } catch (e) {
+      problems.push(`image ${md}: ${(e as Error).message}`);
+    }
+  }
+  for (const e of entries) {
+    const ref = e.annotations?.[Annotation.RefName];
+    if (ref !== undefined && ref === '') problems.push(`index entry ${e.digest} has an empty name`);
+  }
+  return { blobs, images: manifests.size, problems, removedTemps };
+}
