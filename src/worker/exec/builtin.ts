@@ -1,0 +1,172 @@
+/**
+ * The builtin runtime: needs nothing but util-linux (and a host /bin/sh). Spawns
+ * `unshare --mount --uts --ipc --pid [--net] --fork --kill-child --propagation private /bin/sh -c SETUP`;
+ * SETUP runs on the HOST side inside the new namespaces (the image may have no shell), mounts /proc,
+ * a tmpfs /dev with the usual nodes, devpts, /dev/shm, sysfs (ro), hosts/resolv.conf and the extra
+ * mounts into the rootfs, then execs `env -i ENV setpriv --regid --groups --bounding-set(docker's caps)
+ * unshare --root=ROOTFS --wd=CWD [--setuid UID] -- ARGS`. Every mount lives in the private mount
+ * namespace and disappears with it. Trade-off: a chroot (unshare --root), not pivot_root.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { posix } from 'node:path';
+import { findHostBinary, requireHostBinary } from './hostbin.js';
+import type { Prepared } from './prepared.js';
+import { inSlot, outSlot, wireStdio } from './stdio.js';
+import type { Readable } from 'node:stream';
+
+export const DOCKER_CAPS = [
+  'chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap',
+  'net_bind_service', 'net_raw', 'sys_chroot', 'mknod', 'audit_write', 'setfcap',
+];
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export interface Launched {
+  child: ChildProcess;
+  /** Resolves true once the setup finished and the container command is being exec'd. */
+  setup: Promise<{ ok: boolean; message: string }>;
+  kill(sig: NodeJS.Signals): void;
+  /** Extra cleanup after exit (runtime state). */
+  after(): Promise<void>;
+  /** Maps the runtime process' exit to the container's (runtime quirks). */
+  /** The runtime's own error output, if any (shown when the setup fails). */
+  diagnostics?(): string;
+  translate?(code: number | null, sig: NodeJS.Signals | null): { code: number | null; sig: NodeJS.Signals | null };
+}
+
+export function buildSetupScript(p: Prepared): string {
+  const mount = requireHostBinary('mount', 'util-linux');
+  const mknod = requireHostBinary('mknod', 'coreutils');
+  const mkdir = requireHostBinary('mkdir', 'coreutils');
+  const ln = requireHostBinary('ln', 'coreutils');
+  const env = requireHostBinary('env', 'coreutils');
+  const setpriv = requireHostBinary('setpriv', 'util-linux');
+  const unshare = requireHostBinary('unshare', 'util-linux');
+  const s = p.spec;
+  const L: string[] = ['set -e', 'exec 2>&3'];
+  const R = q(p.rootfs);
+  if (s.readOnlyRoot) L.push(`${mount} --bind ${R} ${R}`);
+  L.push(`${mount} -t proc -o nosuid,nodev,noexec proc ${q(p.paths.proc)}`);
+  const dev = p.paths.dev;
+  L.push(`${mount} -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs ${q(dev)}`);
+  for (const [n, maj, min] of [['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0]] as const) {
+    L.push(`${mknod} -m 666 ${q(`${dev}/${n}`)} c ${maj} ${min}`);
+  }
+  L.push(`${mkdir} -m 755 ${q(`${dev}/pts`)} ${q(`${dev}/shm`)} ${q(`${dev}/mqueue`)}`);
+  L.push(`${mount} -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec devpts ${q(`${dev}/pts`)}`);
+  L.push(`${mount} -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=65536k shm ${q(`${dev}/shm`)}`);
+  L.push(`${mount} -t mqueue -o nosuid,nodev,noexec mqueue ${q(`${dev}/mqueue`)} 2>/dev/null || true`);
+  for (const [target, name] of [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']]) {
+    L.push(`${ln} -s ${q(target!)} ${q(`${dev}/${name}`)}`);
+  }
+  L.push(`${mount} -t sysfs -o ro,nosuid,nodev,noexec sysfs ${q(p.paths.sys)} 2>/dev/null || true`);
+  L.push(`${mount} --bind ${q(p.etc.resolv)} ${q(p.paths.resolv)}`);
+  L.push(`${mount} --bind ${q(p.etc.hosts)} ${q(p.paths.hosts)}`);
+  for (const m of p.mounts) {
+    if (m.mount.type === 'bind') {
+      L.push(`${mount} --rbind ${q(m.mount.source)} ${q(m.host)}`);
+      if (m.mount.readonly) L.push(`${mount} -o remount,bind,ro ${q(m.host)}`);
+    } else {
+      const opts = ['nosuid', 'nodev', `mode=${(m.mount.mode ?? 0o1777).toString(8)}`];
+      if (m.mount.size) opts.push(`size=${m.mount.size}`);
+      L.push(`${mount} -t tmpfs -o ${opts.join(',')} tmpfs ${q(m.host)}`);
+    }
+  }
+  if (s.hostname) L.push(`printf '%s' ${q(s.hostname)} > /proc/sys/kernel/hostname`);
+  if (s.network === 'none') {
+    const ip = findHostBinary('ip');
+    if (ip) L.push(`${ip} link set lo up 2>/dev/null || true`);
+  }
+  if (s.readOnlyRoot) L.push(`${mount} -o remount,bind,ro ${R}`);
+  L.push(`printf 'OK' >&3`);
+  L.push('exec 2>&4 4>&- 3>&-');
+  const u = p.user;
+  const groups = u.groups.length ? `--groups=${u.groups.join(',')}` : '--clear-groups';
+  const caps = `--bounding-set=-all,${DOCKER_CAPS.map((c) => `+${c}`).join(',')}`;
+  const inner = [unshare, `--root=${p.rootfs}`, `--wd=${p.cwd}`];
+  if (u.uid !== 0) inner.push(`--setuid=${u.uid}`);
+  const argv = [env, '-i', ...p.env, setpriv, `--regid=${u.gid}`, groups, caps, ...inner, '--', ...s.args];
+  L.push(`exec ${argv.map(q).join(' ')}`);
+  return `${L.join('\n')}\n`;
+}
+
+/** Host pid of the container's init: the child that `unshare --fork` made. */
+function initPid(unsharePid: number): number | undefined {
+  try {
+    const c = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/)[0];
+    if (c) return Number(c);
+  } catch {
+    /* fall back to a scan */
+  }
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === unsharePid) return Number(d);
+      } catch {
+        /* gone */
+      }
+    }
+  } catch {
+    /* ignore */
+  }
+  return undefined;
+}
+
+export function launchBuiltin(p: Prepared): Launched {
+  const unshare = requireHostBinary('unshare', 'util-linux');
+  const sh = requireHostBinary('sh', 'a POSIX shell');
+  const s = p.spec;
+  const args = ['--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private'];
+  if (s.network === 'none') args.push('--net');
+  args.push(sh, '-c', buildSetupScript(p), 'stagecraft-setup');
+  // fds above 2 set to 'ignore' are closed in the child, not /dev/null: open it ourselves
+  const errSlot = outSlot(s.stderr);
+  const devnull = errSlot === 'ignore' ? openSync('/dev/null', 'w') : undefined;
+  const child = spawn(unshare, args, {
+    // fd 2: unshare's own diagnostics; fd 3: setup status (+ setup errors); fd 4: the container's stderr
+    stdio: [inSlot(s.stdin), outSlot(s.stdout), 'pipe', 'pipe', devnull ?? errSlot],
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+    detached: !s.tty,
+    cwd: posix.sep,
+  });
+  if (devnull !== undefined) closeSync(devnull);
+  wireStdio(child, s.stdin, s.stdout, s.stderr, child.stdio[4] as Readable | null);
+  let diag = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (diag += d));
+  const status = child.stdio[3] as NodeJS.ReadableStream | null;
+  const setup = new Promise<{ ok: boolean; message: string }>((res) => {
+    let buf = '';
+    if (!status) return res({ ok: false, message: 'no status pipe' });
+    status.setEncoding('utf8');
+    status.on('data', (d: string) => (buf += d));
+    status.on('end', () => res({ ok: buf.endsWith('OK'), message: buf.replace(/OK$/, '') }));
+    status.on('error', () => res({ ok: false, message: buf }));
+  });
+  return {
+    child,
+    setup,
+    kill(sig) {
+      const pid = child.pid;
+      if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const init = initPid(pid);
+      try {
+        if (init) process.kill(init, sig);
+        else if (sig === 'SIGKILL') process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    },
+    async after() {},
+    diagnostics: () => diag,
+    // util-linux 2.38 `unshare --fork` cannot re-raise SIGKILL on itself (signal(SIGKILL) fails):
+    // it prints "sigprocmask unblock failed" and exits 1. That message means: the child was SIGKILLed.
+    translate(code, sig) {
+      if (code === 1 && /sigprocmask unblock failed/.test(diag)) return { code: null, sig: 'SIGKILL' };
+      return { code, sig };
+    },
+  };
+}

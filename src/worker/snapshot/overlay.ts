@@ -1,0 +1,87 @@
+/**
+ * overlayfs snapshotter: `lowers` (bottom→top, read-only dirs with char 0/0 whiteouts and opaque
+ * xattrs) + an upper dir → a merged, writable root. The upper dir IS the diff afterwards, so a RUN's
+ * snapshot costs what it changed, not the size of the rootfs. The lowerdir option is kept short
+ * (and free of ':' / ',' trouble) by mounting from a scratch dir holding symlinks `l/0`, `l/1`, ...
+ * with `mount` run in that dir: the kernel resolves the relative paths against our cwd.
+ * Mount options: index=off, metacopy=off, redirect_dir=off so every change in the upper is a full
+ * copy-up (a metacopy or redirect upper would not be a self-contained diff).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { requireHostBinary } from '../exec/hostbin.js';
+import type { Mounted, MountOptions } from './types.js';
+
+const run = promisify(execFile);
+
+export function scratchDir(upper: string | undefined, opts: MountOptions | undefined, prefix: string): string {
+  const base = opts?.scratchDir ?? (upper ? dirname(resolve(upper)) : process.env.STAGECRAFT_SNAPSHOT_TMP ?? tmpdir());
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, prefix));
+}
+
+export async function mountOverlayfs(lowers: string[], upper?: string, opts?: MountOptions): Promise<Mounted> {
+  const mount = requireHostBinary('mount', 'util-linux');
+  const scratch = scratchDir(upper, opts, '.sc-ovl-');
+  const up = upper ? resolve(upper) : mkdtempSync(join(dirname(scratch), '.sc-upper-'));
+  mkdirSync(up, { recursive: true });
+  mkdirSync(join(scratch, 'l'));
+  mkdirSync(join(scratch, 'w'));
+  mkdirSync(join(scratch, 'm'));
+  symlinkSync(up, join(scratch, 'u'));
+  const layers = lowers.length ? lowers.map((l) => resolve(l)) : [join(scratch, 'empty')];
+  if (!lowers.length) mkdirSync(layers[0]!);
+  layers.forEach((l, i) => {
+    if (!existsSync(l)) throw new Error(`overlay lower does not exist: ${l}`);
+    symlinkSync(l, join(scratch, 'l', String(i)));
+  });
+  // overlayfs wants the TOP lower first
+  const lowerdir = layers.map((_, i) => `l/${i}`).reverse().join(':');
+  const options = `lowerdir=${lowerdir},upperdir=u,workdir=w,index=off,metacopy=off,redirect_dir=off`;
+  try {
+    await run(mount, ['-t', 'overlay', 'overlay', '-o', options, 'm'], { cwd: scratch });
+  } catch (e) {
+    rmSync(scratch, { recursive: true, force: true });
+    const msg = (e as { stderr?: string }).stderr?.trim() || (e as Error).message;
+    throw new Error(`overlay mount failed: ${msg}`);
+  }
+  const root = join(scratch, 'm');
+  let mounted = true;
+  return {
+    kind: 'overlayfs',
+    root,
+    upper: up,
+    work: join(scratch, 'w'),
+    async unmount() {
+      if (!mounted) return;
+      await umountRetry(root);
+      mounted = false;
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function umountRetry(target: string): Promise<void> {
+  const umount = requireHostBinary('umount', 'util-linux');
+  let last: unknown;
+  for (let i = 0; i < 20; i++) {
+    try {
+      await run(umount, [target]);
+      return;
+    } catch (e) {
+      last = e;
+      const msg = String((e as { stderr?: string }).stderr ?? '');
+      if (/not mounted|no mount point/i.test(msg)) return;
+      await new Promise((r) => setTimeout(r, 50 * (i + 1)));
+    }
+  }
+  // still busy: detach it so the scratch dir can go
+  try {
+    await run(umount, ['-l', target]);
+  } catch {
+    throw last;
+  }
+}
