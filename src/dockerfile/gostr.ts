@@ -53,7 +53,7 @@ export function trimSpace(s: string): string {
 
 const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 
-/** Go's strconv.Quote (for valid UTF-16 input; lone surrogates print as \ufffd like Go's invalid UTF-8 rune). */
+/** Go's strconv.Quote (lone UTF-16 surrogates print as U+FFFD, as Go's decoders produce). */
 export function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
@@ -63,7 +63,7 @@ export function goQuote(s: string): string {
       continue;
     }
     if (c >= 0xd800 && c <= 0xdfff) {
-      out += '\\ufffd';
+      out += '\ufffd'; // Go sees U+FFFD (the JSON decoder's replacement), which is printable
       continue;
     }
     if (printable.test(ch)) {

@@ -12,7 +12,8 @@
 import { UserError } from '../util/errors.js';
 import { goQuote, isSpace } from './gostr.js';
 
-export type Env = Map<string, string> | Record<string, string>;
+/** Variables: a Map, a plain object, or an image-config style list of `K=V` strings (later wins). */
+export type Env = Map<string, string> | Record<string, string> | readonly string[];
 
 export class ShellExpansionError extends UserError {
   constructor(message: string) {
@@ -97,7 +98,16 @@ class Words {
 
 function lookup(env: Env, name: string): string | undefined {
   if (env instanceof Map) return env.get(name);
-  return Object.prototype.hasOwnProperty.call(env, name) ? env[name] : undefined;
+  if (Array.isArray(env)) {
+    let v: string | undefined;
+    for (const e of env as readonly string[]) {
+      const i = e.indexOf('=');
+      if (i < 0 ? e === name : e.slice(0, i) === name) v = i < 0 ? '' : e.slice(i + 1);
+    }
+    return v;
+  }
+  const rec = env as Record<string, string>;
+  return Object.prototype.hasOwnProperty.call(rec, name) ? rec[name] : undefined;
 }
 
 export class ShellLex {

@@ -1,0 +1,76 @@
+/** ShellLex beyond BuildKit's tables: pattern operators, env shapes, word splitting, raw modes. */
+import { describe, expect, it } from 'vitest';
+import { ShellLex, ShellExpansionError } from '../index.js';
+
+const lex = new ShellLex();
+const env = { P: '/usr/local/bin/tool.tar.gz', V: 'abcabc', E: '', S: 'a*b?c', W: ' x  y ' };
+const x = (w: string) => lex.processWord(w, env);
+
+describe('parameter expansion operators', () => {
+  it('# and ## trim the shortest / longest prefix', () => {
+    expect(x('${P#*/}')).toBe('usr/local/bin/tool.tar.gz');
+    expect(x('${P##*/}')).toBe('tool.tar.gz');
+    expect(x('${V#a?c}')).toBe('abc');
+    expect(x('${V#zz}')).toBe('abcabc');
+  });
+  it('% and %% trim the shortest / longest suffix', () => {
+    expect(x('${P%.*}')).toBe('/usr/local/bin/tool.tar');
+    expect(x('${P%%.*}')).toBe('/usr/local/bin/tool');
+    expect(x('${V%b*}')).toBe('abca');
+    expect(x('${V%%b*}')).toBe('a');
+  });
+  it('/ and // replace the first / every match', () => {
+    expect(x('${V/b/X}')).toBe('aXcabc');
+    expect(x('${V//b/X}')).toBe('aXcaXc');
+    expect(x('${V//?/-}')).toBe('------');
+    expect(x('${V/b*c/_}')).toBe('a_');
+    expect(x('${V/b\\/c/z}')).toBe('abcabc');
+    expect(x('${S/\\*/x}')).toBe('axb?c');
+    expect(x('${V/$E/X}')).toBe('Xabcabc');
+  });
+  it('-, +, ? with and without colon', () => {
+    expect(x('${E-d}')).toBe('');
+    expect(x('${E:-d}')).toBe('d');
+    expect(x('${U-d}')).toBe('d');
+    expect(x('${E+s}')).toBe('s');
+    expect(x('${E:+s}')).toBe('');
+    expect(x('${V:+${P##*.}}')).toBe('gz');
+    expect(() => x('${U?}')).toThrow('U: is not allowed to be unset');
+    expect(() => x('${E:?}')).toThrow('E: is not allowed to be empty');
+    expect(() => x('${U:?custom message}')).toThrow('U: custom message');
+  });
+  it('bad syntax is a ShellExpansionError naming the word', () => {
+    expect(() => x('${V')).toThrow(ShellExpansionError);
+    expect(() => x('${V/b}')).toThrow(`failed to process "\${V/b}": syntax error: missing '/' in \${}`);
+    expect(() => x('${V:=x}')).toThrow('unsupported modifier (:=) in substitution');
+    expect(() => x('${V#\\x}')).toThrow("invalid escape '\\x'");
+  });
+});
+
+describe('quotes, escapes and word splitting', () => {
+  it('splits unquoted expansions, keeps quoted ones', () => {
+    expect(lex.processWords('a $W "$W" b', env)).toEqual(['a', 'x', 'y', ' x  y ', 'b']);
+    expect(lex.processWords("'$W' \\ c", env)).toEqual(['$W', ' c']);
+    expect(lex.processWord('a $W', env)).toBe('a  x  y ');
+  });
+  it('honours a backtick escape character', () => {
+    const tick = new ShellLex('`');
+    expect(tick.processWord('a`$V\\b', env)).toBe('a$V\\b');
+    expect(tick.processWord('"x`"y"', env)).toBe('x"y');
+  });
+  it('accepts a Map, a plain object or a K=V list (later wins)', () => {
+    expect(lex.processWord('$A-$B', new Map([['A', '1'], ['B', '2']]))).toBe('1-2');
+    expect(lex.processWord('$A-$B', ['A=1', 'B=2', 'A=3', 'C'])).toBe('3-2');
+    expect(lex.processWord('${C-unset}', ['C'])).toBe('');
+    expect(lex.processWord('$constructor$__proto__', {})).toBe('');
+  });
+  it('reports matched and unmatched names', () => {
+    const r = lex.processWordWithMatches('$V ${NOPE:-x} ${E}', env);
+    expect([...r.matched].sort()).toEqual(['E', 'V']);
+    expect([...r.unmatched]).toEqual(['NOPE']);
+  });
+  it('raw modes keep quotes / escapes / unset references', () => {
+    const raw = new ShellLex('\\', { rawQuotes: true, rawEscapes: true, skipUnsetEnv: true });
+    expect(raw.processWord(`"a" 'b' \\c $U \${U:-x} $V`, env)).toBe(`"a" 'b' \\c $U \${U:-x} abcabc`);
+  });
+});
