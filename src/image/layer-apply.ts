@@ -108,15 +108,22 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   const stats: ApplyStats = { entries: 0, bytes: 0 };
 
   /** host path of a container path, parent resolved in root, final component not followed */
+  const scoped = (p: string): string => {
+    try {
+      return resolveInRoot(root, p, true);
+    } catch (e) {
+      throw new UserError(`invalid layer: ${(e as Error).message}`);
+    }
+  };
   const hostOf = (rel: string[]): string => {
     if (rel.length === 0) return root;
-    const parent = resolveInRoot(root, `/${rel.slice(0, -1).join('/')}`, true);
+    const parent = scoped(`/${rel.slice(0, -1).join('/')}`);
     const p = posix.join(parent, rel[rel.length - 1] as string);
     if (!isWithin(root, p) || p === root) throw new UserError(`invalid layer: ${rel.join('/')} resolves outside the root`);
     return p;
   };
   const ensureParent = async (rel: string[]): Promise<void> => {
-    const parent = resolveInRoot(root, `/${rel.slice(0, -1).join('/')}`, true);
+    const parent = scoped(`/${rel.slice(0, -1).join('/')}`);
     if (!isWithin(root, parent)) throw new UserError(`invalid layer: parent of ${rel.join('/')} is outside the root`);
     try {
       await mkdir(parent, { recursive: true, mode: 0o755 });
@@ -147,7 +154,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
       if (base === OPQ) {
         if (mode === 'overlay') opaqueDirs.push(parentRel);
         else {
-          const dir = parentRel.length ? resolveInRoot(root, `/${parentRel.join('/')}`, true) : root;
+          const dir = parentRel.length ? scoped(`/${parentRel.join('/')}`) : root;
           if (!isWithin(root, dir)) throw new UserError(`invalid layer: opaque whiteout outside the root: ${e.name}`);
           const st = await lstatOrUndef(dir);
           if (st?.isDirectory()) {
@@ -250,8 +257,9 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
     await removeAt(p);
     await mknod(p, 'c', 0, 0);
   }
+  // entry xattrs are best effort (e.g. user.* cannot be set on symlinks); opaque markers must work
+  await restoreXattrs(xattrs.map((x) => ({ path: hostOf(x.rel), attrs: x.attrs })), { bestEffort: true });
   const xs: { path: string; attrs: Map<string, Buffer> }[] = [];
-  for (const x of xattrs) xs.push({ path: hostOf(x.rel), attrs: x.attrs });
   for (const o of opaqueDirs) {
     const p = o.length ? hostOf(o) : root;
     const st = await lstatOrUndef(p);

@@ -93,7 +93,7 @@ export async function readXattrsTree(dir: string): Promise<Map<string, Map<strin
 }
 
 /** Sets xattrs on many host paths with one setfattr call (symlinks themselves, not their targets). */
-export async function restoreXattrs(entries: { path: string; attrs: Map<string, Buffer> }[], scratchDir = tmpdir()): Promise<void> {
+export async function restoreXattrs(entries: { path: string; attrs: Map<string, Buffer> }[], opts: { bestEffort?: boolean; scratchDir?: string } = {}): Promise<void> {
   if (entries.length === 0) return;
   let dump = '';
   for (const e of entries) {
@@ -102,10 +102,11 @@ export async function restoreXattrs(entries: { path: string; attrs: Map<string, 
     for (const [k, v] of e.attrs) dump += `${k}=0s${v.toString('base64')}\n`;
     dump += '\n';
   }
-  const f = join(scratchDir, `.xattrs-${process.pid}-${randomBytes(4).toString('hex')}`);
+  if (!dump) return;
+  const f = join(opts.scratchDir ?? tmpdir(), `.xattrs-${process.pid}-${randomBytes(4).toString('hex')}`);
   await writeFile(f, dump);
   try {
-    await run('setfattr', ['-h', `--restore=${f}`]);
+    await run('setfattr', ['-h', `--restore=${f}`], { allowFail: opts.bestEffort });
   } finally {
     await unlink(f).catch(() => undefined);
   }
