@@ -1,0 +1,84 @@
+/**
+ * RUN --mount: cache mounts persist in the store between builds (and stay out of the layers),
+ * bind mounts from the context and from a stage (read-only by default, writes discarded with rw),
+ * tmpfs; and independent stages run concurrently (proved by two stages that each wait for a file
+ * the other one writes into a shared cache mount: run one after the other, both would time out).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importBusybox, isRoot, tmp } from './helpers/index.js';
+import { buildCli, buildOk, context, imageTree, layerEntries } from './helpers/build.js';
+
+describe.skipIf(!isRoot)('build: RUN --mount', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = tmp('sc-root-');
+    await importBusybox(root);
+  });
+
+  it('type=cache persists across builds, is not part of the layer', async () => {
+    const df = `FROM busybox
+ARG N
+RUN --mount=type=cache,target=/var/cache/thing sh -c 'echo run-$N >> /var/cache/thing/log; cat /var/cache/thing/log > /seen'
+`;
+    const ctx = context({ Dockerfile: df });
+    await buildOk(root, ctx, ['-t', 'cache:1', '--build-arg', 'N=1']);
+    await buildOk(root, ctx, ['-t', 'cache:2', '--build-arg', 'N=2']);
+    const tree = await imageTree(root, 'cache:2');
+    expect(readFileSync(join(tree, 'seen'), 'utf8')).toBe('run-1\nrun-2\n');
+    expect(existsSync(join(tree, 'var/cache/thing/log'))).toBe(false);
+    const layers = await layerEntries(root, 'cache:2');
+    expect(layers[layers.length - 1].map((e) => e.path).filter((p) => p.includes('thing'))).toEqual([]);
+  });
+
+  it('type=bind from the context (read-only) and from a stage; rw writes are discarded; tmpfs', async () => {
+    const df = `FROM busybox AS tools
+RUN mkdir /tools && echo 'echo tool-output' > /tools/tool.sh
+
+FROM busybox
+RUN --mount=type=bind,source=data,target=/mnt/data cat /mnt/data/in.txt > /from-context.txt
+RUN --mount=type=bind,source=data,target=/mnt/data sh -c 'touch /mnt/data/x 2>/dev/null && echo writable > /ro-check || echo readonly > /ro-check'
+RUN --mount=type=bind,source=data,target=/mnt/data,rw sh -c 'echo scribble > /mnt/data/in.txt && cat /mnt/data/in.txt > /rw-check'
+RUN --mount=type=bind,from=tools,source=/tools,target=/t sh /t/tool.sh > /from-stage.txt
+RUN --mount=type=tmpfs,target=/scratch sh -c 'echo tmp > /scratch/f && grep -q tmpfs /proc/mounts && cat /scratch/f > /tmpfs-check'
+`;
+    const ctx = context({ Dockerfile: df, 'data/in.txt': 'context data\n' });
+    await buildOk(root, ctx, ['-t', 'bind:t']);
+    const tree = await imageTree(root, 'bind:t');
+    expect(readFileSync(join(tree, 'from-context.txt'), 'utf8')).toBe('context data\n');
+    expect(readFileSync(join(tree, 'ro-check'), 'utf8')).toBe('readonly\n');
+    expect(readFileSync(join(tree, 'rw-check'), 'utf8')).toBe('scribble\n');
+    expect(readFileSync(join(ctx, 'data/in.txt'), 'utf8')).toBe('context data\n'); // rw writes discarded
+    expect(readFileSync(join(tree, 'from-stage.txt'), 'utf8')).toBe('tool-output\n');
+    expect(readFileSync(join(tree, 'tmpfs-check'), 'utf8')).toBe('tmp\n');
+    // mount points leave no trace in the layers
+    expect(existsSync(join(tree, 'mnt/data'))).toBe(false);
+    expect(existsSync(join(tree, 't'))).toBe(false);
+    expect(existsSync(join(tree, 'scratch'))).toBe(false);
+  });
+
+  it('runs independent stages concurrently', async () => {
+    const wait = (me: string, other: string): string =>
+      `RUN --mount=type=cache,target=/shared,id=rendezvous sh -c 'touch /shared/${me}; i=0; while [ ! -f /shared/${other} ]; do i=$((i+1)); [ $i -gt 150 ] && exit 7; sleep 0.1; done; echo met > /${me}'`;
+    const df = `FROM busybox AS a
+${wait('a', 'b')}
+
+FROM busybox AS b
+${wait('b', 'a')}
+
+FROM busybox
+COPY --from=a /a /a
+COPY --from=b /b /b
+`;
+    const fresh = tmp('sc-root-');
+    await importBusybox(fresh);
+    const ctx = context({ Dockerfile: df });
+    const r = await buildCli(fresh, ctx, ['-t', 'par:t']);
+    expect(r.stderr).not.toContain('exit code: 7');
+    expect(r.code).toBe(0);
+    const tree = await imageTree(fresh, 'par:t');
+    expect(readFileSync(join(tree, 'a'), 'utf8')).toBe('met\n');
+    expect(readFileSync(join(tree, 'b'), 'utf8')).toBe('met\n');
+  });
+});
