@@ -11,24 +11,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-
-type ApplyLayer = (tar: Readable, target: string, opts: { whiteouts: 'apply' | 'overlay' | 'none' }) => Promise<void>;
-
-/**
- * The image module's safe extractor. TEMPORARY: loaded lazily until src/image/index.ts lands, so that
- * this module imports cleanly before then; replace with a static import afterwards.
- */
-async function applyLayer(tar: Readable, target: string, opts: { whiteouts: 'none' }): Promise<void> {
-  const spec = '../../image/index.js';
-  let fn: ApplyLayer | undefined;
-  try {
-    fn = ((await import(/* @vite-ignore */ spec)) as { applyLayer?: ApplyLayer }).applyLayer;
-  } catch {
-    fn = undefined;
-  }
-  if (!fn) throw new Error('archive extraction is not available yet (image.applyLayer missing)');
-  await fn(tar, target, opts);
-}
+import { applyLayer, decompress } from '../../image/index.js';
 
 type Kind = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'none';
 
@@ -80,12 +63,8 @@ function decompressed(p: string, kind: Kind): { stream: Readable; stop: () => vo
     return { stream: gz, stop: () => (file.destroy(), gz.destroy()) };
   }
   if (kind === 'zstd') {
-    // applyLayer sniffs zstd itself; for the header check we use the zstd CLI when present
-    const child = spawn('zstd', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    file.pipe(child.stdin);
-    child.stdin.on('error', () => undefined);
-    child.on('error', (e) => child.stdout.destroy(e));
-    return { stream: child.stdout, stop: () => (file.destroy(), child.kill()) };
+    const out = Readable.from(decompress(file));
+    return { stream: out, stop: () => (file.destroy(), out.destroy()) };
   }
   const child = spawn(kind === 'bzip2' ? 'bzip2' : 'xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   file.pipe(child.stdin);

@@ -29,6 +29,7 @@ import { cleanPath, isWithin, resolveInRoot } from '../../util/fspath.js';
 import { applyMode, parseChmod, resolveChown, type ModeSpec, type Owner } from './owner.js';
 import { decide, expandSources, notFound, relOf, sortedNames, tryLstat, type PathMatcher, type SourceJob, type TreeFilter } from './sources.js';
 import { extractArchive, isArchive } from './archive.js';
+import { readXattrsTree, restoreXattrs } from '../../image/index.js';
 import { downloadUrl, isGitUrl, isUrl } from './remote.js';
 
 export interface CopyOptions {
@@ -123,7 +124,8 @@ function ownerFor(st: State, s: Stats): Owner {
   return { uid: s.uid, gid: s.gid };
 }
 
-function copyFileInfo(st: State, s: Stats, target: string): void {
+function copyFileInfo(st: State, s: Stats, target: string, w?: Walk, src?: string): void {
+  if (w && src !== undefined) w.copied.push({ src, target });
   const o = ownerFor(st, s);
   lchownSync(target, o.uid, o.gid);
   if (!s.isSymbolicLink()) {
@@ -146,6 +148,8 @@ interface Walk {
   rootRel: string;
   inodes: Map<string, string>;
   pending: Pending[];
+  /** entries whose metadata was copied (xattrs are copied for these afterwards) */
+  copied: { src: string; target: string }[];
 }
 
 function flushPending(st: State, w: Walk): void {
@@ -154,7 +158,7 @@ function flushPending(st: State, w: Walk): void {
     const t = tryLstat(p.target);
     if (!t) {
       mkdirSync(p.target, 0o700);
-      copyFileInfo(st, p.st, p.target);
+      copyFileInfo(st, p.st, p.target, w, p.src);
       st.result.entries++;
     } else if (!t.isDirectory()) {
       throw new UserError(`cannot copy to non-directory: ${cpath(st.destRoot, p.target)}`);
@@ -163,7 +167,8 @@ function flushPending(st: State, w: Walk): void {
   }
 }
 
-function copyEntry(st: State, w: Walk, src: string, rel: string, target: string, overwrite: boolean): void {
+/** `fresh`: the target's parent was just created by this copy, so the target cannot exist yet. */
+function copyEntry(st: State, w: Walk, src: string, rel: string, target: string, overwrite: boolean, fresh = false): void {
   if (st.opts.signal?.aborted) throw st.opts.signal.reason ?? new Error('aborted');
   const s = lstatSync(src);
   if (rel !== '') {
@@ -179,7 +184,7 @@ function copyEntry(st: State, w: Walk, src: string, rel: string, target: string,
     }
   }
   flushPending(st, w);
-  const t = tryLstat(target);
+  const t = fresh ? undefined : tryLstat(target);
   if (s.isDirectory()) {
     let created = false;
     if (!t) {
@@ -195,10 +200,10 @@ function copyEntry(st: State, w: Walk, src: string, rel: string, target: string,
     const saved = w.pending;
     w.pending = [];
     for (const n of sortedNames(src)) {
-      copyEntry(st, w, posix.join(src, n), rel === '' ? n : `${rel}/${n}`, posix.join(target, n), true);
+      copyEntry(st, w, posix.join(src, n), rel === '' ? n : `${rel}/${n}`, posix.join(target, n), true, created);
     }
     w.pending = saved;
-    if (overwrite || created) copyFileInfo(st, s, target);
+    if (overwrite || created) copyFileInfo(st, s, target, w, src);
     else lutimesSync(target, s.atime, s.mtime); // the top directory: BuildKit keeps its mode, restores its times
     return;
   }
@@ -228,11 +233,11 @@ function copyEntry(st: State, w: Walk, src: string, rel: string, target: string,
     return; // sockets: skipped (BuildKit fails on them; they cannot be meaningfully copied)
   }
   st.result.entries++;
-  copyFileInfo(st, s, target);
+  copyFileInfo(st, s, target, w, src);
 }
 
 /** Copies one resolved source (fsutil Copy for a single match). */
-function copyOne(st: State, srcHost: string, srcName: string, filter: TreeFilter, rootRel: string): void {
+async function copyOne(st: State, srcHost: string, srcName: string, filter: TreeFilter, rootRel: string): Promise<void> {
   const dest = st.opts.dest;
   const destIsDir = dest.endsWith('/');
   mkdirAllContainer(st, destIsDir ? dest : posix.dirname(cleanPath(dest)));
@@ -243,8 +248,38 @@ function copyOne(st: State, srcHost: string, srcName: string, filter: TreeFilter
     dstHost = posix.join(dstHost, posix.basename(srcName) || posix.basename(srcHost));
   }
   if (s.isDirectory() && !d) mkdirAllHost(st, dstHost);
-  const w: Walk = { filter, rootRel, inodes: new Map(), pending: [] };
+  const w: Walk = { filter, rootRel, inodes: new Map(), pending: [], copied: [] };
   copyEntry(st, w, srcHost, '', dstHost, false);
+  await copyXattrs(srcHost, w.copied);
+}
+
+/** Names never copied: overlayfs' own bookkeeping and SELinux labels belong to the host. */
+const SKIP_XATTR = /^(trusted\.overlay\.|security\.selinux$)/;
+
+/** Copies extended attributes (e.g. security.capability) of the copied entries, one getfattr/setfattr each. */
+async function copyXattrs(srcHost: string, copied: { src: string; target: string }[]): Promise<void> {
+  if (copied.length === 0) return;
+  let tree: Map<string, Map<string, Buffer>>;
+  try {
+    tree = await readXattrsTree(srcHost);
+  } catch {
+    return; // best effort, like BuildKit's xattr error handler
+  }
+  if (tree.size === 0) return;
+  const base = posix.resolve(srcHost);
+  const todo: { path: string; attrs: Map<string, Buffer> }[] = [];
+  for (const c of copied) {
+    const rel = c.src === base ? '' : c.src.slice(base.length + 1);
+    const attrs = tree.get(rel);
+    if (!attrs) continue;
+    const keep = new Map([...attrs].filter(([k]) => !SKIP_XATTR.test(k)));
+    if (keep.size > 0) todo.push({ path: c.target, attrs: keep });
+  }
+  try {
+    await restoreXattrs(todo);
+  } catch {
+    // best effort
+  }
 }
 
 function copyError(e: unknown): never {
@@ -306,7 +341,7 @@ export async function copyFiles(opts: CopyOptions): Promise<CopyResult> {
         st.result.sources.push(job.url);
         const sub: State = { ...st, opts: { ...opts, resetOwnership: true } };
         try {
-          copyOne(sub, dl.host, dl.name, {}, '');
+          await copyOne(sub, dl.host, dl.name, {}, '');
         } catch (e) {
           copyError(e);
         }
@@ -324,7 +359,7 @@ export async function copyFiles(opts: CopyOptions): Promise<CopyResult> {
         continue;
       }
       try {
-        copyOne(st, job.job.host, job.job.name, job.job.filter, job.job.rootRel);
+        await copyOne(st, job.job.host, job.job.name, job.job.filter, job.job.rootRel);
       } catch (e) {
         copyError(e);
       }
@@ -341,7 +376,7 @@ export async function copyFiles(opts: CopyOptions): Promise<CopyResult> {
         chmodSync(host, 0o644);
         const sub: State = { ...st, opts: { ...opts, resetOwnership: true } };
         try {
-          copyOne(sub, host, rel, {}, '');
+          await copyOne(sub, host, rel, {}, '');
         } catch (e) {
           copyError(e);
         }

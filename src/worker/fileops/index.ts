@@ -34,7 +34,9 @@
  * - ADD: a local tar (plain/gzip/bzip2/xz/zstd, detected by content) is extracted into dest (created
  *   as a directory); a URL is downloaded (mode 0600, Last-Modified as mtime, --checksum verified) and
  *   copied like a file named after the URL path. Git sources: "not supported" error.
- * - Not done: xattrs (Node has no xattr API), sockets are skipped.
+ * - Extended attributes of copied entries are copied (getfattr/setfattr through the image module),
+ *   best effort like BuildKit; `trusted.overlay.*` and `security.selinux` are not.
+ * - Not done: sockets are skipped; git sources.
  */
 export { copyFiles, type CopyOptions, type CopyResult } from './copy.js';
 export { resolveChown, parseChmod, applyMode, type Owner, type ModeSpec } from './owner.js';

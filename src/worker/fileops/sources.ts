@@ -81,9 +81,9 @@ function relOf(root: string, host: string): string {
 
 function tryLstat(p: string): Stats | undefined {
   try {
-    return lstatSync(p);
+    return lstatSync(p, { throwIfNoEntry: false });
   } catch {
-    return undefined;
+    return undefined; // ENOTDIR, ELOOP, EACCES: treat as missing
   }
 }
 
