@@ -1,0 +1,69 @@
+/**
+ * The build cache: an unchanged rebuild is all CACHED (and gives the same layers), editing a
+ * context file re-runs only the steps that depend on it (content, not mtime, decides), a changed
+ * build arg re-runs the steps that see it, and --no-cache runs everything.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importBusybox, isRoot, tmp } from './helpers/index.js';
+import { buildOk, cachedVertices, context, doneVertices, imageConfig } from './helpers/build.js';
+
+const DOCKERFILE = `FROM busybox AS deps
+RUN echo deps > /deps.txt
+
+FROM busybox
+ARG FLAVOR=plain
+RUN echo "independent step" > /indep.txt
+COPY --from=deps /deps.txt /deps.txt
+COPY src.txt /src.txt
+RUN cat /src.txt > /derived.txt
+RUN echo "$FLAVOR" > /flavor.txt
+`;
+
+describe.skipIf(!isRoot)('build: cache', () => {
+  let root: string;
+  let ctx: string;
+  beforeAll(async () => {
+    root = tmp('sc-root-');
+    await importBusybox(root);
+    ctx = context({ Dockerfile: DOCKERFILE, 'src.txt': 'v1\n' });
+  });
+
+  it('an unchanged rebuild is all cache hits and yields the same layers', async () => {
+    const r1 = await buildOk(root, ctx, ['-t', 'c:1']);
+    expect(cachedVertices(r1.stderr)).toEqual([]);
+    const r2 = await buildOk(root, ctx, ['-t', 'c:2']);
+    const cached = cachedVertices(r2.stderr);
+    expect(cached).toHaveLength(6);
+    expect(doneVertices(r2.stderr).filter((n) => /RUN|COPY/.test(n))).toEqual([]);
+    expect((await imageConfig(root, 'c:2')).rootfs.diff_ids).toEqual((await imageConfig(root, 'c:1')).rootfs.diff_ids);
+  });
+
+  it('a touched but unchanged file is still a hit; an edit re-runs only its dependents', async () => {
+    utimesSync(join(ctx, 'src.txt'), new Date(), new Date(Date.now() + 5000));
+    const r = await buildOk(root, ctx, ['-t', 'c:3']);
+    expect(doneVertices(r.stderr).filter((n) => /RUN|COPY/.test(n))).toEqual([]);
+
+    writeFileSync(join(ctx, 'src.txt'), 'v2\n');
+    const r2 = await buildOk(root, ctx, ['-t', 'c:4']);
+    const ran = doneVertices(r2.stderr).filter((n) => /RUN|COPY/.test(n));
+    expect(ran).toEqual(['[stage-1 4/6] COPY src.txt /src.txt', '[stage-1 5/6] RUN cat /src.txt > /derived.txt', '[stage-1 6/6] RUN echo "plain" > /flavor.txt']);
+    const cached = cachedVertices(r2.stderr);
+    expect(cached).toContain('[deps 2/2] RUN echo deps > /deps.txt');
+    expect(cached).toContain('[stage-1 2/6] RUN echo "independent step" > /indep.txt');
+  });
+
+  it('a changed build arg re-runs the steps after its ARG', async () => {
+    const r = await buildOk(root, ctx, ['-t', 'c:5', '--build-arg', 'FLAVOR=spicy']);
+    const ran = doneVertices(r.stderr).filter((n) => /RUN|COPY/.test(n));
+    expect(ran).toContain('[stage-1 6/6] RUN echo "spicy" > /flavor.txt');
+    expect(cachedVertices(r.stderr)).toContain('[deps 2/2] RUN echo deps > /deps.txt');
+  });
+
+  it('--no-cache runs every step', async () => {
+    const r = await buildOk(root, ctx, ['-t', 'c:6', '--no-cache']);
+    expect(cachedVertices(r.stderr)).toEqual([]);
+    expect(doneVertices(r.stderr).filter((n) => /RUN|COPY/.test(n))).toHaveLength(6);
+  });
+});
