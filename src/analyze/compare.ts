@@ -32,7 +32,16 @@ export interface Comparison {
 
 export function summarize(img: ImageModel, report: SizeReport = sizeReport(img)): ImageSummary {
   const leaks = findLeaks(report.tree);
-  const stages = [...new Set(img.layers.map((l) => l.attribution?.stage ?? (l.attribution?.stageIndex !== undefined ? `stage-${l.attribution.stageIndex}` : undefined)).filter((s): s is string => !!s))];
+  const stages = [
+    ...new Set(
+      img.layers.flatMap((l) => {
+        const a = l.attribution;
+        if (!a) return [];
+        const own = a.stage ?? (a.stageIndex !== undefined ? `stage-${a.stageIndex}` : undefined);
+        return [own, a.from].filter((s): s is string => !!s);
+      }),
+    ),
+  ];
   return {
     name: img.name,
     id: img.id,

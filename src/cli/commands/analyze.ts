@@ -2,9 +2,12 @@
  * `analyze IMAGE` and `compare IMAGE_A IMAGE_B`: load stored images into the analysis model and
  * print a terminal report, JSON, or a self-contained HTML report. `analyze --ci` gates like dive.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { compareImages, findLeaks, loadImageModel, sizeReport } from '../../analyze/index.js';
+import { compareImages, convertToMultiStage, findLeaks, LINT_RULES, lintDockerfile, loadImageModel, sizeReport, type Severity } from '../../analyze/index.js';
+import { parseDockerfile } from '../../dockerfile/index.js';
+import { planBuild } from '../../plan/index.js';
 import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
 import { Store } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
@@ -23,7 +26,56 @@ function bytesArg(v: string): number {
   return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
 }
 
+function readDockerfile(file: string): { text: string; name: string } {
+  const name = file === '-' ? '<stdin>' : file;
+  try {
+    return { text: readFileSync(file === '-' ? 0 : file, 'utf8'), name };
+  } catch (e) {
+    throw new UserError(`cannot read ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 export function register(program: Command): void {
+  program
+    .command('lint')
+    .description('Check a Dockerfile for build-time baggage, leaked secrets and BuildKit build-check issues')
+    .argument('[file]', 'the Dockerfile', 'Dockerfile')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--failure-threshold <severity>', 'exit 1 on findings of this severity or worse').choices(['error', 'warning', 'info', 'none']).default('warning'))
+    .option('--target <stage>', 'the stage that ships (default: the last)')
+    .option('--list', 'list the rules and exit')
+    .action((file: string, o: { format: 'text' | 'json'; failureThreshold: Severity | 'none'; target?: string; list?: boolean }) => {
+      if (o.list) {
+        for (const r of LINT_RULES) process.stdout.write(`${r.id}  ${r.severity.padEnd(7)}  ${r.summary}\n`);
+        return;
+      }
+      const { text, name } = readDockerfile(file);
+      const df = parseDockerfile(text, { file: name });
+      const findings = lintDockerfile(df, planBuild(df, { target: o.target }));
+      if (o.format === 'json') process.stdout.write(`${JSON.stringify(findings.map((f) => ({ file: name, ...f })), null, 2)}\n`);
+      else for (const f of findings) process.stdout.write(`${name}:${f.line}:${f.col} ${f.rule} ${f.severity}: ${f.message}\n`);
+      const order: Array<Severity | 'none'> = ['error', 'warning', 'info'];
+      const lim = order.indexOf(o.failureThreshold);
+      if (lim >= 0 && findings.some((f) => order.indexOf(f.severity) <= lim)) process.exitCode = 1;
+    });
+
+  program
+    .command('convert')
+    .description('Rewrite a single-stage Dockerfile as a multi-stage one (build stage + slim final stage)')
+    .argument('[file]', 'the single-stage Dockerfile', 'Dockerfile')
+    .option('-o, --output <file>', 'write the result here instead of stdout')
+    .option('--context <dir>', 'build context, read for package.json / tsconfig.json (default: the Dockerfile\'s directory)')
+    .option('--artifact <path>', 'a path in the build stage to copy into the final stage (repeatable; overrides detection)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action((file: string, o: { output?: string; context?: string; artifact: string[] }) => {
+      const { text, name } = readDockerfile(file);
+      const df = parseDockerfile(text, { file: name });
+      const ctx = resolve(o.context ?? (file === '-' ? '.' : dirname(file)));
+      const read = (f: string) => (existsSync(join(ctx, f)) ? readFileSync(join(ctx, f), 'utf8') : undefined);
+      const r = convertToMultiStage(df, { packageJson: read('package.json'), tsconfig: read('tsconfig.json'), artifacts: o.artifact.length ? o.artifact : undefined });
+      emit(r.text, o.output);
+      for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
+    });
+
   program
     .command('analyze')
     .description('Show where every byte of an image came from and what build-time baggage it carries')
