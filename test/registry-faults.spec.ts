@@ -136,4 +136,18 @@ describe('pull through faults', () => {
     expect(r.stderr.trim()).toBe(`${proxy.host}: GET /v2/fault/busybox/manifests/v1: HTTP 500: UNKNOWN: injected failure (gave up after 4 attempts)`);
     expect(proxy.log.filter((e) => e.fault === 'status-500').length).toBe(4);
   });
+
+  it('push retries a failed blob upload and a dropped manifest PUT', async () => {
+    const src = tmp('sc-src-');
+    await importBusybox(src);
+    proxy.addFault({ match: /^PUT \/v2\/fault\/pushed\/blobs\/uploads\//, kind: 'status-500', times: 1 });
+    proxy.addFault({ match: /^PUT \/v2\/fault\/pushed\/manifests\//, kind: 'reset-before-response', times: 1 });
+    const p = await cli(['push', 'busybox:latest', `${proxy.host}/fault/pushed:v1`], { root: src, env });
+    expect(p.stdout).toMatch(/2 uploaded/);
+    expect(proxy.log.filter((e) => e.fault).length).toBe(2);
+    const root = tmp();
+    await cli(['pull', `${reg.host}/fault/pushed:v1`], { root, env });
+    const pushed = (await (await Store.open(src)).resolveImage('busybox:latest'))?.manifestDigest;
+    expect((await (await Store.open(root)).resolveImage(`${reg.host}/fault/pushed:v1`))?.manifestDigest).toBe(pushed);
+  });
 });

@@ -9,7 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { cli, importBusybox, runCli, tmp } from './helpers/index.js';
-import { FaultProxy, makeMultiPlatformLayout, skopeoPush, skopeoRaw, startRegistry, type RegistryInstance } from './helpers/registry.js';
+import { FaultProxy, makeLayeredLayout, makeMultiPlatformLayout, skopeoPush, skopeoRaw, startRegistry, type RegistryInstance } from './helpers/registry.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI } from './helpers/index.js';
 import { Store } from '../src/store/index.js';
 import { hostPlatform } from '../src/image/types.js';
 
@@ -152,5 +155,41 @@ describe('an image pushed by skopeo as a manifest list', () => {
     const r = await runCli(['pull', '--platform', 'linux/s390x', `${reg.host}/skopeo/multi:v1`], { root: tmp(), env });
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim()).toBe('no matching manifest for linux/s390x in the manifest list entries (available: linux/amd64, linux/arm64)');
+  });
+});
+
+describe('a multi-layer image', () => {
+  let layout: ReturnType<typeof makeLayeredLayout>;
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  beforeAll(() => {
+    layout = makeLayeredLayout(5, 300_000);
+    skopeoPush(layout.dir, 'layered', `${reg.host}/layers/five:v1`);
+  });
+
+  it('downloads layers concurrently, three at a time', async () => {
+    proxy.clear();
+    proxy.addFault({ match: new RegExp(`blobs/(${layout.layers.map(esc).join('|')})$`), kind: 'delay', delayMs: 400, times: Infinity });
+    const dst = tmp('sc-layers-');
+    await cli(['pull', `${proxy.host}/layers/five:v1`], { root: dst, env });
+    const gets = proxy.log.filter((e) => e.method === 'GET' && layout.layers.some((l) => e.path.endsWith(l)));
+    expect(gets.length).toBe(5);
+    const inFlightAt = (t: number) => gets.filter((g) => g.time <= t && t < g.end!).length;
+    expect(Math.max(...gets.map((g) => inFlightAt(g.time)))).toBe(3);
+    expect(await manifestDigest(dst, `${proxy.host}/layers/five:v1`)).toBe(layout.manifestDigest);
+  });
+
+  it('draws progress bars on a terminal and plain lines otherwise', async () => {
+    proxy.clear();
+    proxy.addFault({ match: new RegExp(`blobs/(${layout.layers.map(esc).join('|')})$`), kind: 'delay', delayMs: 300, times: Infinity });
+    const dst = tmp('sc-tty-');
+    const cmd = `${process.execPath} ${CLI} pull ${proxy.host}/layers/five:v1`;
+    const { stdout } = await promisify(execFile)('script', ['-qefc', cmd, '/dev/null'], { env: { ...process.env, ...env, STAGECRAFT_ROOT: dst, CI: '' } });
+    expect(stdout).toMatch(/Downloading \[[ =>]{30}\] [\d.]+k?B\/30\d(\.\d)?kB/);
+    expect(stdout).toContain('\u001b['); // redrawn in place
+    expect(stdout).toMatch(/Pull complete/);
+    const plain = await cli(['pull', `${proxy.host}/layers/five:v1`], { root: tmp('sc-plain-'), env });
+    expect(plain.stdout).not.toContain('\u001b[');
+    expect(plain.stdout).not.toMatch(/\[[ =>]{30}\]/);
+    expect(plain.stdout.match(/: Pull complete$/gm)).toHaveLength(5);
   });
 });

@@ -12,4 +12,3 @@ export { RegistryClient, type ClientOptions } from './client.js';
 export { getCredentials, dockerConfigPath, parseWwwAuthenticate, type Credentials } from './auth.js';
 export { createProgress, silentProgress, LineProgress, BarProgress, type ProgressSink } from './progress.js';
 export { parsePlatform, formatPlatform, selectManifest } from './platform.js';
-export type { RegistryStore, StoreResolvedImage } from './store-types.js';

@@ -70,7 +70,17 @@ export class BarProgress implements ProgressSink {
   private timer?: NodeJS.Timeout;
   private dirty = false;
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
-    this.log = createLogUpdate(out);
+    // a pseudo-terminal can report 0x0 (script(1), some CI runners): log-update would then clip
+    // everything away, so size-less terminals count as 80x24
+    const sized = new Proxy(out, {
+      get(t, p) {
+        if (p === 'columns') return t.columns || 80;
+        if (p === 'rows') return t.rows || 24;
+        const v = Reflect.get(t, p) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    this.log = createLogUpdate(sized);
   }
   private schedule(): void {
     this.dirty = true;

@@ -9,8 +9,7 @@
  * digest and size (the store verifies again).
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { isIndexMediaType, MediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../image/types.js';
@@ -20,7 +19,7 @@ import { parseReference, type Reference } from './reference.js';
 import { formatPlatform, normalizePlatform, parsePlatform, platformMatches, selectManifest } from './platform.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { recordBlobSource } from './sources.js';
-import type { RegistryStore, StoreResolvedImage } from './store-types.js';
+import type { Store, ResolvedImage } from '../store/index.js';
 
 export interface PullOptions extends ClientOptions {
   /** `os/arch[/variant]` or a Platform; default the host's. */
@@ -31,7 +30,7 @@ export interface PullOptions extends ClientOptions {
 }
 
 export interface PullResult {
-  image: StoreResolvedImage;
+  image: ResolvedImage;
   ref: Reference;
   manifestDigest: string;
   /** digest of the index/list when the reference named one */
@@ -69,7 +68,7 @@ function parseJson<T>(bytes: Buffer, what: string): T {
 }
 
 /** Pulls `ref` into `store` and returns the stored image (see PullResult for details). */
-export async function pull(store: RegistryStore, refText: string | Reference, opts: PullOptions = {}): Promise<PullResult> {
+export async function pull(store: Store, refText: string | Reference, opts: PullOptions = {}): Promise<PullResult> {
   const ref = typeof refText === 'string' ? parseReference(refText) : refText;
   const progress = opts.progress ?? silentProgress;
   const explicitPlatform = opts.platform !== undefined;
@@ -94,7 +93,7 @@ export async function pull(store: RegistryStore, refText: string | Reference, op
   const manifest = parseJson<ImageManifest>(top.bytes, `manifest ${top.digest}`);
   if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new UserError(`manifest ${top.digest} is missing config or layers`);
 
-  const tmpBase = typeof store.tmpDir === 'function' ? await store.tmpDir() : await mkdtemp(join(tmpdir(), 'stagecraft-pull-'));
+  const tmpBase = await store.tmpDir('pull');
   let downloaded = 0;
   let existing = 0;
   try {
@@ -158,6 +157,6 @@ export async function pull(store: RegistryStore, refText: string | Reference, op
  * The build engine's entry point: pulls `ref` (a FROM not in the store) and returns the stored
  * image as `store.resolveImage` would.
  */
-export async function pullImage(store: RegistryStore, ref: string | Reference, opts: PullOptions = {}): Promise<StoreResolvedImage> {
+export async function pullImage(store: Store, ref: string | Reference, opts: PullOptions = {}): Promise<ResolvedImage> {
   return (await pull(store, ref, opts)).image;
 }

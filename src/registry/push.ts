@@ -15,7 +15,7 @@ import { parseReference, type Reference } from './reference.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { mapLimit } from './pull.js';
 import { blobSources, recordBlobSource } from './sources.js';
-import type { RegistryStore } from './store-types.js';
+import type { Store } from '../store/index.js';
 
 export interface PushOptions extends ClientOptions {
   progress?: ProgressSink;
@@ -36,7 +36,7 @@ export interface PushResult {
 }
 
 /** Pushes `localRef` from the store to `remoteRef` (default: the same name). */
-export async function pushImage(store: RegistryStore, localRef: string, remoteRef?: string, opts: PushOptions = {}): Promise<PushResult> {
+export async function pushImage(store: Store, localRef: string, remoteRef?: string, opts: PushOptions = {}): Promise<PushResult> {
   const image = await store.resolveImage(localRef);
   if (!image) throw new UserError(`An image does not exist locally with the tag: ${localRef}`);
   const ref = parseReference(remoteRef ?? localRef);

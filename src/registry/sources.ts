@@ -6,16 +6,16 @@
  */
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RegistryStore } from './store-types.js';
+import type { Store } from '../store/index.js';
 
 type Sources = Record<string, string[]>;
 const MAX_PER_BLOB = 8;
 
-function file(store: RegistryStore): string {
-  return join(store.dirs?.cache ?? join(store.root, 'cache'), 'registry-blob-sources.json');
+function file(store: Store): string {
+  return join(store.dirs.cache, 'registry-blob-sources.json');
 }
 
-async function load(store: RegistryStore): Promise<Sources> {
+async function load(store: Store): Promise<Sources> {
   try {
     return JSON.parse(await readFile(file(store), 'utf8')) as Sources;
   } catch {
@@ -24,7 +24,7 @@ async function load(store: RegistryStore): Promise<Sources> {
 }
 
 /** Remembers that `digests` exist in `registry/repo`. */
-export async function recordBlobSource(store: RegistryStore, registry: string, repo: string, digests: string[]): Promise<void> {
+export async function recordBlobSource(store: Store, registry: string, repo: string, digests: string[]): Promise<void> {
   const s = await load(store);
   const name = `${registry}/${repo}`;
   for (const d of digests) {
@@ -40,7 +40,7 @@ export async function recordBlobSource(store: RegistryStore, registry: string, r
 }
 
 /** Other repositories of `registry` known to hold `digest` (most recent first). */
-export async function blobSources(store: RegistryStore, registry: string, repo: string, digest: string): Promise<string[]> {
+export async function blobSources(store: Store, registry: string, repo: string, digest: string): Promise<string[]> {
   const s = await load(store);
   const prefix = `${registry}/`;
   return (s[digest] ?? []).filter((n) => n.startsWith(prefix) && n !== `${registry}/${repo}`).map((n) => n.slice(prefix.length));

@@ -168,7 +168,7 @@ export function killProc(proc: ChildProcess): Promise<void> {
   });
 }
 
-export type FaultKind = 'reset-mid-body' | 'status-500' | 'status-429' | 'wrong-digest' | 'reset-before-response';
+export type FaultKind = 'reset-mid-body' | 'status-500' | 'status-429' | 'wrong-digest' | 'reset-before-response' | 'delay';
 
 export interface Fault {
   /** matched against `METHOD /path?query` */
@@ -178,6 +178,8 @@ export interface Fault {
   times: number;
   /** seconds, for 429 */
   retryAfter?: number;
+  /** milliseconds, for `delay` (the request is then forwarded normally) */
+  delayMs?: number;
 }
 
 export interface ProxyLogEntry {
@@ -186,7 +188,9 @@ export interface ProxyLogEntry {
   range?: string;
   status?: number;
   fault?: FaultKind;
+  /** when the request arrived / when the response was finished (ms since epoch) */
   time: number;
+  end?: number;
 }
 
 /** A fault-injecting HTTP proxy in front of an upstream registry (plain HTTP). */
@@ -237,8 +241,13 @@ export class FaultProxy {
     const key = `${req.method} ${req.url}`;
     const entry: ProxyLogEntry = { method: req.method ?? '', path: req.url ?? '', range: req.headers.range, time: Date.now() };
     this.log.push(entry);
+    res.on('close', () => (entry.end = Date.now()));
     const fault = this.takeFault(key);
     if (fault) entry.fault = fault.kind;
+    if (fault?.kind === 'delay') {
+      setTimeout(() => this.forward(req, res, entry, undefined), fault.delayMs ?? 300);
+      return;
+    }
     if (fault?.kind === 'status-500') {
       req.resume();
       entry.status = 500;
@@ -258,6 +267,10 @@ export class FaultProxy {
       req.socket.destroy();
       return;
     }
+    this.forward(req, res, entry, fault);
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, entry: ProxyLogEntry, fault: Fault | undefined): void {
     const up = http.request(
       { host: this.upstream.host, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers, agent: false },
       (ures) => {
@@ -437,6 +450,42 @@ export function makeMultiPlatformLayout(dir = tmp('sc-oci-')): { dir: string; in
   );
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   return { dir, indexDigest: idx.digest, manifests };
+}
+
+/**
+ * An OCI image layout holding one linux/<host arch> image of `n` layers (each a tar of one file of
+ * random bytes, gzip level 0 so sizes stay as given), tagged `layered`.
+ */
+export function makeLayeredLayout(n: number, bytesPerLayer: number, dir = tmp('sc-oci-')): { dir: string; manifestDigest: string; layers: string[] } {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (b: Buffer) => {
+    const d = sha256(b);
+    writeFileSync(join(blobs, d.slice(7)), b);
+    return { digest: d, size: b.length };
+  };
+  const layers = [];
+  const diffIds = [];
+  for (let i = 0; i < n; i++) {
+    const work = tmp('sc-layer-');
+    writeFileSync(join(work, `file${i}`), randomBytes(bytesPerLayer));
+    const tarFile = join(work, '..', `${work.split('/').at(-1)}.tar`);
+    execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', work, '-cf', tarFile, `file${i}`]);
+    const raw = readFileSync(tarFile);
+    diffIds.push(sha256(raw));
+    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gzipSync(raw, { level: 0 })) });
+  }
+  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const config = put(Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } })));
+  const m = put(
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers })),
+  );
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': 'layered' } }] }),
+  );
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  return { dir, manifestDigest: m.digest, layers: layers.map((l) => l.digest) };
 }
 
 /** `skopeo copy --all` from an OCI layout to the registry (plain HTTP / unverified TLS). */
