@@ -528,6 +528,7 @@ export function parseRunMount(raw: string, expand?: (v: string) => string): RunM
         m.env = value;
         break;
       case 'size':
+        if (m.type !== 'tmpfs') throw new InstrError(`unexpected key '${key}' for mount type '${m.type}'`);
         m.size = value;
         break;
       default: {
@@ -545,6 +546,7 @@ export function parseRunMount(raw: string, expand?: (v: string) => string): RunM
   if (m.type === 'secret') {
     if (m.from) throw new InstrError('secret mount should not have a from');
     if (m.sharing) throw new InstrError('secret mount should not define sharing');
+    if (!m.source && !m.target && !m.id) throw new InstrError('invalid secret mount. one of source, target required');
     if (m.source && m.id) throw new InstrError("both source and id can't be set");
   }
   return m;
@@ -746,10 +748,10 @@ function convert(n: AstNode): Instruction {
         }
       }
       if (network.value !== undefined && !['default', 'none', 'host'].includes(network.value)) {
-        throw new InstrError(`unsupported network mode ${JSON.stringify(network.value)}`, '--network');
+        throw new InstrError(`invalid network mode ${JSON.stringify(network.value)}`, '--network');
       }
       if (security.value !== undefined && !['sandbox', 'insecure'].includes(security.value)) {
-        throw new InstrError(`unsupported security mode ${JSON.stringify(security.value)}`, '--security');
+        throw new InstrError(`security ${JSON.stringify(security.value)} is not valid`, '--security');
       }
       return {
         kind: 'RUN',

@@ -45,22 +45,24 @@ function setEscape(d: Directives, v: string): void {
   d.cont = continuationRegex(v);
 }
 
-function possibleDirective(d: Directives, line: string, pos: Pos): void {
-  if (d.done) return;
+/** Returns true when `line` was a parser directive. */
+function possibleDirective(d: Directives, line: string, pos: Pos): boolean {
+  if (d.done) return false;
   const m = reDirective.exec(line);
   if (!m) {
     d.done = true;
-    return;
+    return false;
   }
   const k = m[1]!.toLowerCase();
   if (!validDirectives.has(k)) {
     d.done = true;
-    return;
+    return false;
   }
   if (d.seen.has(k)) throw new LineError(`only one ${k} parser directive can be used`);
   d.seen.add(k);
   if (k === 'escape') setEscape(d, m[2]!);
   d.list.push({ name: k, value: m[2]!, pos });
+  return true;
 }
 
 function trimNewline(s: string): string {
@@ -434,7 +436,8 @@ export function parseAst(text: string, opts: ParseAstOptions = {}): AstResult & 
     let tok = trimNewline(raw);
     if (stripLeft) tok = trimLeftSpace(tok);
     try {
-      possibleDirective(d, tok, { line: lineNo, col: 1 + leadingSpaceCols(raw) });
+      // a directive is not a comment of the next instruction
+      if (possibleDirective(d, tok, { line: lineNo, col: 1 + leadingSpaceCols(raw) })) comments.pop();
     } catch (e) {
       if (e instanceof LineError) fail(e.message, lineNo, 1 + leadingSpaceCols(raw));
       throw e;

@@ -127,6 +127,12 @@ describe('errors: FILE:LINE:COL and BuildKit wording', () => {
       "Dockerfile:2:5: 'from' doesn't support variable expansion, define alias stage instead",
     );
     expect(errorOf('FROM a\nADD --parents a b\n')).toBe('Dockerfile:2:5: Unknown flag: parents');
+    expect(errorOf('FROM a\nRUN --network=bridge x\n')).toBe('Dockerfile:2:5: invalid network mode "bridge"');
+    expect(errorOf('FROM a\nRUN --security=open x\n')).toBe('Dockerfile:2:5: security "open" is not valid');
+    expect(errorOf('FROM a\nRUN --mount=type=secret x\n')).toBe('Dockerfile:2:5: invalid secret mount. one of source, target required');
+    expect(errorOf('FROM a\nRUN --mount=type=cache,target=/c,size=1m x\n')).toBe("Dockerfile:2:5: unexpected key 'size' for mount type 'cache'");
+    expect(errorOf('FROM a\nRUN --mount=type=bind,target=/c,ro=maybe x\n')).toBe('Dockerfile:2:5: invalid value for ro: maybe');
+    expect(errorOf('FROM a\nRUN --mount=type=bind,target=a\\"b x\n')).toMatch(/^Dockerfile:2:5: failed to parse csv mounts/);
     expect(errorOf('FROM a\nHEALTHCHECK --interval=1us CMD x\n')).toBe('Dockerfile:2:13: Interval "interval" cannot be less than 1ms');
   });
   it('argument-count errors', () => {
