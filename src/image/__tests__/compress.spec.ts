@@ -1,0 +1,90 @@
+/**
+ * Layer compression: parallel gzip members are one valid gzip stream (gzip -t, GNU tar, our reader),
+ * identical whatever the number of workers; zstd output is valid for the zstd CLI; sniffing works.
+ * Also measures single-layer throughput with 1 and 2 workers (printed; see the report).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { decompress, gzipParallel, sniffCompression, zstdCompress } from '../index.js';
+
+function textData(mb: number): Buffer {
+  const words = Array.from({ length: 4000 }, () => randomBytes(1 + Math.floor(Math.random() * 8)).toString('hex'));
+  const parts: string[] = [];
+  let n = 0;
+  while (n < mb * 1024 * 1024) {
+    const w = words[Math.floor(Math.random() * words.length)] as string;
+    parts.push(w);
+    n += w.length + 1;
+  }
+  return Buffer.from(parts.join(' '));
+}
+
+async function* chunks(b: Buffer, size = 1 << 20): AsyncGenerator<Buffer> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+async function all(g: AsyncIterable<Buffer>): Promise<Buffer> {
+  const p: Buffer[] = [];
+  for await (const c of g) p.push(c);
+  return Buffer.concat(p);
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('layer compression', () => {
+  const data = textData(12);
+
+  it('parallel gzip is valid multi-member gzip, independent of the worker count', async () => {
+    const one = await all(gzipParallel(chunks(data), { workers: 1 }));
+    const two = await all(gzipParallel(chunks(data, 777_777), { workers: 2 }));
+    expect(one.equals(two)).toBe(true);
+    const f = join(mkdtempSync(join(tmpdir(), 'sc-gz-')), 'x.gz');
+    writeFileSync(f, two);
+    execFileSync('gzip', ['-t', f]);
+    expect(sha(execFileSync('gzip', ['-dc', f], { maxBuffer: 1 << 30 }))).toBe(sha(data));
+    expect(sha(await all(decompress(Readable.from([two]))))).toBe(sha(data));
+    expect(sniffCompression(two)).toBe('gzip');
+  });
+
+  it('handles empty input', async () => {
+    const z = await all(gzipParallel(chunks(Buffer.alloc(0))));
+    expect((await all(decompress(Readable.from([z])))).length).toBe(0);
+  });
+
+  it('zstd output is valid for the zstd CLI and our reader', async () => {
+    const z = await all(zstdCompress(chunks(data)));
+    expect(sniffCompression(z)).toBe('zstd');
+    const f = join(mkdtempSync(join(tmpdir(), 'sc-zst-')), 'x.zst');
+    writeFileSync(f, z);
+    expect(sha(execFileSync('zstd', ['-dc', f], { maxBuffer: 1 << 30 }))).toBe(sha(data));
+    expect(sha(await all(decompress(Readable.from([z]))))).toBe(sha(data));
+  });
+
+  it('passes plain data through and reports corrupt gzip', async () => {
+    expect(sha(await all(decompress(Readable.from([data.subarray(0, 5000)]))))).toBe(sha(data.subarray(0, 5000)));
+    const z = await all(gzipParallel(chunks(data.subarray(0, 100_000))));
+    await expect(all(decompress(Readable.from([z.subarray(0, z.length - 100)])))).rejects.toThrow();
+  });
+
+  it('measures single-layer throughput with 1 and 2 workers', async () => {
+    const big = textData(64);
+    const rate = async (f: () => AsyncIterable<Buffer>): Promise<number> => {
+      const t0 = performance.now();
+      for await (const _ of f()) {
+        /* drain */
+      }
+      return big.length / 1048576 / ((performance.now() - t0) / 1000);
+    };
+    const g1 = await rate(() => gzipParallel(chunks(big), { workers: 1 }));
+    const g2 = await rate(() => gzipParallel(chunks(big), { workers: 2 }));
+    const z1 = await rate(() => zstdCompress(chunks(big), { workers: 1 }));
+    const z2 = await rate(() => zstdCompress(chunks(big), { workers: 2 }));
+    console.log(`[compression] cores=${availableParallelism()} gzip: 1 worker ${g1.toFixed(1)} MiB/s, 2 workers ${g2.toFixed(1)} MiB/s; zstd: 1 ${z1.toFixed(1)}, 2 ${z2.toFixed(1)} MiB/s`);
+    expect(g1).toBeGreaterThan(0);
+  });
+});
