@@ -190,6 +190,19 @@ describe('bearer token auth (token server + registry with auth: token)', () => {
     expect(ts.requests.every((q) => q.user === 'carol' && q.status === 200)).toBe(true);
   });
 
+  it("uses an identity token (OAuth2 refresh token) from config.json, as docker's credential flow leaves", async () => {
+    ts.refreshTokens['rt-for-carol'] = 'carol';
+    const cfg = tmp('sc-cfg-');
+    writeFileSync(join(cfg, 'config.json'), JSON.stringify({ auths: { [reg.host]: { identitytoken: 'rt-for-carol' } } }));
+    ts.requests = [];
+    await cli(['push', 'busybox:latest', `${reg.host}/tok/refresh:v1`], { root: src, env: { ...fast, DOCKER_CONFIG: cfg } });
+    expect(ts.requests.length).toBeGreaterThan(0);
+    expect(ts.requests.every((q) => q.user === 'carol' && q.status === 200)).toBe(true);
+    writeFileSync(join(cfg, 'config.json'), JSON.stringify({ auths: { [reg.host]: { identitytoken: 'revoked' } } }));
+    const r = await runCli(['push', 'busybox:latest', `${reg.host}/tok/refresh:v2`], { root: src, env: { ...fast, DOCKER_CONFIG: cfg } });
+    expect(r.stderr.trim()).toBe(`${reg.host}: authentication failed at ${ts.realm} (HTTP 401)`);
+  });
+
   it('pulls anonymously with one token for all requests of the same scope', async () => {
     ts.requests = [];
     const dst = tmp('sc-dst-');

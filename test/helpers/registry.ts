@@ -353,7 +353,28 @@ export class TokenServer {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
+  /** OAuth2 refresh tokens (docker's `identitytoken`) → user */
+  refreshTokens: Record<string, string> = {};
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method === 'POST') {
+      // OAuth2 form: grant_type=refresh_token&refresh_token=…&service=…&scope=…
+      let body = '';
+      req.setEncoding('utf8').on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+        const user = form.get('grant_type') === 'refresh_token' ? this.refreshTokens[form.get('refresh_token') ?? ''] : undefined;
+        if (!user || form.get('service') !== this.service) {
+          this.requests.push({ scopes, user: undefined, status: 401 });
+          res.writeHead(401, { 'content-type': 'application/json' });
+          res.end('{"error":"invalid_grant"}');
+          return;
+        }
+        this.issue(res, scopes, user);
+      });
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://x');
     const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
     let user: string | undefined;
@@ -374,6 +395,10 @@ export class TokenServer {
       res.end('bad request');
       return;
     }
+    this.issue(res, scopes, user);
+  }
+
+  private issue(res: http.ServerResponse, scopes: string[], user: string | undefined): void {
     const access = scopes.map((s) => {
       const [type, ...rest] = s.split(':');
       const actions = rest.pop()!.split(',');
