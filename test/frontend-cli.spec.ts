@@ -36,7 +36,7 @@ describe('stagecraft parse --dump', () => {
     const f = dockerfile('FROM a\n  FORM b\n');
     const bad = await runCli(['parse', f]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toBe(`${f}:2:3: unknown instruction: FORM (did you mean from?)\n`);
+    expect(bad.stderr).toBe(`${f}:2:3: unknown instruction: FORM (did you mean FROM?)\n`);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
   it('a missing file is a clean error', async () => {

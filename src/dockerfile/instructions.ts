@@ -604,16 +604,18 @@ export function parseGoDuration(s: string): number {
 
 /* ---------------------------------- conversion ----------------------------------------- */
 
+/** BuildKit's suggest.WrapError: the closest option (distance < 3), in the value's case. */
 function suggest(val: string, options: readonly string[]): string | undefined {
-  if (val.length <= 1) return undefined;
   const v = val.toLowerCase();
   let best: string | undefined;
-  let score = 3;
+  let min = 3;
   for (const o of options) {
-    const d = levenshtein(v, o.toLowerCase());
-    if (d < score) {
-      score = d;
-      best = o.toLowerCase();
+    const opt = o.toLowerCase();
+    if (v === opt) return undefined;
+    const d = levenshtein(v, opt);
+    if (d < min) {
+      min = d;
+      best = val === val.toLowerCase() ? opt : val === val.toUpperCase() ? opt.toUpperCase() : opt;
     }
   }
   return best;

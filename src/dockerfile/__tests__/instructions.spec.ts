@@ -113,8 +113,9 @@ describe('typed instructions', () => {
 
 describe('errors: FILE:LINE:COL and BuildKit wording', () => {
   it('unknown instruction, with a suggestion', () => {
-    expect(errorOf('FROM a\n  RUNN x\n')).toBe('Dockerfile:2:3: unknown instruction: RUNN (did you mean run?)');
+    expect(errorOf('FROM a\n  RUNN x\n')).toBe('Dockerfile:2:3: unknown instruction: RUNN (did you mean RUN?)');
     expect(errorOf('FROM a\nFROBNICATE x\n')).toBe('Dockerfile:2:1: unknown instruction: FROBNICATE');
+    expect(errorOf('FROM a\ncopi a b\n')).toBe('Dockerfile:2:1: unknown instruction: copi (did you mean copy?)');
   });
   it('bad flags point at the flag', () => {
     expect(errorOf('FROM a\nCOPY --foo=bar a b\n')).toBe('Dockerfile:2:6: Unknown flag: foo');
