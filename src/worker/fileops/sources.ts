@@ -99,7 +99,13 @@ function sortedNames(dir: string): string[] {
  */
 export function resolveSource(root: string, src: string, opts: { ignore?: PathMatcher } = {}): ResolvedSource[] {
   const cleaned = cleanPath(src);
-  const isIgnored = (rel: string): boolean => !!opts.ignore && opts.ignore.ignores(rel);
+  const ig = opts.ignore;
+  /** hidden by .dockerignore: ignored, and (for a directory) nothing below is re-included by `!` */
+  const hidden = (rel: string, host: string, st: Stats): boolean => {
+    if (!ig || !ig.ignores(rel)) return false;
+    if (!st.isDirectory() || !ig.hasNegation) return true;
+    return !hasVisibleDescendant(ig, host, rel);
+  };
   const names: string[] = [];
   const [d1, d2] = splitWildcards(cleaned);
   if (d2 !== '') {
@@ -119,9 +125,9 @@ export function resolveSource(root: string, src: string, opts: { ignore?: PathMa
         const rootRel = relOf(root, h);
         const st = tryLstat(h);
         if (!st) continue;
-        const ign = isIgnored(rootRel);
-        if (ign && !(st.isDirectory() && opts.ignore?.hasNegation)) continue;
-        if (!ign && goMatchLoose(d2, r)) {
+        const ign = !!ig && ig.ignores(rootRel);
+        if (ign && !(st.isDirectory() && ig.hasNegation)) continue;
+        if (goMatchLoose(d2, r) && !(ign && hidden(rootRel, h, st))) {
           names.push(rootRel);
           continue; // a matched directory is not descended (filepath.SkipDir)
         }
@@ -138,10 +144,28 @@ export function resolveSource(root: string, src: string, opts: { ignore?: PathMa
     const rel = relOf(root, host);
     const resolved = `/${rel}`;
     const st = tryLstat(host);
-    if (!st || isIgnored(rel)) throw notFound(resolved);
+    if (!st || hidden(rel, host, st)) throw notFound(resolved);
     out.push({ name, host, resolved, st });
   }
   return out;
+}
+
+/** Does ignored directory `rel` contain an entry that a `!` pattern re-includes? */
+function hasVisibleDescendant(ig: PathMatcher, host: string, rel: string): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(host);
+  } catch {
+    return false;
+  }
+  for (const n of names) {
+    const r = `${rel}/${n}`;
+    const h = posix.join(host, n);
+    if (!ig.ignores(r)) return true;
+    const st = tryLstat(h);
+    if (st?.isDirectory() && hasVisibleDescendant(ig, h, r)) return true;
+  }
+  return false;
 }
 
 /** Filters applied to the entries BELOW a source while copying or hashing it. */

@@ -1,0 +1,150 @@
+/**
+ * COPY/ADD parity with BuildKit: the same context and the same COPY/ADD steps, once through
+ * `DOCKER_BUILDKIT=1 docker build` (FROM scratch, exported with --output type=tar) and once through
+ * `copyFiles` into an empty root. The trees must agree on path, type, mode, owner, link target,
+ * content, and the mtime of regular files (BuildKit's context transfer re-creates symlinks, so
+ * their mtimes are transfer times; directories' are build times). Skipped when no Docker engine answers (see
+ * ../shared/lab/peer.sh). Flags the lab's BuildKit (Docker 26.1, no labs syntax) cannot parse
+ * (--parents, --exclude, symbolic --chmod) are covered by the unit specs instead.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, linkSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readTar } from '../src/image/index.js';
+import { copyFiles, patternMatcher, type CopyOptions } from '../src/worker/fileops/index.js';
+import { parseDockerignore } from '../src/worker/context/index.js';
+import { makeTree } from '../src/worker/fileops/__tests__/helpers.js';
+
+const dockerOk = spawnSync('docker', ['info'], { timeout: 15_000 }).status === 0;
+
+type Step = { line: string; opts: Omit<CopyOptions, 'srcRoot' | 'destRoot' | 'resetOwnership' | 'ignore'> };
+
+const T = 978307200;
+function makeContext(): string {
+  const c = makeTree(mkdtempSync(join(tmpdir(), 'sc-parity-')), {
+    'a.txt': { file: 'a', mtime: T },
+    'b.txt': { file: 'b', uid: 1234, gid: 1234, mtime: T + 1 },
+    'exec.sh': { file: '#!/bin/sh\n', mode: 0o755, mtime: T + 2 },
+    'dir/sub/x': { file: 'x', mtime: T + 3 },
+    'dir/sublink': { link: 'sub' },
+    'dir/.hidden': { file: 'h', mtime: T + 4 },
+    dir: { dir: true, mode: 0o700, mtime: T + 5 },
+    'dir/sub': { dir: true, mode: 0o750, mtime: T + 6 },
+    link: { link: 'a.txt' },
+    abslink: { link: '/etc/passwd' },
+    'etc/passwd': { file: 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n', mtime: T },
+    'etc/group': { file: 'root:x:0:\napp:x:1001:\nstaff:x:50:\n', mtime: T },
+    'f1.log': { file: '1', mtime: T },
+    'f2.log': { file: '2', mtime: T },
+    'ign/secret': { file: 's', mtime: T },
+    'ign/keep': { file: 'k', mtime: T },
+    '.dockerignore': '*.tmp\nign\n!ign/keep\n',
+    'junk.tmp': 'j',
+    'p/q/r/f.txt': { file: 'f', mtime: T },
+    p: { dir: true, mtime: T },
+    'p/q': { dir: true, mtime: T },
+    'p/q/r': { dir: true, mtime: T },
+  });
+  linkSync(join(c, 'a.txt'), join(c, 'dir/hard-a'));
+  execFileSync('tar', ['--owner=7', '--group=8', '--mtime=@978307200', '-czf', 'arch.tgz', 'p'], { cwd: c });
+  execFileSync('tar', ['--owner=7', '--group=8', '--mtime=@978307200', '-cf', 'arch.tar', 'p'], { cwd: c });
+  return c;
+}
+
+const steps: Step[] = [
+  { line: 'COPY etc/ /etc/', opts: { sources: ['etc/'], dest: '/etc/' } },
+  { line: 'COPY a.txt /c1/new', opts: { sources: ['a.txt'], dest: '/c1/new' } },
+  { line: 'COPY a.txt b.txt exec.sh /c2/', opts: { sources: ['a.txt', 'b.txt', 'exec.sh'], dest: '/c2/' } },
+  { line: 'COPY dir /c3', opts: { sources: ['dir'], dest: '/c3' } },
+  { line: 'COPY dir /c4/', opts: { sources: ['dir'], dest: '/c4/' } },
+  { line: 'COPY *.log /c5/', opts: { sources: ['*.log'], dest: '/c5/' } },
+  { line: 'COPY *.log /c6', opts: { sources: ['*.log'], dest: '/c6' } },
+  { line: 'COPY nomatch* /c7/', opts: { sources: ['nomatch*'], dest: '/c7/' } },
+  { line: 'COPY link dir/sublink /c8/', opts: { sources: ['link', 'dir/sublink'], dest: '/c8/' } },
+  { line: 'COPY --chown=app dir a.txt /c9/x/y/', opts: { sources: ['dir', 'a.txt'], dest: '/c9/x/y/', chown: 'app' } },
+  { line: 'COPY --chown=1000:staff a.txt /c10/', opts: { sources: ['a.txt'], dest: '/c10/', chown: '1000:staff' } },
+  { line: 'COPY --chown=nosuch:app a.txt /c11/', opts: { sources: ['a.txt'], dest: '/c11/', chown: 'nosuch:app' } },
+  { line: 'COPY --chmod=640 dir exec.sh /c12/', opts: { sources: ['dir', 'exec.sh'], dest: '/c12/', chmod: '640' } },
+  { line: 'COPY . /c13/', opts: { sources: ['.'], dest: '/c13/' } },
+  { line: 'COPY ign /c14/', opts: { sources: ['ign'], dest: '/c14/' } },
+  { line: 'COPY dir/sub/../../a.txt /c15/', opts: { sources: ['dir/sub/../../a.txt'], dest: '/c15/' } },
+  { line: 'COPY p/*/r /c16/', opts: { sources: ['p/*/r'], dest: '/c16/' } },
+  { line: 'ADD arch.tgz /c17', opts: { sources: ['arch.tgz'], dest: '/c17', add: true } },
+  { line: 'ADD arch.tar a.txt /c18/', opts: { sources: ['arch.tar', 'a.txt'], dest: '/c18/', add: true } },
+  { line: 'COPY arch.tgz /c19/', opts: { sources: ['arch.tgz'], dest: '/c19/' } },
+  { line: 'COPY a.txt /c20/a/\nCOPY b.txt /c20/a/', opts: { sources: ['a.txt'], dest: '/c20/a/' } },
+  { line: '', opts: { sources: ['b.txt'], dest: '/c20/a/' } },
+  { line: 'COPY dir /c21/\nCOPY dir/sub /c21/', opts: { sources: ['dir'], dest: '/c21/' } },
+  { line: '', opts: { sources: ['dir/sub'], dest: '/c21/' } },
+];
+
+type Tree = Record<string, string>;
+
+async function dockerTree(ctx: string): Promise<Tree> {
+  const df = ['FROM scratch', ...steps.map((s) => s.line).filter(Boolean)].join('\n') + '\n';
+  const dfPath = join(ctx, '..', `${ctx.split('/').pop()}.Dockerfile`);
+  writeFileSync(dfPath, df);
+  const out = join(mkdtempSync(join(tmpdir(), 'sc-parity-out-')), 'out.tar');
+  execFileSync('docker', ['build', '-q', '--no-cache', '-f', dfPath, '--output', `type=tar,dest=${out}`, ctx], {
+    env: { ...process.env, DOCKER_BUILDKIT: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 120_000,
+  });
+  const tree: Tree = {};
+  const links = new Map<string, string>();
+  for await (const e of readTar(createReadStream(out) as AsyncIterable<Buffer>)) {
+    const name = e.name.replace(/^\.?\//, '').replace(/\/$/, '');
+    const mode = (e.mode & 0o7777).toString(8);
+    let v: string;
+    if (e.type === 'dir') v = `dir ${mode} ${e.uid}:${e.gid}`;
+    else if (e.type === 'symlink') v = `link ${e.uid}:${e.gid} -> ${e.linkname}`;
+    else if (e.type === 'file' || e.type === 'link') {
+      let content: string;
+      if (e.type === 'link') content = links.get((e.linkname ?? '').replace(/^\.?\//, '')) ?? '?';
+      else {
+        const h = createHash('sha256');
+        for await (const c of e.body) h.update(c);
+        content = h.digest('hex').slice(0, 12);
+        links.set(name, content);
+      }
+      v = `file ${mode} ${e.uid}:${e.gid} ${content} @${e.mtime}`;
+    } else v = e.type;
+    tree[name] = v;
+  }
+  return tree;
+}
+
+function hostTree(root: string): Tree {
+  const out: Tree = {};
+  const walk = (dir: string, rel: string): void => {
+    for (const n of readdirSync(dir)) {
+      const h = join(dir, n);
+      const r = rel ? `${rel}/${n}` : n;
+      const s = lstatSync(h);
+      const mode = (s.mode & 0o7777).toString(8);
+      if (s.isDirectory()) {
+        out[r] = `dir ${mode} ${s.uid}:${s.gid}`;
+        walk(h, r);
+      } else if (s.isSymbolicLink()) out[r] = `link ${s.uid}:${s.gid} -> ${readlinkSync(h)}`;
+      else out[r] = `file ${mode} ${s.uid}:${s.gid} ${createHash('sha256').update(readFileSync(h)).digest('hex').slice(0, 12)} @${Math.floor(s.mtimeMs / 1000)}`;
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () => {
+  it('produces the same trees for the same steps', async () => {
+    const ctx = makeContext();
+    const want = await dockerTree(ctx);
+    const root = mkdtempSync(join(tmpdir(), 'sc-parity-root-'));
+    const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
+    for (const s of steps) await copyFiles({ srcRoot: ctx, destRoot: root, resetOwnership: true, ignore, ...s.opts });
+    const got = hostTree(root);
+    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+    for (const k of Object.keys(want)) expect(`${k}: ${got[k]}`).toBe(`${k}: ${want[k]}`);
+  });
+});
