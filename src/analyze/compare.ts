@@ -10,7 +10,11 @@ import { sizeReport, type Bucket, type SizeReport } from './size.js';
 export interface ImageSummary {
   name: string;
   id: string;
+  /** Bytes of all layers: the size `docker images` shows, what is stored, pushed and pulled. */
   bytes: number;
+  /** Bytes of the files visible in the final tree. */
+  visibleBytes: number;
+  duplicatedBytes: number;
   layers: number;
   stages: string[];
   efficiency: number;
@@ -45,7 +49,9 @@ export function summarize(img: ImageModel, report: SizeReport = sizeReport(img))
   return {
     name: img.name,
     id: img.id,
-    bytes: report.finalBytes,
+    bytes: report.totalBytes,
+    visibleBytes: report.finalBytes,
+    duplicatedBytes: report.duplicatedBytes,
     layers: img.layers.length,
     stages,
     efficiency: report.efficiency,
@@ -75,8 +81,8 @@ export function compareImages(a: ImageModel, b: ImageModel): Comparison {
   const rb = sizeReport(b);
   const sa = summarize(a, ra);
   const sb = summarize(b, rb);
-  const da = dirMap(ra.byDir);
-  const db = dirMap(rb.byDir);
+  const da = dirMap(ra.byDirWritten);
+  const db = dirMap(rb.byDirWritten);
   const dirs = new Set([...da.keys(), ...db.keys()]);
   const dirDiff = [...dirs]
     .map((dir) => ({ dir, a: da.get(dir) ?? 0, b: db.get(dir) ?? 0 }))
@@ -104,6 +110,10 @@ export function compareImages(a: ImageModel, b: ImageModel): Comparison {
     } else {
       verdict.push(`${s.name}: no build-time baggage found.`);
     }
+  }
+  for (const s of [sa, sb]) {
+    if (s.duplicatedBytes > 0) verdict.push(`${s.name} stores ${humanBytes(s.duplicatedBytes)} twice: a later layer copies files identical to ones the image already has (e.g. COPY --from=<stage> / /).`);
+    else if (s.wastedBytes > 0) verdict.push(`${s.name} stores ${humanBytes(s.wastedBytes)} that later layers delete or overwrite.`);
   }
   const grew = dirDiff.filter((d) => d.b > d.a).slice(0, 3);
   if (delta > 0 && grew.length > 0) {

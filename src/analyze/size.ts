@@ -39,6 +39,10 @@ export interface SizeReport {
   byInstruction: Bucket[];
   /** Visible bytes by top-level (and second-level) directory. */
   byDir: Bucket[];
+  /** Bytes written by all layers (visible or not) by directory: what `docker images` SIZE adds up. */
+  byDirWritten: Bucket[];
+  /** Bytes re-written with identical content (copies of files the image already had). */
+  duplicatedBytes: number;
   /** Largest visible files. */
   largest: Array<{ path: string; size: number; layer: number }>;
   tree: MergedTree;
@@ -88,6 +92,15 @@ export function sizeReport(img: ImageModel): SizeReport {
     largest.push({ path: `/${path}`, size, layer: n.layer });
   }
   largest.sort((a, b) => b.size - a.size || a.path.localeCompare(b.path));
+  const byDirWritten = new Map<string, Bucket>();
+  for (const l of img.layers) {
+    for (const e of l.entries) {
+      if (e.type !== 'file' || e.path.split('/').pop()?.startsWith('.wh.')) continue;
+      const parts = e.path.split('/');
+      bucketize(byDirWritten, parts.length > 2 ? `/${parts[0]}/${parts[1]}` : `/${parts[0]}`, e.size);
+    }
+  }
+  const duplicatedBytes = tree.wasted.filter((w) => w.how === 'duplicated').reduce((s, w) => s + w.size, 0);
   const wastedBy = new Map<number, number>();
   for (const w of tree.wasted) wastedBy.set(w.layer, (wastedBy.get(w.layer) ?? 0) + w.size);
   const layers: LayerStats[] = img.layers.map((l) => {
@@ -117,6 +130,8 @@ export function sizeReport(img: ImageModel): SizeReport {
     byStage: sorted(byStage),
     byInstruction: sorted(byInstruction),
     byDir: sorted(byDir),
+    byDirWritten: sorted(byDirWritten),
+    duplicatedBytes,
     largest: largest.slice(0, 20),
     tree,
   };

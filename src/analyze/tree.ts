@@ -19,7 +19,8 @@ export interface WastedEntry {
   layer: number;
   /** Layer that hid them. */
   hiddenBy: number;
-  how: 'overwritten' | 'deleted';
+  /** `duplicated`: overwritten by a byte-identical copy (e.g. `COPY --from=build / /`). */
+  how: 'overwritten' | 'duplicated' | 'deleted';
 }
 
 export interface MergedTree {
@@ -67,7 +68,8 @@ export function mergeLayers(layers: LayerModel[]): MergedTree {
       if (base.startsWith(WH)) continue;
       const prev = nodes.get(e.path);
       if (prev && prev.entry.type === 'file' && prev.entry.size > 0 && prev.layer < layer.index) {
-        wasted.push({ path: e.path, size: prev.entry.size, layer: prev.layer, hiddenBy: layer.index, how: 'overwritten' });
+        const same = prev.entry.sha256 !== undefined && prev.entry.sha256 === e.sha256;
+        wasted.push({ path: e.path, size: prev.entry.size, layer: prev.layer, hiddenBy: layer.index, how: same ? 'duplicated' : 'overwritten' });
       }
       if (prev && prev.entry.type === 'dir' && e.type !== 'dir') removeSubtree(nodes, e.path, layer.index, wasted, true);
       nodes.set(e.path, { entry: e, layer: layer.index });
