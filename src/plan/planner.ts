@@ -81,8 +81,22 @@ export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter((x) => x).join('/');
 }
 
-/** The predefined platform ARGs BuildKit provides. */
-export function platformArgs(platform: Platform, buildPlatform: Platform): Record<string, string> {
+/** containerd's platforms.Normalize for the variant: arm64 v8 and amd64 v1 are defaults (dropped), arm defaults to v7. */
+export function normalizePlatform(p: Platform): Platform {
+  const out: Platform = { ...p, os: p.os.toLowerCase(), architecture: p.architecture.toLowerCase() };
+  let v = (p.variant ?? '').toLowerCase();
+  if (/^[0-9]+$/.test(v)) v = `v${v}`;
+  if ((out.architecture === 'arm64' && v === 'v8') || (out.architecture === 'amd64' && v === 'v1')) v = '';
+  if (out.architecture === 'arm' && v === '') v = 'v7';
+  if (v) out.variant = v;
+  else delete out.variant;
+  return out;
+}
+
+/** The predefined platform ARGs BuildKit provides (platforms normalized as containerd does). */
+export function platformArgs(target: Platform, build: Platform): Record<string, string> {
+  const platform = normalizePlatform(target);
+  const buildPlatform = normalizePlatform(build);
   return {
     TARGETPLATFORM: formatPlatform(platform),
     TARGETOS: platform.os,
