@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Store } from '../store/index.js';
+import { normalizeTag } from '../store/refs.js';
 import { UserError } from '../util/errors.js';
 import { applyChange } from './changes.js';
 import { decompress, type Compression } from './compress.js';
@@ -46,6 +47,7 @@ export async function importRootfs(store: Store, file: string, ref: string | und
     throw new UserError(`${file}: no such file`);
   }
   if (!st.isFile()) throw new UserError(`${file}: not a regular file`);
+  const tags = ref ? [normalizeTag(ref)] : [];
   const cfg: ContainerConfig = {};
   for (const c of opts.changes ?? []) applyChange(cfg, c);
   await validateTar(file);
@@ -63,6 +65,6 @@ export async function importRootfs(store: Store, file: string, ref: string | und
   };
   const configDesc = await store.putJson(config, MediaType.OciConfig);
   const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: configDesc, layers: [layer.descriptor] };
-  const m = await store.putImage(manifest, config, ref ? [ref] : []);
+  const m = await store.putImage(manifest, config, tags);
   return { id: configDesc.digest, manifestDigest: m.digest };
 }

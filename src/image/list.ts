@@ -3,6 +3,7 @@
  * Pure (takes records and "now").
  */
 import type { ImageRecord } from '../store/index.js';
+import { UserError } from '../util/errors.js';
 import { humanSince, humanSize, tabulate } from './human.js';
 
 export interface ListOptions {
@@ -66,7 +67,7 @@ export function formatImages(recs: ImageRecord[], opts: ListOptions = {}, now = 
       })
       .join('');
   }
-  if (opts.format && opts.format !== 'table') throw new Error(`unsupported --format ${opts.format} (use table or json)`);
+  if (opts.format && opts.format !== 'table') throw new UserError(`unsupported --format ${opts.format} (use table or json)`);
   const header = opts.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
   const body = rows.map((r) => {
     const cells = [r.repo, r.tag];
