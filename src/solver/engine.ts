@@ -724,20 +724,27 @@ class Builder {
             break;
         }
       }
+      let args = action.args;
       if (action.pipes.length) {
+        // BuildKit runs a #! heredoc as /dev/pipes/NAME. The executor mounts a fresh tmpfs on
+        // /dev after placing user mounts, so the script is bound elsewhere and put in place by
+        // the shell; when that is impossible (non-root USER) it runs from where it is bound.
         const pipeDir = join(work, 'pipes');
         await mkdir(pipeDir, { recursive: true });
-        for (const p of action.pipes) {
-          const f = join(pipeDir, p.name);
-          await writeFile(f, p.data, { mode: 0o755 });
-          await chmod(f, 0o755);
-          mounts.push({ type: 'bind', source: f, target: `/dev/pipes/${p.name}`, readonly: true });
-        }
+        const p = action.pipes[0];
+        const f = join(pipeDir, p.name);
+        await writeFile(f, p.data, { mode: 0o755 });
+        await chmod(f, 0o755);
+        const bound = `/run/.stagecraft-pipes/${p.name}`;
+        mounts.push({ type: 'bind', source: f, target: bound, readonly: true });
+        const target = `/dev/pipes/${p.name}`;
+        const script = `if mkdir -p /dev/pipes 2>/dev/null && cat ${bound} > ${target} && chmod 0755 ${target}; then exec ${target}; else exec ${bound}; fi`;
+        args = [...action.args.slice(0, -1), script];
       }
       const net = action.network ?? this.opts.network;
       const res = await deps.runContainer({
         rootfs: root,
-        args: action.args,
+        args,
         env,
         cwd: action.cwd,
         user: action.user,
