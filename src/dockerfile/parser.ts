@@ -16,7 +16,20 @@ import { goQuote, isSpace, trimLeftSpace, trimSpace } from './gostr.js';
 import { ShellLex } from './shell.js';
 
 const reWhitespace = /[\t\v\f\r ]+/;
-const reDirective = /^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*([^\n]+?)[\t\n\f\r ]*$/;
+// `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$` in BuildKit; the value part is trimmed by hand
+// (a lazy group before `\s*$` is quadratic in a backtracking engine).
+const reDirective = /^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=([^\n]*)$/;
+const isGoRegexpSpace = (c: string) => c === '\t' || c === '\n' || c === '\f' || c === '\r' || c === ' ';
+
+function directiveValue(rest: string): string | undefined {
+  if (rest === '') return undefined;
+  let a = 0;
+  let b = rest.length;
+  while (a < b && isGoRegexpSpace(rest[a]!)) a++;
+  while (b > a && isGoRegexpSpace(rest[b - 1]!)) b--;
+  // all blanks: `\s*` gives one back so that `(.+?)` matches a single character
+  return a === b ? rest[rest.length - 1] : rest.slice(a, b);
+}
 const reHeredoc = /^(\d*)<<(-?)([^<]*)$/;
 const validDirectives = new Set(['syntax', 'escape', 'check']);
 const heredocInstructions = new Set(['add', 'copy', 'run']);
@@ -49,7 +62,8 @@ function setEscape(d: Directives, v: string): void {
 function possibleDirective(d: Directives, line: string, pos: Pos): boolean {
   if (d.done) return false;
   const m = reDirective.exec(line);
-  if (!m) {
+  const value = m ? directiveValue(m[2]!) : undefined;
+  if (!m || value === undefined) {
     d.done = true;
     return false;
   }
@@ -60,8 +74,8 @@ function possibleDirective(d: Directives, line: string, pos: Pos): boolean {
   }
   if (d.seen.has(k)) throw new LineError(`only one ${k} parser directive can be used`);
   d.seen.add(k);
-  if (k === 'escape') setEscape(d, m[2]!);
-  d.list.push({ name: k, value: m[2]!, pos });
+  if (k === 'escape') setEscape(d, value);
+  d.list.push({ name: k, value, pos });
   return true;
 }
 
