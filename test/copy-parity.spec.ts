@@ -2,14 +2,15 @@
  * COPY/ADD parity with BuildKit: the same context and the same COPY/ADD steps, once through
  * `DOCKER_BUILDKIT=1 docker build` (FROM scratch, exported with --output type=tar) and once through
  * `copyFiles` into an empty root. The trees must agree on path, type, mode, owner, link target,
- * content, and the mtime of regular files (BuildKit's context transfer re-creates symlinks, so
+ * content, and the mtime of regular files (whole seconds: sub-second times are rounded by the
+ * exporter) (BuildKit's context transfer re-creates symlinks, so
  * their mtimes are transfer times; directories' are build times). Skipped when no Docker engine answers (see
  * ../shared/lab/peer.sh). Flags the lab's BuildKit (Docker 26.1, no labs syntax) cannot parse
  * (--parents, --exclude, symbolic --chmod) are covered by the unit specs instead.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, linkSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, linkSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,8 +42,8 @@ function makeContext(): string {
     'f2.log': { file: '2', mtime: T },
     'ign/secret': { file: 's', mtime: T },
     'ign/keep': { file: 'k', mtime: T },
-    '.dockerignore': '*.tmp\nign\n!ign/keep\n',
-    'junk.tmp': 'j',
+    '.dockerignore': { file: '*.tmp\nign\n!ign/keep\n', mtime: T },
+    'junk.tmp': { file: 'j', mtime: T },
     'p/q/r/f.txt': { file: 'f', mtime: T },
     p: { dir: true, mtime: T },
     'p/q': { dir: true, mtime: T },
@@ -51,6 +52,7 @@ function makeContext(): string {
   linkSync(join(c, 'a.txt'), join(c, 'dir/hard-a'));
   execFileSync('tar', ['--owner=7', '--group=8', '--mtime=@978307200', '-czf', 'arch.tgz', 'p'], { cwd: c });
   execFileSync('tar', ['--owner=7', '--group=8', '--mtime=@978307200', '-cf', 'arch.tar', 'p'], { cwd: c });
+  for (const f of ['arch.tgz', 'arch.tar']) utimesSync(join(c, f), T, T);
   return c;
 }
 
