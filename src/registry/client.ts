@@ -20,6 +20,7 @@ import { MediaType } from '../image/types.js';
 import { Authorizer, displayRegistry, type Credentials } from './auth.js';
 import { apiHost } from './reference.js';
 import {
+  attemptsOf,
   defaultRetryPolicy,
   discard,
   isCertificateError,
@@ -124,7 +125,7 @@ export class RegistryClient {
   private networkError(e: unknown, what: string): UserError {
     if (e instanceof UserError) return e;
     const msg = e instanceof Error ? e.message : String(e);
-    const attempts = this.policy.attempts;
+    const attempts = attemptsOf(e);
     return new UserError(`${displayRegistry(this.registry)}: ${what}: ${msg}${attempts > 1 ? ` (gave up after ${attempts} attempts)` : ''}`, { cause: e });
   }
 
@@ -336,7 +337,8 @@ export class RegistryClient {
       await fh.truncate(0).catch(() => {});
       if (e instanceof UserError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
-      throw new UserError(`${what}: ${msg} (gave up after ${this.policy.attempts} attempts)`, { cause: e });
+      const n = attemptsOf(e);
+      throw new UserError(`${what}: ${msg}${n > 1 ? ` (gave up after ${n} attempts)` : ''}`, { cause: e });
     } finally {
       await fh.close();
     }

@@ -198,6 +198,12 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
 }
 
+const attemptsMade = new WeakMap<object, number>();
+/** How many attempts `withRetries` made before giving up with `e` (1 when it was not retried). */
+export function attemptsOf(e: unknown): number {
+  return (e !== null && typeof e === 'object' ? attemptsMade.get(e) : undefined) ?? 1;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -210,7 +216,10 @@ export async function withRetries<T>(policy: RetryPolicy, fn: (attempt: number) 
       return await fn(attempt);
     } catch (e) {
       const retryable = e instanceof RetryableError || isRetryableNetworkError(e);
-      if (!retryable || attempt >= policy.attempts) throw e;
+      if (!retryable || attempt >= policy.attempts) {
+        if (e && typeof e === 'object') attemptsMade.set(e, attempt);
+        throw e;
+      }
       const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
       const delay = e instanceof RetryableError && e.delayMs !== undefined ? e.delayMs : backoff * (0.5 + Math.random() / 2);
       policy.onRetry?.(attempt, e instanceof Error ? e.message : String(e), delay);
