@@ -1,0 +1,276 @@
+/**
+ * Running containers: `createContainer` (flags + image → record), `startAttached` (overlay of the
+ * image's layer snapshots + the container's upper → executor, output streamed to the caller and to
+ * the json-file log, state kept in the record, Ctrl-C/SIGTERM forwarded and a second Ctrl-C kills),
+ * `removeContainer` (-f kills first), `pruneContainers`, `readLogs`. The executor is the one in
+ * src/worker/exec (shared with the build engine's RUN).
+ */
+import { createWriteStream, readFileSync, readdirSync, lstatSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { Store } from '../store/index.js';
+import { pidAlive } from '../store/index.js';
+import { UserError } from '../util/errors.js';
+import { startContainer, type RunningContainer } from '../worker/exec/index.js';
+import { mountOverlay, type Mounted } from '../worker/snapshot/index.js';
+import {
+  containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, updateState, upperDir,
+  type ContainerConfig, type ContainerRecord,
+} from './records.js';
+import { combineCommand, mergeEnv, parseNetwork, parseRuntime, parseVolume, parseWorkdir } from './spec.js';
+
+export interface RunFlags {
+  image: string;
+  cmd: string[];
+  name?: string;
+  rm?: boolean;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  volume?: string[];
+  network?: string;
+  readOnly?: boolean;
+  tty?: boolean;
+  interactive?: boolean;
+  runtime?: string;
+}
+
+const err125 = (m: string) => new UserError(m, { exitCode: 125 });
+
+/** Resolves the image and flags into a new container record (status "created"). */
+export async function createContainer(store: Store, f: RunFlags): Promise<ContainerRecord> {
+  const img = await store.resolveImage(f.image);
+  if (!img) throw err125(`Unable to find image '${withLatest(f.image)}' locally`);
+  const ic = img.config.config ?? {};
+  const { entrypoint, cmd } = combineCommand(ic, f.entrypoint, f.cmd);
+  if (entrypoint.length + cmd.length === 0) throw err125('No command specified');
+  const network = parseNetwork(f.network);
+  const config: ContainerConfig = {
+    image: f.image,
+    imageId: img.configDigest,
+    manifestDigest: img.manifestDigest,
+    entrypoint,
+    cmd,
+    env: mergeEnv(ic.Env, f.envFile ?? [], f.env ?? []),
+    cwd: parseWorkdir(f.workdir, ic),
+    user: f.user ?? ic.User ?? '',
+    network,
+    hostname: network === 'host' ? osHostname() : '',
+    mounts: (f.volume ?? []).map(parseVolume),
+    readOnly: !!f.readOnly,
+    tty: !!f.tty,
+    interactive: !!f.interactive,
+    runtime: parseRuntime(f.runtime),
+    autoRemove: !!f.rm,
+    stopSignal: ic.StopSignal,
+  };
+  return createRecord(store, f.name, config);
+}
+
+export interface AttachIO {
+  stdout: Writable;
+  stderr: Writable;
+  stdin?: Readable;
+  /** Forward SIGINT/SIGTERM/SIGHUP/SIGQUIT of this process to the container; a 2nd SIGINT kills. */
+  forwardSignals?: boolean;
+}
+
+/** Runs the container in the foreground; resolves with its exit code. */
+export async function startAttached(store: Store, rec: ContainerRecord, io: AttachIO): Promise<number> {
+  const cur = await requireContainer(store, rec.id);
+  if (cur.state.status === 'running') throw err125(`container ${rec.name} is already running`);
+  const img = await store.resolveImage(rec.config.manifestDigest.length ? rec.config.imageId : rec.config.image);
+  if (!img) throw err125(`the image of container ${rec.name} (${rec.config.imageId.slice(7, 19)}) is gone`);
+  const lowers = await store.layerSnapshots(img);
+  const c = rec.config;
+  let mounted: Mounted | undefined;
+  let running: RunningContainer | undefined;
+  const log = createWriteStream(logPath(store, rec.id), { flags: 'a' });
+  const record = (stream: 'stdout' | 'stderr') => (b: Buffer) => {
+    log.write(`${JSON.stringify({ log: b.toString('utf8'), stream, time: new Date().toISOString() })}\n`);
+  };
+  const useTty = c.tty && !!process.stdout.isTTY;
+  const handlers: [NodeJS.Signals, () => void][] = [];
+  try {
+    mounted = await mountOverlay(lowers, upperDir(store, rec.id), { scratchDir: containerDir(store, rec.id) });
+    await updateState(store, rec.id, { status: 'running', supervisorPid: process.pid, startedAt: new Date().toISOString(), finishedAt: undefined, exitCode: undefined });
+    const outRec = record('stdout');
+    const errRec = record('stderr');
+    running = startContainer({
+      id: `stagecraft-${rec.id.slice(0, 12)}`,
+      rootfs: mounted.root,
+      args: [...c.entrypoint, ...c.cmd],
+      env: withHostname(c.env, c.hostname),
+      cwd: c.cwd,
+      user: c.user,
+      network: c.network,
+      hostname: c.hostname,
+      mounts: c.mounts,
+      readOnlyRoot: c.readOnly,
+      runtime: c.runtime,
+      tty: useTty,
+      stdin: useTty ? 'inherit' : c.interactive ? (io.stdin ?? process.stdin) : 'ignore',
+      stdout: useTty ? 'inherit' : (b) => { io.stdout.write(b); outRec(b); },
+      stderr: useTty ? 'inherit' : (b) => { io.stderr.write(b); errRec(b); },
+    });
+    await updateState(store, rec.id, { pid: running.pid });
+    if (io.forwardSignals) {
+      let interrupts = 0;
+      const r = running;
+      const on = (sig: NodeJS.Signals) => () => {
+        if (sig === 'SIGINT' && ++interrupts >= 2) {
+          r.kill('SIGKILL');
+          return;
+        }
+        // with a shared terminal, the tty already delivered SIGINT to the container
+        if (!(useTty && sig === 'SIGINT')) r.kill(sig);
+      };
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as NodeJS.Signals[]) {
+        const h = on(sig);
+        handlers.push([sig, h]);
+        process.on(sig, h);
+      }
+    }
+    const res = await running.wait();
+    await updateState(store, rec.id, { status: 'exited', exitCode: res.exitCode, finishedAt: new Date().toISOString(), supervisorPid: undefined, pid: undefined });
+    return res.exitCode;
+  } catch (e) {
+    await updateState(store, rec.id, { status: 'exited', exitCode: 125, finishedAt: new Date().toISOString(), supervisorPid: undefined, pid: undefined }).catch(() => {});
+    throw e;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    await new Promise<void>((r) => log.end(r));
+    if (mounted) await mounted.unmount().catch(() => {});
+    if (c.autoRemove) await removeRecord(store, rec.id).catch(() => {});
+  }
+}
+
+function withLatest(ref: string): string {
+  if (ref.includes('@') || /^[0-9a-f]{12,64}$/.test(ref)) return ref;
+  return /:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
+}
+
+function withHostname(env: string[], hostname: string): string[] {
+  if (env.some((e) => e.startsWith('HOSTNAME='))) return env;
+  return [...env.filter((e) => e.startsWith('PATH=')), `HOSTNAME=${hostname}`, ...env.filter((e) => !e.startsWith('PATH='))];
+}
+
+/** Host pids of the runtime's children (the container's init). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Sends a signal to a running container of another stagecraft process. */
+export function signalContainer(rec: ContainerRecord, sig: NodeJS.Signals): void {
+  if (rec.state.status !== 'running' || !rec.state.pid) return;
+  for (const p of childrenOf(rec.state.pid)) {
+    try {
+      process.kill(p, sig);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** `rm [-f]`: refuses a running container unless forced (then SIGKILL and wait for its exit). */
+export async function removeContainer(store: Store, ref: string, force: boolean): Promise<void> {
+  let rec = await requireContainer(store, ref);
+  if (rec.state.status === 'running') {
+    if (!force) {
+      throw new UserError(`Error response from daemon: cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove`);
+    }
+    signalContainer(rec, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const cur = await listContainers(store).then((l) => l.find((c) => c.id === rec.id));
+      if (!cur) return; // --rm container removed itself
+      rec = cur;
+      if (rec.state.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // wait for its supervisor to unmount (it owns the mount)
+    while (rec.state.supervisorPid && pidAlive(rec.state.supervisorPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+  unmountLeftovers(containerDir(store, rec.id));
+  await removeRecord(store, rec.id);
+}
+
+/** Detaches overlay mounts a killed supervisor left under `dir`. */
+function unmountLeftovers(dir: string): void {
+  let info = '';
+  try {
+    info = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return;
+  }
+  for (const line of info.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp && mp.startsWith(`${dir}/`)) {
+      try {
+        execFileSync('umount', ['-l', mp.replace(/\\040/g, ' ')], { stdio: 'ignore' });
+      } catch {
+        /* ignore */
+      }
+    }
+  }
+}
+
+function duBytes(p: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const q = `${d}/${n}`;
+      const st = lstatSync(q);
+      if (st.isDirectory()) walk(q);
+      else if (st.isFile()) total += st.size;
+    }
+  };
+  try {
+    walk(p);
+  } catch {
+    /* ignore */
+  }
+  return total;
+}
+
+/** Removes every stopped container; returns their ids and the bytes their uppers held. */
+export async function pruneContainers(store: Store): Promise<{ ids: string[]; bytes: number }> {
+  const ids: string[] = [];
+  let bytes = 0;
+  for (const c of await listContainers(store)) {
+    if (c.state.status === 'running') continue;
+    bytes += duBytes(upperDir(store, c.id));
+    unmountLeftovers(containerDir(store, c.id));
+    await removeRecord(store, c.id);
+    ids.push(c.id);
+  }
+  return { ids, bytes };
+}
+
+/** The container's output as recorded, in order. */
+export function readLogs(store: Store, rec: ContainerRecord): { stream: 'stdout' | 'stderr'; data: string }[] {
+  let text = '';
+  try {
+    text = readFileSync(logPath(store, rec.id), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: { stream: 'stdout' | 'stderr'; data: string }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const e = JSON.parse(line) as { log: string; stream: 'stdout' | 'stderr' };
+      out.push({ stream: e.stream, data: e.log });
+    } catch {
+      /* torn last line */
+    }
+  }
+  return out;
+}
