@@ -28,3 +28,9 @@ step images
 "${SC[@]}" rm -f fruit-cost-multi-container >/dev/null 2>&1 || true
 step run --name fruit-cost-multi-container fruit-cost-multi:latest
 step ps -a
+
+# Where the bytes went: the single-stage image ships npm's cache, TypeScript and @types/node.
+step compare fruit-cost-single:latest fruit-cost-multi:latest
+"${SC[@]}" compare fruit-cost-single:latest fruit-cost-multi:latest --format html -o fruit-cost-report.html
+echo
+echo "HTML report: $PWD/fruit-cost-report.html"
