@@ -175,13 +175,13 @@ export async function writeImageTar(
 ): Promise<void> {
   if (!dest) throw new UserError('--output type=oci|docker needs dest=FILE (or dest=-)');
   const out: Writable = dest === '-' ? stdout ?? process.stdout : createWriteStream(resolvePath(dest));
+  let failed: Error | undefined;
+  out.on('error', (e: Error) => (failed = e));
   const write = (b: Buffer): Promise<void> =>
     new Promise((res, rej) => {
+      if (failed) return rej(failed);
       if (out.write(b)) res();
-      else {
-        out.once('drain', res);
-        out.once('error', rej);
-      }
+      else out.once('drain', () => (failed ? rej(failed) : res()));
     });
   const mtime = Math.floor(Date.now() / 1000);
   const addFile = async (name: string, data: Buffer): Promise<void> => {

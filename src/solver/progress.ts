@@ -202,7 +202,7 @@ class TtyProgress extends BaseProgress {
   private frame(final: boolean): string {
     const elapsed = secs(now() - this.t0);
     const finished = this.vertices.filter((v) => v.completed !== undefined).length;
-    const cols = this.out.columns ?? 100;
+    const cols = this.out.columns ?? 80;
     const lines = [`[+] Building ${elapsed}s (${finished}/${this.vertices.length})${final ? ' FINISHED' : ''}`];
     for (const v of this.vertices) {
       const dur = v.cached ? '' : `${secs((v.completed ?? now()) - v.started)}s`;
@@ -217,6 +217,11 @@ class TtyProgress extends BaseProgress {
       }
       for (const s of v.statuses.slice(-3)) lines.push(` => => ${s}`.slice(0, cols));
     }
+    if (!final) {
+      // keep the live frame within the terminal: the header and the most recent lines
+      const rows = (this.out as { rows?: number }).rows ?? 24;
+      if (lines.length > rows - 1) return [lines[0], ...lines.slice(lines.length - (rows - 2))].join('\n');
+    }
     return lines.join('\n');
   }
   private render(): void {
@@ -229,8 +234,10 @@ class TtyProgress extends BaseProgress {
   override async close(): Promise<void> {
     await this.ready;
     if (this.timer) clearInterval(this.timer);
-    this.update?.(this.frame(true));
+    // the final state is printed in full (not through log-update, which clips to the screen)
+    this.update?.clear?.();
     this.update?.done?.();
+    this.out.write(`${this.frame(true)}\n`);
   }
 }
 
