@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { cli, importBusybox, runCli, tmp } from './helpers/index.js';
 import { FaultProxy, makeLayeredLayout, makeMultiPlatformLayout, skopeoPush, skopeoRaw, startRegistry, type RegistryInstance } from './helpers/registry.js';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CLI } from './helpers/index.js';
 import { Store } from '../src/store/index.js';
@@ -149,6 +149,22 @@ describe('an image pushed by skopeo as a manifest list', () => {
     const s = await Store.open(dst);
     const images = await s.listImages();
     expect(images.map((i) => i.manifestDigest)).toEqual([layout.manifests[hostPlatform().architecture === 'arm64' ? 'arm64' : 'amd64']]);
+  });
+
+  it('reads Docker schema2 manifest lists and manifests (skopeo --format v2s2), and pushes them back unchanged', async () => {
+    execFileSync('skopeo', ['copy', '--all', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${layout.dir}:multi`, `docker://${reg.host}/skopeo/v2s2:v1`], { stdio: 'pipe' });
+    const list = JSON.parse(skopeoRaw(`${reg.host}/skopeo/v2s2:v1`)) as { mediaType: string; manifests: { digest: string; platform: { architecture: string } }[] };
+    expect(list.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    const arm = list.manifests.find((m) => m.platform.architecture === 'arm64')!;
+    const dst = tmp('sc-v2s2-');
+    await cli(['pull', '--platform', 'linux/arm64/v8', `${reg.host}/skopeo/v2s2:v1`], { root: dst, env });
+    const img = await (await Store.open(dst)).resolveImage(`${reg.host}/skopeo/v2s2:v1`);
+    expect(img?.manifestDigest).toBe(arm.digest);
+    expect(img?.manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(img?.manifest.layers[0]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+    const p = await cli(['push', '-q', `${reg.host}/skopeo/v2s2:v1`, `${reg.host}/skopeo/v2s2-back:arm`], { root: dst, env });
+    expect(p.stdout.trim()).toBe(arm.digest);
+    expect(JSON.parse(skopeoRaw(`${reg.host}/skopeo/v2s2-back:arm`)).mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
   });
 
   it('names the available platforms when none matches', async () => {

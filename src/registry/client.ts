@@ -390,7 +390,7 @@ export class RegistryClient {
           const res = await this.send('PUT', loc, {
             scopes,
             headers: { 'content-type': octet, 'content-length': String(desc.size) },
-            body: () => openRange(0, desc.size - 1),
+            body: desc.size === 0 ? Buffer.alloc(0) : () => openRange(0, desc.size - 1),
           });
           if (res.status !== 201) throw await this.unexpected(res, `PUT ${what}`);
           discard(res);
