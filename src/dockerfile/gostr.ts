@@ -99,3 +99,8 @@ export function goQuote(s: string): string {
   }
   return out + '"';
 }
+
+/** Error messages are printed on one line: escape CR and LF that came from the input. */
+export function oneLine(msg: string): string {
+  return msg.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}

@@ -10,6 +10,7 @@
 import { UserError } from '../util/errors.js';
 import type { AstNode, Heredoc, Pos } from './ast.js';
 import { chompHeredocContent, parseHeredocWord } from './parser.js';
+import { oneLine } from './gostr.js';
 import type { ShellLex, Env } from './shell.js';
 
 export interface InstructionBase {
@@ -892,7 +893,7 @@ export function toInstruction(n: AstNode, file?: string, lines?: readonly string
     return convert(n);
   } catch (e) {
     if (e instanceof InstrError) {
-      throw new UserError(e.message, { pos: { file, line: n.pos.line, col: columnOf(n, lines, e.flag) } });
+      throw new UserError(oneLine(e.message), { pos: { file, line: n.pos.line, col: columnOf(n, lines, e.flag) } });
     }
     throw e;
   }

@@ -12,7 +12,7 @@
  */
 import { UserError } from '../util/errors.js';
 import type { AstArg, AstNode, AstResult, Directive, Heredoc, Pos } from './ast.js';
-import { goQuote, isSpace, trimLeftSpace, trimSpace } from './gostr.js';
+import { goQuote, isSpace, oneLine, trimLeftSpace, trimSpace } from './gostr.js';
 import { ShellLex } from './shell.js';
 
 const reWhitespace = /[\t\v\f\r ]+/;
@@ -438,7 +438,7 @@ export function parseAst(text: string, opts: ParseAstOptions = {}): AstResult & 
   const lines = splitLines(text);
   if (lines.length > 0 && lines[0]!.startsWith('\ufeff')) lines[0] = lines[0]!.slice(1);
   const fail = (msg: string, line: number, col = 1): never => {
-    throw new UserError(msg, { pos: { file, line: Math.max(1, line), col: Math.max(1, col) } });
+    throw new UserError(oneLine(msg), { pos: { file, line: Math.max(1, line), col: Math.max(1, col) } });
   };
   const nodes: AstNode[] = [];
   const warnings: string[] = [];

@@ -146,7 +146,10 @@ export class ShellLex {
       const [result, words] = w.processStopOn(EOF, this.rawEscapes);
       return { result, words, matched: w.matches, unmatched: w.nonmatches };
     } catch (e) {
-      if (e instanceof LexFail) throw new ShellExpansionError(`failed to process ${goQuote(word)}: ${e.message}`);
+      if (e instanceof LexFail) {
+        const inner = e.message.replace(/\r/g, '\\r').replace(/\n/g, '\\n'); // keep messages on one line
+        throw new ShellExpansionError(`failed to process ${goQuote(word)}: ${inner}`);
+      }
       throw e;
     }
   }
