@@ -1,0 +1,119 @@
+/**
+ * The command's remaining flags: `-f -` (Dockerfile on stdin) and `-f` outside the context with its
+ * own `<name>.dockerignore`, several `-t`, `--iidfile`, `--label`, `--output type=oci|docker|local|tar`
+ * (the OCI tarball is read back with umoci when it is installed), `--network none`, and
+ * `--build-context` (a directory, a docker-image:// and an oci-layout:// source).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Store } from '../src/store/index.js';
+import { importBusybox, isRoot, tmp } from './helpers/index.js';
+import { buildCli, buildOk, context, imageConfig, imageTree } from './helpers/build.js';
+
+const hasUmoci = (() => {
+  try {
+    execFileSync('umoci', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!isRoot)('build: command flags and exporters', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = tmp('sc-root-');
+    await importBusybox(root);
+  });
+
+  it('-f - reads the Dockerfile from stdin; several -t; --iidfile; --label', async () => {
+    const ctx = context({ 'f.txt': 'f\n' });
+    const iid = join(tmp('sc-iid-'), 'iid');
+    const r = await buildOk(root, ctx, ['-f', '-', '-t', 'out:a', '-t', 'out:b', '--iidfile', iid, '--label', 'k=v'], {
+      input: 'FROM busybox\nCOPY f.txt /f.txt\n',
+    });
+    const id = readFileSync(iid, 'utf8');
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(r.stdout.trim()).toBe(id);
+    expect(r.stderr).toContain('naming to docker.io/library/out:a done');
+    expect(r.stderr).toContain('naming to docker.io/library/out:b done');
+    expect((await imageConfig(root, 'out:b')).config?.Labels).toEqual({ k: 'v' });
+  });
+
+  it('-f outside the context uses its own NAME.dockerignore', async () => {
+    const ctx = context({ 'keep.txt': 'k\n', 'drop.txt': 'd\n', '.dockerignore': 'keep.txt\n' });
+    const dfDir = tmp('sc-df-');
+    writeFileSync(join(dfDir, 'app.Dockerfile'), 'FROM busybox\nCOPY . /ctx/\n');
+    writeFileSync(join(dfDir, 'app.Dockerfile.dockerignore'), 'drop.txt\n');
+    await buildOk(root, ctx, ['-f', join(dfDir, 'app.Dockerfile'), '-t', 'out:df']);
+    const tree = await imageTree(root, 'out:df');
+    expect(readdirSync(join(tree, 'ctx')).sort()).toEqual(['.dockerignore', 'keep.txt']);
+  });
+
+  it('--output type=local / tar / oci / docker', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo made > /made.txt\n' });
+    const out = tmp('sc-out-');
+    await buildOk(root, ctx, [
+      '-t', 'out:exp',
+      '--output', `type=local,dest=${join(out, 'local')}`,
+      '--output', `type=tar,dest=${join(out, 'fs.tar')}`,
+      '--output', `type=oci,dest=${join(out, 'oci.tar')}`,
+      '--output', `type=docker,dest=${join(out, 'docker.tar')}`,
+    ]);
+    expect(readFileSync(join(out, 'local/made.txt'), 'utf8')).toBe('made\n');
+    expect(existsSync(join(out, 'local/bin/busybox'))).toBe(true);
+    expect(execFileSync('tar', ['tf', join(out, 'fs.tar')], { encoding: 'utf8' })).toContain('./made.txt');
+    const listing = execFileSync('tar', ['tf', join(out, 'oci.tar')], { encoding: 'utf8' }).split('\n');
+    expect(listing).toContain('oci-layout');
+    expect(listing).toContain('index.json');
+    expect(listing).toContain('manifest.json');
+    const dm = JSON.parse(execFileSync('tar', ['xOf', join(out, 'docker.tar'), 'manifest.json'], { encoding: 'utf8' }));
+    expect(dm[0].RepoTags).toEqual(['out:exp']);
+    expect(dm[0].Layers).toHaveLength(2);
+    if (hasUmoci) {
+      const layout = join(out, 'layout');
+      mkdirSync(layout);
+      execFileSync('tar', ['xf', join(out, 'oci.tar'), '-C', layout]);
+      execFileSync('umoci', ['unpack', '--image', `${layout}:exp`, join(out, 'bundle')]);
+      expect(readFileSync(join(out, 'bundle/rootfs/made.txt'), 'utf8')).toBe('made\n');
+    }
+    // an image exporter was not requested: the tag does not exist
+    const none = await buildCli(root, ctx, ['-t', 'out:notstored', '--output', `type=local,dest=${join(out, 'l2')}`]);
+    expect(none.code).toBe(0);
+    expect(await (await Store.open(root)).resolveImage('out:notstored')).toBeUndefined();
+  });
+
+  it('--network none cuts RUN off the network', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox\nRUN ls /sys/class/net > /nets\n' });
+    await buildOk(root, ctx, ['-t', 'out:net', '--network', 'none']);
+    const tree = await imageTree(root, 'out:net');
+    expect(readFileSync(join(tree, 'nets'), 'utf8').trim().split('\n')).toEqual(['lo']);
+  });
+
+  it('--build-context: a directory, docker-image:// and oci-layout:// sources', async () => {
+    const extra = context({ 'data.txt': 'from named dir\n' });
+    // an OCI layout made by our own exporter
+    const layoutCtx = context({ Dockerfile: 'FROM busybox\nRUN echo in-layout > /layout.txt\n' });
+    const out = tmp('sc-layout-');
+    await buildOk(root, layoutCtx, ['--output', `type=oci,dest=${join(out, 'l.tar')}`, '-t', 'lay:out']);
+    mkdirSync(join(out, 'layout'));
+    execFileSync('tar', ['xf', join(out, 'l.tar'), '-C', join(out, 'layout')]);
+
+    const df = `FROM base-alias
+COPY --from=extra /data.txt /data.txt
+COPY --from=laid /layout.txt /layout.txt
+`;
+    await buildOk(root, context({ Dockerfile: df }), [
+      '-t', 'out:named',
+      '--build-context', `extra=${extra}`,
+      '--build-context', 'base-alias=docker-image://busybox:latest',
+      '--build-context', `laid=oci-layout://${join(out, 'layout')}`,
+    ]);
+    const tree = await imageTree(root, 'out:named');
+    expect(readFileSync(join(tree, 'data.txt'), 'utf8')).toBe('from named dir\n');
+    expect(readFileSync(join(tree, 'layout.txt'), 'utf8')).toBe('in-layout\n');
+    expect(existsSync(join(tree, 'bin/busybox'))).toBe(true);
+  });
+});
