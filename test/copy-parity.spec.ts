@@ -85,8 +85,7 @@ const steps: Step[] = [
 
 type Tree = Record<string, string>;
 
-async function dockerTree(ctx: string): Promise<Tree> {
-  const df = ['FROM scratch', ...steps.map((s) => s.line).filter(Boolean)].join('\n') + '\n';
+async function dockerTree(ctx: string, df = ['FROM scratch', ...steps.map((s) => s.line).filter(Boolean)].join('\n') + '\n'): Promise<Tree> {
   const dfPath = join(ctx, '..', `${ctx.split('/').pop()}.Dockerfile`);
   writeFileSync(dfPath, df);
   const out = join(mkdtempSync(join(tmpdir(), 'sc-parity-out-')), 'out.tar');
@@ -145,6 +144,40 @@ describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () =>
     const root = mkdtempSync(join(tmpdir(), 'sc-parity-root-'));
     const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
     for (const s of steps) await copyFiles({ srcRoot: ctx, destRoot: root, resetOwnership: true, ignore, ...s.opts });
+    const got = hostTree(root);
+    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+    for (const k of Object.keys(want)) expect(`${k}: ${got[k]}`).toBe(`${k}: ${want[k]}`);
+  });
+
+  // stage-to-stage: the source is another root (ownership kept, links scoped to that root)
+  const stageSteps: Step[] = [
+    { line: 'COPY --chown=5:6 dir /src/d', opts: { sources: ['dir'], dest: '/src/d', chown: '5:6' } },
+    { line: 'COPY --chown=7:8 a.txt link abslink /src/', opts: { sources: ['a.txt', 'link', 'abslink'], dest: '/src/', chown: '7:8' } },
+    { line: 'COPY b.txt etc /src/', opts: { sources: ['b.txt', 'etc'], dest: '/src/' } },
+  ];
+  const finalSteps: Step[] = [
+    { line: 'COPY --from=s /src /t1/', opts: { sources: ['/src'], dest: '/t1/' } },
+    { line: 'COPY --from=s /src/d/sublink /t2/', opts: { sources: ['/src/d/sublink'], dest: '/t2/' } },
+    { line: 'COPY --from=s /src/link /t3', opts: { sources: ['/src/link'], dest: '/t3' } },
+    { line: 'COPY --from=s /src/d/sub/* /src/*.txt /t4/', opts: { sources: ['/src/d/sub/*', '/src/*.txt'], dest: '/t4/' } },
+    { line: 'COPY --from=s --chown=9 /src/d /t5/', opts: { sources: ['/src/d'], dest: '/t5/', chown: '9' } },
+    { line: 'COPY --from=s --chmod=600 /src/d/ /t6', opts: { sources: ['/src/d/'], dest: '/t6', chmod: '600' } },
+  ];
+
+  it('stage-to-stage copies keep ownership and follow links inside the stage root', async () => {
+    const ctx = makeContext();
+    const df = [
+      'FROM scratch AS s',
+      ...stageSteps.map((s) => s.line),
+      'FROM scratch',
+      ...finalSteps.map((s) => s.line),
+    ].join('\n');
+    const want = await dockerTree(ctx, `${df}\n`);
+    const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
+    const stage = mkdtempSync(join(tmpdir(), 'sc-parity-stage-'));
+    for (const s of stageSteps) await copyFiles({ srcRoot: ctx, destRoot: stage, resetOwnership: true, ignore, ...s.opts });
+    const root = mkdtempSync(join(tmpdir(), 'sc-parity-root-'));
+    for (const s of finalSteps) await copyFiles({ srcRoot: stage, destRoot: root, ...s.opts });
     const got = hostTree(root);
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const k of Object.keys(want)) expect(`${k}: ${got[k]}`).toBe(`${k}: ${want[k]}`);

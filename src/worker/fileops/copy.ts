@@ -239,8 +239,10 @@ function copyEntry(st: State, w: Walk, src: string, rel: string, target: string,
 /** Copies one resolved source (fsutil Copy for a single match). */
 async function copyOne(st: State, srcHost: string, srcName: string, filter: TreeFilter, rootRel: string): Promise<void> {
   const dest = st.opts.dest;
-  const destIsDir = dest.endsWith('/');
-  mkdirAllContainer(st, destIsDir ? dest : posix.dirname(cleanPath(dest)));
+  // fsutil: the parent of dest is created, or dest itself when its last element is '' or '.'
+  const slash = dest.lastIndexOf('/');
+  const last = dest.slice(slash + 1);
+  mkdirAllContainer(st, last === '' || last === '.' ? dest : dest.slice(0, slash + 1));
   let dstHost = resolveInRoot(st.destRoot, cleanPath(dest), true);
   const s = lstatSync(srcHost);
   const d = tryLstat(dstHost);
