@@ -8,8 +8,9 @@
  * namespace and disappears with it. Trade-off: a chroot (unshare --root), not pivot_root.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
-import { posix } from 'node:path';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join, posix } from 'node:path';
 import { findHostBinary, requireHostBinary } from './hostbin.js';
 import type { Prepared } from './prepared.js';
 import { inSlot, outSlot, wireStdio } from './stdio.js';
@@ -35,44 +36,93 @@ export interface Launched {
   translate?(code: number | null, sig: NodeJS.Signals | null): { code: number | null; sig: NodeJS.Signals | null };
 }
 
+/** fstab field escaping (mount(8) decodes \040 etc.) */
+const fe = (s: string) => s.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+
+/**
+ * The mount table of a container, in order, as fstab text: ONE `mount -a -T FILE` does all mounts
+ * (util-linux starts in ~10-20 ms; one call per mount would dominate the start time).
+ */
+export function containerFstab(p: Prepared): string {
+  const dev = p.paths.dev;
+  const rows: [string, string, string, string][] = [
+    ['proc', p.paths.proc, 'proc', 'nosuid,nodev,noexec'],
+    ['tmpfs', dev, 'tmpfs', 'nosuid,strictatime,mode=755,size=65536k'],
+    ['devpts', `${dev}/pts`, 'devpts', 'newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec,x-mount.mkdir'],
+    ['shm', `${dev}/shm`, 'tmpfs', 'nosuid,nodev,noexec,mode=1777,size=65536k,x-mount.mkdir'],
+    ['mqueue', `${dev}/mqueue`, 'mqueue', 'nosuid,nodev,noexec,x-mount.mkdir'],
+    ['sysfs', p.paths.sys, 'sysfs', 'ro,nosuid,nodev,noexec'],
+    [p.etc.resolv, p.paths.resolv, 'none', 'bind'],
+    [p.etc.hosts, p.paths.hosts, 'none', 'bind'],
+  ];
+  for (const m of p.mounts) {
+    if (m.mount.type === 'bind') {
+      rows.push([m.mount.source, m.host, 'none', m.mount.readonly ? 'rbind,ro' : 'rbind']);
+    } else {
+      const opts = ['nosuid', 'nodev', `mode=${(m.mount.mode ?? 0o1777).toString(8)}`];
+      if (m.mount.size) opts.push(`size=${m.mount.size}`);
+      rows.push(['tmpfs', m.host, 'tmpfs', opts.join(',')]);
+    }
+  }
+  return rows.map((r) => `${r.map(fe).join(' ')} 0 0`).join('\n') + '\n';
+}
+
+let template: string | undefined;
+/**
+ * A /dev skeleton (null zero full random urandom tty, ptmx/fd/stdin/stdout/stderr links) made once per
+ * host in a root-only dir and copied into each container's /dev tmpfs with one `cp -a`.
+ */
+export function devTemplate(): string {
+  if (template) return template;
+  const base = process.env.STAGECRAFT_RUN_DIR ?? '/run/stagecraft';
+  const dir = join(base, 'dev-template-v1');
+  const ok = () => {
+    try {
+      const st = lstatSync(dir);
+      return st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0 && existsSync(join(dir, 'urandom')) && existsSync(join(dir, 'stderr'));
+    } catch {
+      return false;
+    }
+  };
+  if (!ok()) {
+    mkdirSync(base, { recursive: true, mode: 0o700 });
+    const tmp = mkdtempSync(join(base, '.dev-'));
+    chmodSync(tmp, 0o755);
+    const mknod = requireHostBinary('mknod', 'coreutils');
+    for (const [n, maj, min] of [['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0]] as const) {
+      execFileSync(mknod, ['-m', '666', join(tmp, n), 'c', String(maj), String(min)]);
+    }
+    for (const [target, name] of [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']] as const) {
+      symlinkSync(target, join(tmp, name));
+    }
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true });
+      if (!ok()) {
+        rmSync(dir, { recursive: true, force: true });
+        throw new Error(`cannot prepare ${dir}`);
+      }
+    }
+  }
+  template = dir;
+  return dir;
+}
+
 export function buildSetupScript(p: Prepared): string {
   const mount = requireHostBinary('mount', 'util-linux');
-  const mknod = requireHostBinary('mknod', 'coreutils');
-  const mkdir = requireHostBinary('mkdir', 'coreutils');
-  const ln = requireHostBinary('ln', 'coreutils');
+  const cp = requireHostBinary('cp', 'coreutils');
   const env = requireHostBinary('env', 'coreutils');
   const setpriv = requireHostBinary('setpriv', 'util-linux');
   const unshare = requireHostBinary('unshare', 'util-linux');
   const s = p.spec;
+  const fstab = join(p.etc.dir, 'fstab');
+  writeFileSync(fstab, containerFstab(p));
   const L: string[] = ['set -e', 'exec 2>&3'];
   const R = q(p.rootfs);
   if (s.readOnlyRoot) L.push(`${mount} --bind ${R} ${R}`);
-  L.push(`${mount} -t proc -o nosuid,nodev,noexec proc ${q(p.paths.proc)}`);
-  const dev = p.paths.dev;
-  L.push(`${mount} -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs ${q(dev)}`);
-  for (const [n, maj, min] of [['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0]] as const) {
-    L.push(`${mknod} -m 666 ${q(`${dev}/${n}`)} c ${maj} ${min}`);
-  }
-  L.push(`${mkdir} -m 755 ${q(`${dev}/pts`)} ${q(`${dev}/shm`)} ${q(`${dev}/mqueue`)}`);
-  L.push(`${mount} -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec devpts ${q(`${dev}/pts`)}`);
-  L.push(`${mount} -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=65536k shm ${q(`${dev}/shm`)}`);
-  L.push(`${mount} -t mqueue -o nosuid,nodev,noexec mqueue ${q(`${dev}/mqueue`)} 2>/dev/null || true`);
-  for (const [target, name] of [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']]) {
-    L.push(`${ln} -s ${q(target!)} ${q(`${dev}/${name}`)}`);
-  }
-  L.push(`${mount} -t sysfs -o ro,nosuid,nodev,noexec sysfs ${q(p.paths.sys)} 2>/dev/null || true`);
-  L.push(`${mount} --bind ${q(p.etc.resolv)} ${q(p.paths.resolv)}`);
-  L.push(`${mount} --bind ${q(p.etc.hosts)} ${q(p.paths.hosts)}`);
-  for (const m of p.mounts) {
-    if (m.mount.type === 'bind') {
-      L.push(`${mount} --rbind ${q(m.mount.source)} ${q(m.host)}`);
-      if (m.mount.readonly) L.push(`${mount} -o remount,bind,ro ${q(m.host)}`);
-    } else {
-      const opts = ['nosuid', 'nodev', `mode=${(m.mount.mode ?? 0o1777).toString(8)}`];
-      if (m.mount.size) opts.push(`size=${m.mount.size}`);
-      L.push(`${mount} -t tmpfs -o ${opts.join(',')} tmpfs ${q(m.host)}`);
-    }
-  }
+  L.push(`${mount} -a -T ${q(fstab)}`);
+  L.push(`${cp} -a ${q(`${devTemplate()}/.`)} ${q(p.paths.dev)}`);
   if (s.hostname) L.push(`printf '%s' ${q(s.hostname)} > /proc/sys/kernel/hostname`);
   if (s.network === 'none') {
     const ip = findHostBinary('ip');
