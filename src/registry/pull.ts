@@ -97,7 +97,14 @@ export async function pull(store: Store, refText: string | Reference, opts: Pull
   let downloaded = 0;
   let existing = 0;
   try {
-    const fetchBlob = async (d: Descriptor, isConfig: boolean): Promise<void> => {
+    // the same digest can appear twice in one manifest (identical layers): fetch it once
+    const inflight = new Map<string, Promise<void>>();
+    const fetchBlob = (d: Descriptor, isConfig: boolean): Promise<void> => {
+      let p = inflight.get(d.digest);
+      if (!p) inflight.set(d.digest, (p = fetchOne(d, isConfig)));
+      return p;
+    };
+    const fetchOne = async (d: Descriptor, isConfig: boolean): Promise<void> => {
       if (await store.hasBlob(d.digest)) {
         existing++;
         if (!isConfig) progress.status(d.digest, 'Already exists');

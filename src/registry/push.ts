@@ -83,7 +83,8 @@ export async function pushImage(store: Store, localRef: string, remoteRef?: stri
     if (show) progress.status(d.digest, 'Pushed');
   };
   try {
-    await mapLimit(manifest.layers, opts.concurrency ?? 3, (l) => pushBlob(l, false));
+    const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()]; // identical layers go up once
+    await mapLimit(unique, opts.concurrency ?? 3, (l) => pushBlob(l, false));
     await pushBlob(manifest.config, true);
     const digest = await client.putManifest(repo, ref.tag ?? 'latest', manifestBytes, mediaType);
     if (digest !== image.manifestDigest) throw new UserError(`manifest digest changed on push: ${digest} != ${image.manifestDigest}`);
