@@ -354,11 +354,7 @@ class ShellWord {
         }
         const [value, set] = this.getEnv(name);
         if (this.lex.skipUnsetEnv && !set) return `\${${name}/${pattern}/${replacement}}`;
-        const re = patternRegex(pattern, true, false, replaceAll);
-        if (replaceAll) return value.replace(re, (m) => goExpand(replacement, m));
-        const m = re.exec(value);
-        if (m) return value.slice(0, m.index) + goExpand(replacement, m[0]) + value.slice(m.index + m[0].length);
-        return value;
+        return replacePattern(value, pattern, replacement, replaceAll);
       }
       default:
         throw new LexFail(`unsupported modifier (${chs}) in substitution`);
@@ -392,7 +388,7 @@ function isSpecialParam(ch: string): boolean {
   return '@*#?-$!0'.includes(ch) && ch.length === 1;
 }
 
-/** Go regexp.Expand-like handling of `$` in a replacement (our patterns have no groups). */
+/** Go regexp.Expand for a replacement template; our patterns have no groups, so only `$0` is the match. */
 function goExpand(template: string, match: string): string {
   if (!template.includes('$')) return template;
   let out = '';
@@ -421,54 +417,102 @@ function goExpand(template: string, match: string): string {
   return out;
 }
 
-function patternRegex(pattern: string, greedy: boolean, anchored: boolean, global = false): RegExp {
-  const chars = Array.from(pattern);
-  let out = anchored ? '^' : '';
-  const star = greedy ? '[^\\n]*' : '[^\\n]*?'; // Go's `.` matches everything but \n
-  for (let i = 0; i < chars.length; i++) {
-    let tok = chars[i]!;
-    switch (tok) {
-      case '*':
-        out += star;
-        continue;
-      case '?':
-        out += '[^\\n]';
-        continue;
-      case '\\': {
+type GlobTok = { k: 'star' } | { k: 'any' } | { k: 'lit'; c: string };
+
+/**
+ * A shell pattern (`*`, `?`, `\` escapes) as BuildKit's convertShellPatternToRegex reads it, matched
+ * with the same leftmost-first priority as Go's regexp, but by memoised search: linear-ish in the
+ * input, never the exponential backtracking a JS RegExp would do on `*a*a*a*b`.
+ */
+class Glob {
+  private readonly toks: GlobTok[] = [];
+  constructor(
+    pattern: string,
+    private readonly greedy: boolean,
+  ) {
+    const chars = Array.from(pattern);
+    for (let i = 0; i < chars.length; i++) {
+      const tok = chars[i]!;
+      if (tok === '*') this.toks.push({ k: 'star' });
+      else if (tok === '?') this.toks.push({ k: 'any' });
+      else if (tok === '\\') {
         const nx = chars[i + 1];
-        if (nx === '}' || nx === '/') continue;
+        if (nx === '}' || nx === '/') continue; // the escape is not part of the pattern
         i++;
         if (nx !== '*' && nx !== '?' && nx !== '\\') {
           throw new LexFail(`invalid pattern (${pattern}) in substitution: invalid escape '\\${nx ?? ''}'`);
         }
-        out += '\\' + nx;
-        continue;
-      }
-      case '[':
-      case ']':
-      case '{':
-      case '}':
-      case '.':
-      case '+':
-      case '(':
-      case ')':
-      case '|':
-      case '^':
-      case '$':
-        out += '\\' + tok;
-        continue;
+        this.toks.push({ k: 'lit', c: nx });
+      } else this.toks.push({ k: 'lit', c: tok });
     }
-    out += tok;
-    tok = '';
   }
-  return new RegExp(out, global ? 'gu' : 'u');
+
+  /**
+   * Matches against one subject: `ends[s]` is where the match starting at `s` ends (-1: none),
+   * choosing what Go's backtracking-order semantics choose. Dynamic programming over
+   * (token, position), right to left: O(tokens × length) time, O(length) memory.
+   */
+  on(subject: string): { chars: string[]; matchAt(start: number): number; find(from: number): [number, number] | undefined } {
+    const chars = Array.from(subject);
+    const n = chars.length;
+    let next = new Int32Array(n + 1);
+    for (let p = 0; p <= n; p++) next[p] = p; // past the last token: the match ends here
+    for (let ti = this.toks.length - 1; ti >= 0; ti--) {
+      const t = this.toks[ti]!;
+      const cur = new Int32Array(n + 1);
+      for (let p = n; p >= 0; p--) {
+        const c = p < n ? chars[p] : undefined;
+        if (t.k === 'lit') cur[p] = c === t.c ? next[p + 1]! : -1;
+        else if (t.k === 'any') cur[p] = c !== undefined && c !== '\n' ? next[p + 1]! : -1;
+        else {
+          const ext = c !== undefined && c !== '\n' ? cur[p + 1]! : -1; // one more character for the star
+          const stop = next[p]!; // the star ends here
+          cur[p] = this.greedy ? (ext >= 0 ? ext : stop) : stop >= 0 ? stop : ext;
+        }
+      }
+      next = cur;
+    }
+    const ends = next;
+    return {
+      chars,
+      matchAt: (start) => ends[start]!,
+      find: (from) => {
+        for (let st = from; st <= n; st++) if (ends[st]! >= 0) return [st, ends[st]!];
+        return undefined;
+      },
+    };
+  }
+}
+
+/** `${VAR/p/r}` and `${VAR//p/r}` with Go's ReplaceAllString rules for the `//` form. */
+function replacePattern(value: string, pattern: string, replacement: string, all: boolean): string {
+  const m = new Glob(pattern, true).on(value);
+  const chars = m.chars;
+  if (!all) {
+    const hit = m.find(0);
+    if (!hit) return value;
+    return chars.slice(0, hit[0]).join('') + replacement + chars.slice(hit[1]).join('');
+  }
+  let out = '';
+  let lastEnd = 0;
+  let search = 0;
+  while (search <= chars.length) {
+    const hit = m.find(search);
+    if (!hit) break;
+    const [a, b] = hit;
+    out += chars.slice(lastEnd, a).join('');
+    // no replacement for an empty match right after the previous match
+    if (b > lastEnd || a === 0) out += goExpand(replacement, chars.slice(a, b).join(''));
+    lastEnd = b;
+    search = search + 1 > b ? search + 1 : b;
+  }
+  return out + chars.slice(lastEnd).join('');
 }
 
 function trimPrefix(pattern: string, value: string, greedy: boolean): string {
-  const re = patternRegex(pattern, greedy, true);
-  const m = re.exec(value);
-  if (m) return value.slice(m.index + m[0].length);
-  return value;
+  const m = new Glob(pattern, greedy).on(value);
+  const end = m.matchAt(0);
+  return end >= 0 ? m.chars.slice(end).join('') : value;
 }
 
 function reversePattern(pattern: string): string {

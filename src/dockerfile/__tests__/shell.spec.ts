@@ -28,6 +28,21 @@ describe('parameter expansion operators', () => {
     expect(x('${S/\\*/x}')).toBe('axb?c');
     expect(x('${V/$E/X}')).toBe('Xabcabc');
   });
+  it('follows Go ReplaceAllString: no extra empty match after a match; $0 only in the // form', () => {
+    expect(x('${V//*/X}')).toBe('X');
+    expect(x('${E//*/X}')).toBe('X');
+    expect(x('${V//b*/Q}')).toBe('aQ');
+    expect(x('${V/b/\\$$}')).toBe('a\\$$cabc');
+    expect(x('${V//b/\\$$}')).toBe('a\\$ca\\$c');
+  });
+  it('pattern matching is linear, not exponential backtracking', () => {
+    const big = { A: 'a'.repeat(20000) };
+    const t = Date.now();
+    expect(lex.processWord('${A//*a*a*a*a*a*a*a*b/x}', big)).toBe(big.A);
+    expect(lex.processWord('${A%%*a*a*a*a*a*b}', big)).toBe(big.A);
+    expect(lex.processWord('${A#*a*a}', big)).toBe('a'.repeat(19998));
+    expect(Date.now() - t).toBeLessThan(5000);
+  });
   it('-, +, ? with and without colon', () => {
     expect(x('${E-d}')).toBe('');
     expect(x('${E:-d}')).toBe('d');
