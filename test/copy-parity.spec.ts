@@ -36,6 +36,7 @@ function makeContext(): string {
     'dir/sub': { dir: true, mode: 0o750, mtime: T + 6 },
     link: { link: 'a.txt' },
     abslink: { link: '/etc/passwd' },
+    shadowlink: { link: '../../../../etc/shadow' },
     'etc/passwd': { file: 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n', mtime: T },
     'etc/group': { file: 'root:x:0:\napp:x:1001:\nstaff:x:50:\n', mtime: T },
     'f1.log': { file: '1', mtime: T },
@@ -197,4 +198,40 @@ describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () =>
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const k of Object.keys(want)) expect(`${k}: ${got[k]}`).toBe(`${k}: ${want[k]}`);
   });
+
+  // failures: BuildKit's message must end with ours (it prefixes ref ids and host mount paths)
+  const failures: { name: string; df: string[]; steps: Step['opts'][]; msg: RegExp }[] = [
+    { name: 'missing source', df: ['COPY missing /t/'], steps: [{ sources: ['missing'], dest: '/t/' }], msg: /"\/missing": not found$/ },
+    { name: 'link escaping the context', df: ['COPY shadowlink /t/'], steps: [{ sources: ['shadowlink'], dest: '/t/' }], msg: /"\/etc\/shadow": not found$/ },
+    { name: 'dir onto a file', df: ['COPY a.txt /t/f', 'COPY dir /t/f'], steps: [{ sources: ['a.txt'], dest: '/t/f' }, { sources: ['dir'], dest: '/t/f' }], msg: /cannot copy to non-directory: .*\/t\/f$/ },
+    { name: 'file onto a dir', df: ['COPY dir /t/a.txt/', 'COPY a.txt /t/'], steps: [{ sources: ['dir'], dest: '/t/a.txt/' }, { sources: ['a.txt'], dest: '/t/' }], msg: /cannot replace to directory .*\/t\/a\.txt with file$/ },
+    { name: 'parent is a file', df: ['COPY a.txt /t/a', 'COPY b.txt /t/a/'], steps: [{ sources: ['a.txt'], dest: '/t/a' }, { sources: ['b.txt'], dest: '/t/a/' }], msg: /mkdir .*\/t\/a: not a directory$/ },
+  ];
+  for (const f of failures) {
+    it(`fails like BuildKit: ${f.name}`, async () => {
+      const ctx = makeContext();
+      const dfPath = join(mkdtempSync(join(tmpdir(), 'sc-parity-df-')), 'Dockerfile');
+      writeFileSync(dfPath, ['FROM scratch', ...f.df].join('\n') + '\n');
+      const r = spawnSync('docker', ['build', '--no-cache', '--progress=plain', '-f', dfPath, '--output', 'type=tar,dest=/dev/null', ctx], {
+        env: { ...process.env, DOCKER_BUILDKIT: '1' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(r.status).not.toBe(0);
+      const theirs = (/ERROR: failed to solve: (.*)/.exec(r.stderr) ?? [])[1] ?? r.stderr;
+      const root = mkdtempSync(join(tmpdir(), 'sc-parity-root-'));
+      const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
+      let ours = '';
+      try {
+        for (const s of f.steps) await copyFiles({ srcRoot: ctx, destRoot: root, resetOwnership: true, ignore, ...s });
+      } catch (e) {
+        ours = (e as Error).message;
+      }
+      expect(theirs).toMatch(f.msg);
+      expect(ours).toMatch(f.msg);
+      // theirs names host paths (…/overlay2/ID/merged/t/f) and ref ids; compare what the user can act on
+      const norm = (m: string): string => m.replace(/\/\S*\/merged(?=\/)/g, '').replace(/ref [^:]+::[^:]+:/, 'ref:');
+      expect(norm(ours)).toBe(norm(theirs));
+    });
+  }
 });
