@@ -135,14 +135,16 @@ export async function createRecord(store: Store, name: string | undefined, confi
   });
 }
 
+/**
+ * Only the supervising process writes a container's state (others read it), so an atomic rename
+ * is enough: no cross-process lock (each costs a few process spawns).
+ */
 export async function updateState(store: Store, id: string, state: Partial<ContainerState>): Promise<ContainerRecord | undefined> {
-  return store.withLock(`container-${id}`, async () => {
-    const r = await readRecord(store, id);
-    if (!r) return undefined;
-    r.state = { ...r.state, ...state };
-    await saveRecord(store, r);
-    return r;
-  });
+  const r = await readRecord(store, id);
+  if (!r) return undefined;
+  r.state = { ...r.state, ...state };
+  await saveRecord(store, r);
+  return r;
 }
 
 /** Deletes the container's dir (record, upper, logs). The container must not be running. */

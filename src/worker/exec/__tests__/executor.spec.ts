@@ -192,3 +192,27 @@ describe.skipIf(!isRoot)('executor: OCI bundle', () => {
     expect(cfg.mounts.map((x: { destination: string }) => x.destination)).toContain('/etc/resolv.conf');
   });
 });
+
+describe.skipIf(!isRoot)('executor on the native (copying) snapshotter', () => {
+  it('a RUN-like change lands in the upper as a diff, without mount-point traces', async () => {
+    const prev = process.env.STAGECRAFT_SNAPSHOTTER;
+    process.env.STAGECRAFT_SNAPSHOTTER = 'native';
+    let m: Mounted;
+    try {
+      m = await mountOverlay([lower], join(tmp('sc-exec-nat-'), 'upper'));
+    } finally {
+      if (prev === undefined) delete process.env.STAGECRAFT_SNAPSHOTTER;
+      else process.env.STAGECRAFT_SNAPSHOTTER = prev;
+    }
+    mounts.push(m);
+    expect(m.kind).toBe('native');
+    const r = await run({ args: ['sh', '-c', 'echo hi > /tmp/file; rm /bin/vi'] }, m.root);
+    expect(r.exitCode).toBe(0);
+    await m.unmount();
+    const t = upperTree(m.upper);
+    expect(t).toContain('tmp/file');
+    expect(t).toContain('bin/vi');
+    expect(lstatSync(join(m.upper, 'bin/vi')).isCharacterDevice()).toBe(true);
+    for (const p of ['proc', 'dev', 'sys', 'etc/resolv.conf', 'etc/hosts']) expect(t).not.toContain(p);
+  });
+});
