@@ -5,7 +5,7 @@
  * pushed by skopeo as a multi-platform index is pulled per platform.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { cli, importBusybox, runCli, tmp } from './helpers/index.js';
@@ -107,6 +107,18 @@ describe('push and pull (open registry)', () => {
     expect(r.stdout).toMatch(/Already exists/);
     expect(r.stdout).toMatch(/Image is up to date/);
     expect(proxy.log.filter((e) => e.method === 'GET' && e.path.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('a build whose FROM is not in the store pulls it through the registry client', async () => {
+    const ctx = tmp('sc-ctx-');
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${proxy.host}/test/busybox:v1\nCOPY Dockerfile /df\n`);
+    const root = tmp('sc-build-');
+    await cli(['push', 'busybox:latest', `${proxy.host}/test/busybox:v1`], { root: src, env });
+    proxy.clear();
+    await cli(['build', '-t', 'built:1', ctx], { root, env });
+    expect(proxy.log.filter((e) => e.method === 'GET' && e.path.includes('/blobs/')).length).toBe(2);
+    expect(await manifestDigest(root, `${proxy.host}/test/busybox:v1`)).toBe(await manifestDigest(src, 'busybox:latest'));
+    expect(await manifestDigest(root, 'built:1')).toMatch(/^sha256:/);
   });
 
   it('explains a missing tag and a bad reference in one line', async () => {
