@@ -39,6 +39,13 @@ describe('stagecraft parse --dump', () => {
     expect(bad.stderr).toBe(`${f}:2:3: unknown instruction: FORM (did you mean FROM?)\n`);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
+  it('reads stdin with -', async () => {
+    const ok = await runCli(['parse', '--dump', '-'], { input: 'from a\nRUN ["x"]\n' });
+    expect(ok.stdout).toBe('(from "a")\n(run "x")\n');
+    const bad = await runCli(['stages', '-f', '-'], { input: 'FROM a\n\tFORM b\n' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('<stdin>:2:2: unknown instruction: FORM (did you mean FROM?)\n');
+  });
   it('a missing file is a clean error', async () => {
     const r = await runCli(['parse', '--dump', '/nonexistent/Dockerfile']);
     expect(r.code).toBe(1);

@@ -21,6 +21,11 @@ function readDockerfile(file: string): string {
   }
 }
 
+/** Name used in `FILE:LINE:COL` messages; stdin shows as `<stdin>`. */
+function displayName(file: string): string | undefined {
+  return file === '-' ? undefined : file;
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -59,11 +64,12 @@ export function register(program: Command): void {
     .option('--dump', "print BuildKit's AST dump format")
     .action((file: string, opts: { dump?: boolean }) => {
       const text = readDockerfile(file);
+      const name = displayName(file);
       if (opts.dump) {
-        process.stdout.write(dumpAst(parseAst(text, { file })));
+        process.stdout.write(dumpAst(parseAst(text, { file: name })));
         return;
       }
-      const df = parseDockerfile(text, { file });
+      const df = parseDockerfile(text, { file: name });
       process.stdout.write(
         JSON.stringify(
           { directives: df.directives, escapeChar: df.escapeChar, globalArgs: df.globalArgs, stages: df.stages, warnings: df.warnings },
@@ -85,7 +91,7 @@ export function register(program: Command): void {
       if (!['text', 'json', 'dot'].includes(opts.format)) {
         throw new UserError(`unknown --format ${JSON.stringify(opts.format)} (want text, json or dot)`);
       }
-      const df = parseDockerfile(readDockerfile(opts.file), { file: opts.file });
+      const df = parseDockerfile(readDockerfile(opts.file), { file: displayName(opts.file) });
       const plan = planBuild(df, {
         target: opts.target,
         buildArgs: parseBuildArgs(opts.buildArg),
