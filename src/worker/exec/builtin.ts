@@ -57,11 +57,12 @@ export function containerFstab(p: Prepared): string {
   ];
   for (const m of p.mounts) {
     if (m.mount.type === 'bind') {
-      rows.push([m.mount.source, m.host, 'none', m.mount.readonly ? 'rbind,ro' : 'rbind']);
+      const mk = m.kind === 'dir' ? ',x-mount.mkdir' : '';
+      rows.push([m.mount.source, m.host, 'none', (m.mount.readonly ? 'rbind,ro' : 'rbind') + mk]);
     } else {
       const opts = ['nosuid', 'nodev', `mode=${(m.mount.mode ?? 0o1777).toString(8)}`];
       if (m.mount.size) opts.push(`size=${m.mount.size}`);
-      rows.push(['tmpfs', m.host, 'tmpfs', opts.join(',')]);
+      rows.push(['tmpfs', m.host, 'tmpfs', [...opts, 'x-mount.mkdir'].join(',')]);
     }
   }
   return rows.map((r) => `${r.map(fe).join(' ')} 0 0`).join('\n') + '\n';

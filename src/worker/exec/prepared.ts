@@ -15,5 +15,5 @@ export interface Prepared {
   etc: { dir: string; hosts: string; resolv: string };
   /** Host paths (inside rootfs) of the standard mount points. */
   paths: { proc: string; dev: string; sys: string; resolv: string; hosts: string };
-  mounts: { mount: Mount; host: string }[];
+  mounts: { mount: Mount; host: string; kind: 'dir' | 'file' }[];
 }

@@ -61,13 +61,17 @@ export function startContainer(spec: ExecSpec): RunningContainer {
       let kind: 'dir' | 'file' = 'dir';
       if (m.type === 'bind') {
         try {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
           kind = statKind(m.source);
         } catch {
           throw new UserError(`bind source path does not exist: ${m.source}`, { exitCode: 125 });
         }
       }
-      return { mount: m, host: mp.ensure(target, kind) };
+      // under /dev the target lives on the container's fresh /dev tmpfs: created there (x-mount.mkdir)
+      if (target.startsWith('/dev/')) {
+        if (kind === 'file') throw new UserError(`cannot mount a file under /dev: ${target}`, { exitCode: 125 });
+        return { mount: m, host: posix.join(paths.dev, target.slice('/dev/'.length)), kind };
+      }
+      return { mount: m, host: mp.ensure(target, kind), kind };
     });
     etc = makeEtcFiles(spec.hostname ?? '', spec.network);
     const prepared: Prepared = { spec, id, rootfs, cwd, env, user, etc, paths, mounts };

@@ -142,6 +142,15 @@ describe.skipIf(!isRoot).each(['builtin', 'runc'] as const)('executor (%s)', (ru
     expectNoTrace(r.m!.upper);
   });
 
+  it('mounts under /dev land on the container /dev tmpfs', async () => {
+    const src = tmp('sc-exec-devsrc-');
+    writeFileSync(join(src, 'script'), 'echo from-dev');
+    const r = await run({ runtime, mounts: [{ type: 'bind', source: src, target: '/dev/pipes', readonly: true }, { type: 'tmpfs', target: '/dev/scratch' }], args: ['sh', '-c', 'sh /dev/pipes/script; touch /dev/scratch/x && echo ok'] });
+    expect(r.err).toBe('');
+    expect(r.out).toBe('from-dev\nok\n');
+    expectNoTrace(r.m!.upper);
+  });
+
   it('read-only root', async () => {
     const r = await run({ runtime, readOnlyRoot: true, args: ['sh', '-c', 'touch /x 2>/dev/null && echo rw || echo ro; echo ok > /dev/shm/y && echo shm'] });
     expect(r.out).toBe('ro\nshm\n');
