@@ -272,7 +272,7 @@ class BFlags {
   }
   parse(): void {
     for (const raw of this.args) {
-      if (!raw.startsWith('--')) throw new InstrError(`Arg should start with -- : ${raw}`, raw);
+      if (!raw.startsWith('--')) throw new InstrError(`arg should start with -- : ${raw}`, raw);
       if (raw === '--') return;
       let name = raw.slice(2);
       let value = '';
@@ -282,24 +282,27 @@ class BFlags {
         name = name.slice(0, idx);
       }
       const f = this.defs.get(name);
-      if (!f) throw new InstrError(`Unknown flag: ${name}`, raw);
-      if (f.used && f.type !== 'strings') throw new InstrError(`Duplicate flag specified: ${name}`, raw);
+      if (!f) {
+        const hint = suggest(name, [...this.defs.keys()]);
+        throw new InstrError(`unknown flag: ${name}${hint ? ` (did you mean ${hint}?)` : ''}`, raw);
+      }
+      if (f.used && f.type !== 'strings') throw new InstrError(`duplicate flag specified: ${name}`, raw);
       f.used = true;
       switch (f.type) {
         case 'bool': {
-          if (idx >= 0 && value === '') throw new InstrError(`Missing a value on flag: ${name}`, raw);
+          if (idx >= 0 && value === '') throw new InstrError(`missing a value on flag: ${name}`, raw);
           const lower = value.toLowerCase();
           if (lower === '' || lower === 'true') f.bool = true;
           else if (lower === 'false') f.bool = false;
-          else throw new InstrError(`Expecting boolean value for flag ${name}, not: ${value}`, raw);
+          else throw new InstrError(`expecting boolean value for flag ${name}, not: ${value}`, raw);
           break;
         }
         case 'string':
-          if (idx < 0) throw new InstrError(`Missing a value on flag: ${name}`, raw);
+          if (idx < 0) throw new InstrError(`missing a value on flag: ${name}`, raw);
           f.value = value;
           break;
         case 'strings':
-          if (idx < 0) throw new InstrError(`Missing a value on flag: ${name}`, raw);
+          if (idx < 0) throw new InstrError(`missing a value on flag: ${name}`, raw);
           f.values.push(value);
           break;
       }
