@@ -103,7 +103,7 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
       id: `stagecraft-${rec.id.slice(0, 12)}`,
       rootfs: mounted.root,
       args: [...c.entrypoint, ...c.cmd],
-      env: withHostname(c.env, c.hostname),
+      env: withTerm(withHostname(c.env, c.hostname), c.tty),
       cwd: c.cwd,
       user: c.user,
       network: c.network,
@@ -151,6 +151,11 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
 function withLatest(ref: string): string {
   if (ref.includes('@') || /^[0-9a-f]{12,64}$/.test(ref)) return ref;
   return /:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
+}
+
+/** docker sets TERM=xterm for -t containers that do not set TERM themselves */
+function withTerm(env: string[], tty: boolean): string[] {
+  return tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm'] : env;
 }
 
 function withHostname(env: string[], hostname: string): string[] {
