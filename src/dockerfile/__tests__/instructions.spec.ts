@@ -153,3 +153,25 @@ describe('errors: FILE:LINE:COL and BuildKit wording', () => {
     expect(errorOf('ARG A\nRUN x\nFROM a\n')).toBe('Dockerfile:2:1: no build stage in current context');
   });
 });
+
+/** Messages recorded from `docker build` (Docker 26.1, buildx 0.13 / BuildKit) on the same input. */
+describe('parity with BuildKit messages', () => {
+  const cases: [string, string][] = [
+    ['FROM busybox\nRUNN x\n', 'unknown instruction: RUNN (did you mean RUN?)'],
+    ['FROM busybox\nrunn x\n', 'unknown instruction: runn (did you mean run?)'],
+    ['FROM busybox\nCOPY --foo=bar a b\n', 'unknown flag: foo (did you mean from?)'],
+    ['FROM busybox\nCOPY --chown=a --chown=b a b\n', 'duplicate flag specified: chown'],
+    ['FROM busybox\nCOPY --link= a b\n', 'missing a value on flag: link'],
+    ['FROM busybox\nRUN <<EOF\necho hi\n', 'unterminated heredoc'],
+    ['# escape=`\n# escape=`\nFROM busybox\n', 'only one escape parser directive can be used'],
+    ['FROM busybox\nONBUILD FROM x\n', "FROM isn't allowed as an ONBUILD trigger"],
+    ['FROM busybox\nRUN --mount=type=secret true\n', 'invalid secret mount. one of source, target required'],
+    ['FROM busybox\nRUN --mount=type=cache,target=/c,sharing=bogus true\n', 'unsupported sharing value "bogus"'],
+    ['FROM busybox\nRUN --network=bridge true\n', 'invalid network mode "bridge"'],
+    ['# only comment\n', 'file with no instructions'],
+    ['RUN true\nFROM busybox\n', 'no build stage in current context'],
+  ];
+  for (const [src, msg] of cases) {
+    it(msg, () => expect(errorOf(src)).toMatch(new RegExp(`^Dockerfile:\\d+:\\d+: ${msg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)));
+  }
+});

@@ -89,3 +89,14 @@ describe('quotes, escapes and word splitting', () => {
     expect(raw.processWord(`"a" 'b' \\c $U \${U:-x} $V`, env)).toBe(`"a" 'b' \\c $U \${U:-x} abcabc`);
   });
 });
+
+describe('parity with BuildKit expansion', () => {
+  // ENV values from `docker build` (Docker 26.1 / buildx 0.13) of the same ENV lines
+  it('matches the recorded image config', () => {
+    const e = { V: 'abcabc', E: '', N: '/usr/local/bin/tool.tar.gz' };
+    const got = ['${V//*/X}', '${E//*/X}', '${V//b*/Q}', '${V/b/\\$$}', '${V//b/\\$$}', '${N%.*}', '${N%%.*}', '${N#*/}', '${N##*/}', '${V/*c/_}', '${V//?/-}', '${V/#a/X}', '${V//b/$0}'].map(
+      (w) => lex.processWord(w, e),
+    );
+    expect(got).toEqual(['X', 'X', 'aQ', 'a\\$$cabc', 'a\\$ca\\$c', '/usr/local/bin/tool.tar', '/usr/local/bin/tool', 'usr/local/bin/tool.tar.gz', 'tool.tar.gz', '_', '------', 'abcabc', 'acac']);
+  });
+});
