@@ -6,23 +6,14 @@
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
-/** Go's fmt "%.{prec}g" */
+/** Go's fmt "%.{prec}g": exponent form when exp < -4 or exp >= prec; trailing zeros dropped */
 export function goFormatG(x: number, prec: number): string {
   if (x === 0) return '0';
-  let s = x.toPrecision(prec);
-  let exp = '';
-  const e = s.indexOf('e');
-  if (e >= 0) {
-    exp = s.slice(e);
-    s = s.slice(0, e);
-  }
-  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
-  if (exp) {
-    const sign = exp[1] === '-' ? '-' : '+';
-    const digits = exp.replace(/^e[+-]?/, '').padStart(2, '0');
-    exp = `e${sign}${digits}`;
-  }
-  return s + exp;
+  const [mant, e] = x.toExponential(prec - 1).split('e') as [string, string];
+  const exp = Number(e);
+  const strip = (t: string): string => (t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t);
+  if (exp < -4 || exp >= prec) return `${strip(mant)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return strip(x.toFixed(Math.max(0, prec - 1 - exp)));
 }
 
 /** units.HumanSize: decimal units, 3 significant digits */
