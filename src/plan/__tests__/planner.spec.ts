@@ -1,6 +1,6 @@
 /** The planner: ARG scoping, stage resolution, errors, cycles, pruning, --target, parallel groups. */
 import { describe, expect, it } from 'vitest';
-import { parseDockerfile } from '../../dockerfile/index.js';
+import { parseDockerfile, ShellLex } from '../../dockerfile/index.js';
 import { planBuild, planToJson, renderPlanDot, renderPlanText, stageArgValue } from '../index.js';
 import type { PlanOptions } from '../index.js';
 import { UserError } from '../../util/errors.js';
@@ -170,5 +170,29 @@ describe('target, pruning and parallel groups', () => {
     expect(dot).toMatch(/^digraph stages \{/);
     expect(dot).toContain('stage1 -> stage5 [label="COPY --from"];');
     expect(dot).toContain('stage3 [label="3 (unused)", style=dashed, color=gray];');
+  });
+});
+
+describe('parity with BuildKit ARG scoping', () => {
+  // The ENV values `docker build --build-arg H=fromcli` (Docker 26.1 / BuildKit) produced for this file.
+  it('stage ARGs resolve like BuildKit', () => {
+    const src = [
+      'ARG G=global', 'ARG H', 'ARG B=${G}-b', 'FROM busybox', 'ARG G', 'ARG H=stagedefault', 'ARG B', 'ARG TARGETARCH', 'ARG NOTGLOBAL',
+      'ARG D=x${G}', 'ENV G=$G H=$H T=$TARGETARCH N=${NOTGLOBAL:-unset} P=${TARGETPLATFORM:-undeclared} B=$B D=$D', '',
+    ].join('\n');
+    const p = plan(src, { buildArgs: { H: 'fromcli' } });
+    const lex = new ShellLex();
+    const env: Record<string, string> = {};
+    let out: string[] = [];
+    for (const ins of p.stages[0]!.instructions) {
+      if (ins.kind === 'ARG') {
+        for (const a of ins.args) {
+          const v = stageArgValue(p, a, (raw) => lex.processWord(raw, env));
+          if (v !== undefined) env[a.key] = v;
+        }
+      }
+      if (ins.kind === 'ENV') out = ins.pairs.map((kv) => `${kv.key}=${lex.processWord(kv.value, env)}`);
+    }
+    expect(out).toEqual(['G=global', 'H=fromcli', 'T=amd64', 'N=unset', 'P=undeclared', 'B=global-b', 'D=xglobal']);
   });
 });
