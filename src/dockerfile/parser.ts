@@ -309,7 +309,7 @@ function dispatch(cmd: string, rest: string, d: Directives): LineParse {
       return parseNameVal(rest, 'LABEL', d);
     case 'expose':
     case 'from':
-      return splitWhitespace(rest).length ? { args: splitWhitespace(rest) } : { args: [] };
+      return { args: splitWhitespace(rest) };
     case 'healthcheck':
       return parseHealthConfig(rest);
     case 'maintainer':
@@ -497,7 +497,7 @@ export function parseAst(text: string, opts: ParseAstOptions = {}): AstResult & 
         const kw = /^[^\t\v\f\r ]+[\t\v\f\r ]+/.exec(trimSpace(line));
         child.pos = { line: startLine, col: col + (kw ? Array.from(kw[0]).length : 0) };
       }
-      if (canContainHeredoc(node)) {
+      if (canContainHeredoc(node) && line.includes('<<')) {
         for (const h of heredocsFromLine(line)) {
           let terminated = false;
           while (li < lines.length) {
