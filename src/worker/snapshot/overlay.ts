@@ -7,12 +7,12 @@
  * Mount options: index=off, metacopy=off, redirect_dir=off so every change in the upper is a full
  * copy-up (a metacopy or redirect upper would not be a self-contained diff).
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { requireHostBinary } from '../exec/hostbin.js';
+import { findHostBinary, requireHostBinary } from '../exec/hostbin.js';
 import type { Mounted, MountOptions } from './types.js';
 
 const run = promisify(execFile);
@@ -50,6 +50,8 @@ export async function mountOverlayfs(lowers: string[], upper?: string, opts?: Mo
   }
   const root = join(scratch, 'm');
   let mounted = true;
+  live.add(root);
+  hookExit();
   return {
     kind: 'overlayfs',
     root,
@@ -59,9 +61,32 @@ export async function mountOverlayfs(lowers: string[], upper?: string, opts?: Mo
       if (!mounted) return;
       await umountRetry(root);
       mounted = false;
+      live.delete(root);
       rmSync(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Safety net: overlays still mounted when the process exits (a caller forgot unmount, or threw past
+ * it) are detached (umount -l) so they do not outlive the process. A SIGKILL skips this.
+ */
+const live = new Set<string>();
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    const umount = findHostBinary('umount');
+    if (!umount) return;
+    for (const r of live) {
+      try {
+        execFileSync(umount, ['-l', r], { stdio: 'ignore' });
+      } catch {
+        /* ignore */
+      }
+    }
+  });
 }
 
 export async function umountRetry(target: string): Promise<void> {
