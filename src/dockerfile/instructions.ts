@@ -580,28 +580,29 @@ export function expandRunMounts(mounts: RunMount[], lex: ShellLex, env: Env): Ru
 
 const unitNs: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
-/** Go's time.ParseDuration, in nanoseconds. */
+/** Go's time.ParseDuration, in nanoseconds (same errors). */
 export function parseGoDuration(s: string): number {
   const orig = s;
-  const bad = () => new InstrError(`time: invalid duration ${JSON.stringify(orig)}`);
+  const q = JSON.stringify(orig);
   let neg = false;
   if (s.startsWith('-') || s.startsWith('+')) {
     neg = s[0] === '-';
     s = s.slice(1);
   }
   if (s === '0') return 0;
-  if (s === '') throw bad();
+  if (s === '') throw new InstrError(`time: invalid duration ${q}`);
   let total = 0;
-  const re = /^([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)/;
   while (s !== '') {
-    const m = re.exec(s);
-    if (!m || m[1] === '' || m[1] === '.') {
-      if (m && /^[0-9.]*$/.test(m[1]!) && m[1] !== '' && m[1] !== '.') throw bad();
-      if (/^[0-9.]+$/.test(s)) throw new InstrError(`time: missing unit in duration ${JSON.stringify(orig)}`);
-      throw bad();
-    }
-    total += Number.parseFloat(m[1]!) * unitNs[m[2]!]!;
-    s = s.slice(m[0].length);
+    if (!(s[0] === '.' || (s[0]! >= '0' && s[0]! <= '9'))) throw new InstrError(`time: invalid duration ${q}`);
+    const num = /^([0-9]*)(?:\.([0-9]*))?/.exec(s)!;
+    if ((num[1] ?? '') === '' && (num[2] ?? '') === '') throw new InstrError(`time: invalid duration ${q}`);
+    s = s.slice(num[0].length);
+    const unit = /^[^0-9.]*/.exec(s)![0];
+    if (unit === '') throw new InstrError(`time: missing unit in duration ${q}`);
+    const mult = unitNs[unit];
+    if (mult === undefined) throw new InstrError(`time: unknown unit ${JSON.stringify(unit)} in duration ${q}`);
+    total += Number.parseFloat(`${num[1] || '0'}.${num[2] || '0'}`) * mult;
+    s = s.slice(unit.length);
   }
   return neg ? -total : total;
 }

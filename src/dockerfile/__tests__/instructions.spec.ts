@@ -108,6 +108,7 @@ describe('typed instructions', () => {
     expect(parseGoDuration('0')).toBe(0);
     expect(() => parseGoDuration('10')).toThrow('missing unit');
     expect(() => parseGoDuration('x')).toThrow('invalid duration');
+    expect(() => parseGoDuration('5sec')).toThrow('time: unknown unit "sec" in duration "5sec"');
   });
 });
 
