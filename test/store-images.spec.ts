@@ -2,7 +2,7 @@
  * `import`, `images`, `tag`, `rmi`, `inspect`, `history`, `system df|prune|fsck` through the CLI,
  * with the busybox rootfs from Debian's busybox-static.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { busyboxRootfsTar, cli, importBusybox, runCli, tmp } from './helpers/index.js';
@@ -95,6 +95,22 @@ describe('import and images', () => {
     oneLineError(await runCli(['rmi', 'busybox'], { root }));
     oneLineError(await runCli(['inspect', 'nope:1'], { root }));
     oneLineError(await runCli(['tag', 'busybox', 'Bad/Name'], { root }));
+  });
+
+  it('keeps images used by containers unless forced, and their blobs even then', async () => {
+    const root = tmp();
+    await importBusybox(root);
+    const digest = (JSON.parse((await cli(['images', '--format', 'json'], { root })).stdout) as { Digest: string }).Digest;
+    const id = 'c'.repeat(64);
+    mkdirSync(join(root, 'containers', id), { recursive: true });
+    writeFileSync(join(root, 'containers', id, 'config.json'), JSON.stringify({ id, name: 'web', config: { manifestDigest: digest } }));
+    const r = await runCli(['rmi', 'busybox'], { root });
+    oneLineError(r);
+    expect(r.stderr).toMatch(/container web is using its referenced image/);
+    await cli(['rmi', '-f', 'busybox'], { root });
+    await cli(['system', 'prune'], { root });
+    expect(readdirSync(join(root, 'blobs/sha256'))).toContain(digest.slice(7));
+    expect((await cli(['system', 'fsck'], { root })).stdout).toMatch(/is clean/);
   });
 
   it('reports usage, prunes unreferenced data and checks the store', async () => {

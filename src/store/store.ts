@@ -580,7 +580,26 @@ export class Store {
       }
     };
     for (const d of (await this.readIndex()).manifests) await visit(d);
+    // containers keep their image's blobs and snapshots alive even after `rmi -f`
+    for (const c of (await this.containerImages()).keys()) {
+      if (this.hasBlob(c)) await visit({ mediaType: MediaType.OciManifest, digest: c, size: 0 });
+    }
     return { reachable, missing, chains };
+  }
+
+  /** Manifest digests used by container records (`containers/ID/config.json` → config.manifestDigest). */
+  async containerImages(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const id of await readdir(this.dirs.containers).catch(() => [] as string[])) {
+      try {
+        const r = JSON.parse(await readFile(join(this.dirs.containers, id, 'config.json'), 'utf8')) as { name?: string; config?: { manifestDigest?: string } };
+        const md = r.config?.manifestDigest;
+        if (md && DIGEST_RE.test(md)) out.set(md, [...(out.get(md) ?? []), r.name ?? id.slice(0, 12)]);
+      } catch {
+        /* not a container record */
+      }
+    }
+    return out;
   }
 
   /**

@@ -95,10 +95,12 @@ function registerMore(program: Command): void {
     .option('-f, --force', 'remove an image ID that has several tags')
     .action(async (names: string[], o: { force?: boolean }) => {
       const store = await Store.open();
+      const users = await store.containerImages();
       let failed = false;
       for (const n of names) {
         try {
           const img = await store.requireImage(n);
+          const inUse = users.get(img.manifestDigest);
           let tag: string | undefined;
           try {
             tag = normalizeTag(n);
@@ -106,10 +108,16 @@ function registerMore(program: Command): void {
             tag = undefined;
           }
           if (tag && img.refs.includes(tag)) {
+            if (inUse && img.refs.length === 1 && !o.force) {
+              throw new UserError(`conflict: unable to remove repository reference "${n}" (must force) - container ${inUse[0]} is using its referenced image ${img.configDigest.slice(7, 19)}`);
+            }
             const r = await store.untag(tag);
             out(`Untagged: ${tag}\n`);
             if (r?.lastRef) out(`Deleted: ${img.configDigest}\n`);
             continue;
+          }
+          if (inUse && !o.force) {
+            throw new UserError(`conflict: unable to delete ${img.configDigest.slice(7, 19)} (must be forced) - image is being used by container ${inUse[0]}`);
           }
           if (img.refs.length > 1 && !o.force) {
             throw new UserError(`conflict: unable to delete ${img.configDigest.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
