@@ -1,7 +1,7 @@
 /**
  * `stagecraft run / ps / logs / rm / start / container prune`: the seed's workflow without a daemon.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,18 @@ describe.skipIf(!isRoot)('run: config and flags', () => {
     const created = join(tmp('sc-vol-new-'), 'made', 'here');
     expect((await run(['run', '--rm', '-v', `${created}:/m`, 'busybox', 'true'])).code).toBe(0);
     expect(existsSync(created)).toBe(true);
+  });
+
+  it('-i passes stdin (none without it); -t gives the container the terminal', async () => {
+    const i = await runCli(['run', '--rm', '-i', 'busybox', 'sh'], { root, input: 'echo from-stdin; exit 4\n' });
+    expect(i.stdout).toBe('from-stdin\n');
+    expect(i.code).toBe(4);
+    expect((await runCli(['run', '--rm', 'busybox', 'cat'], { root, input: 'ignored' })).stdout).toBe('');
+    // util-linux `script` provides a pseudo-terminal for the CLI
+    const t = spawnSync('script', ['-qec', `${process.execPath} ${CLI} run --rm -t busybox sh -c 'test -t 0 && test -t 1 && echo is-a-tty; echo TERM=$TERM'`, '/dev/null'], {
+      env: { ...process.env, STAGECRAFT_ROOT: root }, encoding: 'utf8', timeout: 30_000,
+    });
+    expect(t.stdout.replace(/\r/g, '')).toContain('is-a-tty\nTERM=xterm\n');
   });
 
   it('--read-only root, --network none', async () => {
