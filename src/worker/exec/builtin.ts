@@ -2,14 +2,15 @@
  * The builtin runtime: needs nothing but util-linux (and a host /bin/sh). Spawns
  * `unshare --mount --uts --ipc --pid [--net] --fork --kill-child --propagation private /bin/sh -c SETUP`;
  * SETUP runs on the HOST side inside the new namespaces (the image may have no shell), mounts /proc,
- * a tmpfs /dev with the usual nodes, devpts, /dev/shm, sysfs (ro), hosts/resolv.conf and the extra
- * mounts into the rootfs, then execs `env -i ENV setpriv --regid --groups --bounding-set(docker's caps)
+ * a tmpfs /dev (nodes copied from a cached skeleton), devpts, /dev/shm, mqueue, sysfs (ro),
+ * hosts/resolv.conf and the extra mounts into the rootfs with ONE `mount -a -T FSTAB`, then execs `env -i ENV setpriv --regid --groups --bounding-set(docker's caps)
  * unshare --root=ROOTFS --wd=CWD [--setuid UID] -- ARGS`. Every mount lives in the private mount
  * namespace and disappears with it. Trade-off: a chroot (unshare --root), not pivot_root.
+ * Host tools used: util-linux (unshare, mount, setpriv), coreutils (env, cp, mknod once), /bin/sh,
+ * and iproute2's `ip` (optional, to bring lo up with --network none).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join, posix } from 'node:path';
 import { findHostBinary, requireHostBinary } from './hostbin.js';
 import type { Prepared } from './prepared.js';
@@ -30,9 +31,9 @@ export interface Launched {
   kill(sig: NodeJS.Signals): void;
   /** Extra cleanup after exit (runtime state). */
   after(): Promise<void>;
-  /** Maps the runtime process' exit to the container's (runtime quirks). */
   /** The runtime's own error output, if any (shown when the setup fails). */
   diagnostics?(): string;
+  /** Maps the runtime process' exit to the container's (runtime quirks). */
   translate?(code: number | null, sig: NodeJS.Signals | null): { code: number | null; sig: NodeJS.Signals | null };
 }
 

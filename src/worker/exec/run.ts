@@ -6,8 +6,9 @@
  * removed after exit, so an overlay upper keeps no trace of them.
  */
 import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { posix, resolve } from 'node:path';
 import { cleanPath } from '../../util/fspath.js';
 import { UserError } from '../../util/errors.js';
 import { launchBuiltin, type Launched } from './builtin.js';
@@ -17,7 +18,6 @@ import type { Prepared } from './prepared.js';
 import { writeSink } from './stdio.js';
 import type { ExecResult, ExecSpec, RunningContainer } from './types.js';
 import { resolveUser } from './user.js';
-import { constants } from 'node:os';
 
 const SIGNUM = constants.signals as Record<string, number>;
 
@@ -130,7 +130,6 @@ export function startContainer(spec: ExecSpec): RunningContainer {
   return handle;
 }
 
-import { statSync } from 'node:fs';
 function statKind(p: string): 'dir' | 'file' {
   return statSync(p).isDirectory() ? 'dir' : 'file';
 }
