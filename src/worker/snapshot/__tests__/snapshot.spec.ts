@@ -105,6 +105,25 @@ describe.skipIf(!isRoot).each(['overlayfs', 'native'] as const)('snapshotter %s'
     expect(tree(upper)).toEqual(['first', 'keep (wh)', 'second']);
   });
 
+  it('a dir deleted in one mount and re-created in the next hides the lower children', async () => {
+    const { base, l1, l2 } = layers();
+    const upper = join(base, 'upper');
+    let m = await withKind(() => mountOverlay([l1, l2], upper));
+    mounted.push(m);
+    rmSync(join(m.root, 'big'), { recursive: true });
+    await m.unmount();
+    expect(isWhiteout(join(upper, 'big'))).toBe(true);
+    m = await withKind(() => mountOverlay([l1, l2], upper));
+    mounted.push(m);
+    mkdirSync(join(m.root, 'big'));
+    writeFileSync(join(m.root, 'big', 'only'), '1');
+    await m.unmount();
+    m = await withKind(() => mountOverlay([l1, l2], upper));
+    mounted.push(m);
+    expect(readdirSync(join(m.root, 'big'))).toEqual(['only']);
+    await m.unmount();
+  });
+
   it('mounts with no lowers (FROM scratch)', async () => {
     const base = tmp('sc-snap-');
     const m = await withKind(() => mountOverlay([], join(base, 'upper')));
