@@ -110,12 +110,22 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       await progress.close();
     }
   };
+  // Ctrl-C / SIGTERM: abort the running steps so every mount is undone before exiting
+  const ac = new AbortController();
+  if (opts.signal) opts.signal.addEventListener('abort', () => ac.abort(opts.signal?.reason), { once: true });
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (ac.signal.aborted) process.exit(130); // a second signal: give up at once
+    ac.abort(new UserError(`ERROR: failed to solve: canceled (${sig})`, { exitCode: 130 }));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const r = await new Builder(opts, progress).run();
+    const r = await new Builder({ ...opts, signal: ac.signal }, progress).run();
     await close();
     return r;
   } catch (e) {
     await close();
+    if (ac.signal.aborted && isUserError(ac.signal.reason)) throw ac.signal.reason;
     if (e instanceof StepFailure) {
       out.write(formatFailure({
         vertexName: e.vertexName,
@@ -130,6 +140,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     if (isUserError(e)) throw e;
     if (e instanceof Error && (e as NodeJS.ErrnoException).code) throw new UserError(`ERROR: ${e.message}`, { cause: e });
     throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -479,12 +492,18 @@ class Builder {
           const m = await deps.mountOverlay(lowers.length ? lowers : [empty], upper, join(work, 'scratch'));
           try {
             if (action.type === 'run') await this.execRun(action, m.root, v, step, i, results, signal, work);
-            else if (action.type === 'copy') await this.execCopy(action, m.root, copySource as CopySource, signal);
+            else if (action.type === 'copy') {
+              const src = await (copySource as CopySource).open();
+              try {
+                await this.execCopy(action, m.root, src.root, copySource as CopySource, signal);
+              } finally {
+                await src.release();
+              }
+            }
             else await this.execWorkdir(action, m.root);
           } finally {
             await m.unmount();
           }
-          if (copySource?.release) await copySource.release();
           const wl = await deps.writeLayer(this.store, upper);
           const chain = deps.chainId([...layers.map((l) => l.diffId), wl.diffId]);
           const snap = await this.store.commitSnapshot(chain, upper);
@@ -497,7 +516,6 @@ class Builder {
         }
         v.done();
       } catch (e) {
-        if (copySource?.release) await copySource.release().catch(() => undefined);
         if (e instanceof StepFailure) {
           v.fail(e.message);
           throw new StepFailure(e.message, name, v.lastLogs(10), step.line, step.endLine);
@@ -526,7 +544,8 @@ class Builder {
         if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
         digest = digestOf({ urls, local: await this.context.digest(local, { exclude: action.exclude, parents: action.parents }) });
       }
-      return { root: this.contextDir, digest, fromContext: true, ignore: this.context?.ignore };
+      const root = this.contextDir;
+      return { digest, fromContext: true, ignore: this.context?.ignore, open: async () => ({ root, release: noRelease }) };
     }
     return this.fromSource(action.from, stage, results);
   }
@@ -542,30 +561,40 @@ class Builder {
     }
     if (named?.kind === 'dir') {
       const dir = resolvePath(named.path);
-      return { root: dir, digest: digestOf({ dir: await deps.dirDigest(dir) }), fromContext: true, label: from };
+      return { digest: digestOf({ dir: await deps.dirDigest(dir) }), fromContext: true, label: from, open: async () => ({ root: dir, release: noRelease }) };
     }
     const img = named?.kind === 'oci' ? await deps.loadOciLayout(this.store, named.path, named.ref) : await this.resolveBase(named?.kind === 'image' ? named.ref : from);
     const ls = img.manifest.layers.map((d, j) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[j] as string }));
     return this.mountLayers(ls, img.manifestDigest, from);
   }
 
-  private async mountLayers(layers: LayerRec[], key: string, label: string): Promise<CopySource> {
-    const lowers = await this.materialize(layers);
-    const work = await this.store.tmpDir('src-');
-    const empty = join(work, 'empty');
-    await mkdir(empty);
-    const m = await deps.mountOverlay(lowers.length ? lowers : [empty], join(work, 'upper'), join(work, 'scratch'));
-    let released = false;
+  private mountLayers(layers: LayerRec[], key: string, label: string): CopySource {
     return {
-      root: m.root,
       digest: key,
       fromContext: false,
       label,
-      release: async () => {
-        if (released) return;
-        released = true;
-        await m.unmount();
-        await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      open: async () => {
+        const lowers = await this.materialize(layers);
+        const work = await this.store.tmpDir('src-');
+        const empty = join(work, 'empty');
+        await mkdir(empty);
+        let m: deps.Mounted;
+        try {
+          m = await deps.mountOverlay(lowers.length ? lowers : [empty], join(work, 'upper'), join(work, 'scratch'));
+        } catch (e) {
+          await rm(work, { recursive: true, force: true }).catch(() => undefined);
+          throw e;
+        }
+        let released = false;
+        return {
+          root: m.root,
+          release: async () => {
+            if (released) return;
+            released = true;
+            await m.unmount();
+            await rm(work, { recursive: true, force: true }).catch(() => undefined);
+          },
+        };
       },
     };
   }
@@ -585,9 +614,9 @@ class Builder {
 
   // ---- execution -------------------------------------------------------------------------
 
-  private async execCopy(action: CopyAction, root: string, src: CopySource, signal: AbortSignal): Promise<void> {
+  private async execCopy(action: CopyAction, root: string, srcRoot: string, src: CopySource, signal: AbortSignal): Promise<void> {
     await deps.copyFiles({
-      srcRoot: src.root,
+      srcRoot,
       sources: action.srcs,
       contents: action.inline.map((x) => ({ path: x.name, data: x.data })),
       destRoot: root,
@@ -696,8 +725,8 @@ class Builder {
           case 'bind': {
             let srcRoot = this.contextDir;
             if (m.from !== undefined) {
-              const src = await this.fromSource(m.from, stage, results);
-              if (src.release) releases.push(src.release);
+              const src = await (await this.fromSource(m.from, stage, results)).open();
+              releases.push(src.release);
               srcRoot = src.root;
             }
             const host = resolveInRoot(srcRoot, m.source ?? '/', true);
@@ -754,6 +783,7 @@ class Builder {
         stdout: (c: Buffer) => v.log(c.toString()),
         stderr: (c: Buffer) => v.log(c.toString()),
         signal,
+        killGraceMs: 1000,
       });
       if (res.exitCode !== 0) {
         throw new StepFailure(`process ${goQuote(action.args.join(' '))} did not complete successfully: exit code: ${res.exitCode}`, v.name, v.lastLogs(10), step.line, step.endLine);
@@ -765,13 +795,16 @@ class Builder {
   }
 }
 
+/** Where COPY/ADD or a bind mount reads from. Its digest is known up front (for the cache key);
+ * the files are only mounted by `open()` when the step really runs. */
 interface CopySource {
-  root: string;
   digest: string;
   fromContext: boolean;
   ignore?: deps.PathMatcher;
   /** for attribution: the stage (name or index as written) or image the files came from */
   label?: string;
-  release?: () => Promise<void>;
+  open(): Promise<{ root: string; release: () => Promise<void> }>;
 }
+
+const noRelease = async (): Promise<void> => undefined;
 
