@@ -1,11 +1,13 @@
 // Bundles src/cli/main.ts into one ESM file, dist/stagecraft.js (the npm `bin`).
+// Written to a temporary name and renamed, so a process running the CLI never reads half a file.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, renameSync } from 'node:fs';
 
 const out = 'dist/stagecraft.js';
+const tmp = `dist/.stagecraft.${process.pid}.js`;
 await build({
   entryPoints: ['src/cli/main.ts'],
-  outfile: out,
+  outfile: tmp,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -18,4 +20,6 @@ await build({
   },
   logLevel: 'warning',
 });
-chmodSync(out, 0o755);
+chmodSync(tmp, 0o755);
+renameSync(`${tmp}.map`, `${out}.map`);
+renameSync(tmp, out);
