@@ -1,7 +1,7 @@
 // Bundles src/cli/main.ts into one ESM file, dist/stagecraft.js (the npm `bin`).
 // Written to a temporary name and renamed, so a process running the CLI never reads half a file.
 import { build } from 'esbuild';
-import { chmodSync, renameSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 const out = 'dist/stagecraft.js';
 const tmp = `dist/.stagecraft.${process.pid}.js`;
@@ -20,6 +20,7 @@ await build({
   },
   logLevel: 'warning',
 });
+writeFileSync(tmp, readFileSync(tmp, 'utf8').replace(/sourceMappingURL=\.stagecraft\.\d+\.js\.map/, 'sourceMappingURL=stagecraft.js.map'));
 chmodSync(tmp, 0o755);
 renameSync(`${tmp}.map`, `${out}.map`);
 renameSync(tmp, out);
