@@ -180,3 +180,22 @@ describe.skipIf(!isRoot)('save and load with real tools', () => {
     expect(r.code).not.toBe(0);
   });
 });
+
+describe('archives written by Docker', () => {
+  it('loads a Docker 26 `docker save` archive (OCI layout beside manifest.json) with docker\'s ID and size', async () => {
+    const root2 = tmp();
+    const fixture = join(import.meta.dirname, '../src/image/__tests__/fixtures/docker26-save-tiny.tar');
+    expect((await cli(['load', '-i', fixture], { root: root2 })).stdout).toBe('Loaded image: stagecraft-fixture/tiny:1\n');
+    const row = JSON.parse((await cli(['images', '--format', 'json'], { root: root2 })).stdout) as Record<string, string>;
+    expect(row).toMatchObject({ Repository: 'stagecraft-fixture/tiny', Tag: '1', ID: '5b728cce9db7', Size: '21B' });
+    // and from stdin
+    const root3 = tmp();
+    expect((await cli(['load'], { root: root3, input: readFileSync(fixture) })).stdout).toBe('Loaded image: stagecraft-fixture/tiny:1\n');
+    // our own extraction of it
+    const store = await Store.open(root2);
+    const img = await store.resolveImage('stagecraft-fixture/tiny:1');
+    const out = tmp();
+    for (const l of img!.manifest.layers) await applyLayer(store.blobStream(l.digest), out, { whiteouts: 'apply' });
+    expect(readFileSync(join(out, 'bin/link'), 'utf8')).toBe('hello\n');
+  });
+});

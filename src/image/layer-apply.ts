@@ -25,7 +25,7 @@ import type { Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 import { isWithin, resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
-import { readTar, TarFormatError, type TarEntry } from './tar.js';
+import { readTar, TarContentSize, TarFormatError, type TarEntry } from './tar.js';
 import { restoreXattrs } from './xattrs.js';
 
 export type WhiteoutMode = 'apply' | 'overlay' | 'none';
@@ -281,13 +281,15 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   return stats;
 }
 
-/** diffID and uncompressed size of a (compressed) layer stream. */
-export async function measureLayer(src: Readable | AsyncIterable<Buffer>): Promise<{ diffId: string; size: number }> {
+/** diffID, uncompressed tar size and docker's content size of a (compressed) layer stream. */
+export async function measureLayer(src: Readable | AsyncIterable<Buffer>): Promise<{ diffId: string; size: number; contentSize: number }> {
   const h = createHash('sha256');
+  const content = new TarContentSize();
   let size = 0;
   for await (const c of decompress(chunksOf(src))) {
     h.update(c);
+    content.push(c);
     size += c.length;
   }
-  return { diffId: `sha256:${h.digest('hex')}`, size };
+  return { diffId: `sha256:${h.digest('hex')}`, size, contentSize: content.total };
 }

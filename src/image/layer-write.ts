@@ -17,7 +17,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/index.js';
 import { MediaType, type Descriptor } from './types.js';
-import { encodeHeader, padLen, TAR_END, type TarHeader } from './tar.js';
+import { encodeHeader, padLen, TAR_END, TarContentSize, type TarHeader } from './tar.js';
 import { compress, type Compression } from './compress.js';
 import { readXattrsTree } from './xattrs.js';
 
@@ -142,25 +142,29 @@ export interface WrittenLayer {
   files: number;
   /** uncompressed tar size */
   size: number;
+  /** docker's size of the unpacked layer (see TarContentSize) */
+  contentSize: number;
 }
 
 /** Stores any uncompressed tar stream as a layer: diffID, compression and digest in one pass. */
 export async function writeTarAsLayer(store: Store, tar: AsyncIterable<Buffer>, opts: { compression?: Compression; workers?: number } = {}): Promise<Omit<WrittenLayer, 'files'>> {
   const kind = opts.compression ?? 'gzip';
   const h = createHash('sha256');
+  const content = new TarContentSize();
   let size = 0;
   async function* tee(): AsyncGenerator<Buffer> {
     for await (const c of tar) {
       h.update(c);
+      content.push(c);
       size += c.length;
       yield c;
     }
   }
   const { digest, size: csize } = await store.putBlob(compress(tee(), kind, { workers: opts.workers }));
   const diffId = `sha256:${h.digest('hex')}`;
-  await store.recordLayer({ digest, diffId, size });
+  await store.recordLayer({ digest, diffId, size, contentSize: content.total });
   const mediaType = kind === 'zstd' ? MediaType.OciLayerZstd : kind === 'none' ? MediaType.OciLayerTar : MediaType.OciLayerGzip;
-  return { descriptor: { mediaType, digest, size: csize }, diffId, size };
+  return { descriptor: { mediaType, digest, size: csize }, diffId, size, contentSize: content.total };
 }
 
 /** Directory → layer blob in the store (see module comment). */

@@ -332,3 +332,123 @@ export async function* readTar(src: AsyncIterable<Buffer | string>): AsyncGenera
     await bs.skip(padLen(size));
   }
 }
+
+/**
+ * Docker's layer size, computed while a tar stream passes by: the sum of the sizes of non-directory
+ * entries, each inode once (hard links add nothing), where a symlink's size is the length of its
+ * target — what moby's directory.Size reports for an unpacked layer, i.e. `docker images` SIZE.
+ */
+export class TarContentSize {
+  total = 0;
+  private state: 'header' | 'skip' | 'body' | 'done' = 'header';
+  private hdr: Buffer[] = [];
+  private hdrLen = 0;
+  private skipLeft = 0;
+  private bodyLeft = 0;
+  private body: Buffer[] = [];
+  private bodyKind: 'x' | 'K' = 'x';
+  private paxSize?: number;
+  private paxLink?: number;
+  private longLinkLen?: number;
+
+  push(chunk: Buffer): void {
+    let c = chunk;
+    while (c.length > 0 && this.state !== 'done') {
+      if (this.state === 'skip') {
+        const n = Math.min(this.skipLeft, c.length);
+        this.skipLeft -= n;
+        c = c.subarray(n);
+        if (this.skipLeft === 0) this.state = 'header';
+        continue;
+      }
+      if (this.state === 'body') {
+        const n = Math.min(this.bodyLeft, c.length);
+        this.body.push(c.subarray(0, n));
+        this.bodyLeft -= n;
+        c = c.subarray(n);
+        if (this.bodyLeft === 0) this.endBody();
+        continue;
+      }
+      const n = Math.min(BLOCK - this.hdrLen, c.length);
+      this.hdr.push(c.subarray(0, n));
+      this.hdrLen += n;
+      c = c.subarray(n);
+      if (this.hdrLen === BLOCK) {
+        const h = Buffer.concat(this.hdr);
+        this.hdr = [];
+        this.hdrLen = 0;
+        this.header(h);
+      }
+    }
+  }
+
+  private header(h: Buffer): void {
+    if (h.every((x) => x === 0)) {
+      this.state = 'done';
+      return;
+    }
+    let size: number;
+    try {
+      size = parseNum(h, 124, 12);
+    } catch {
+      this.state = 'done';
+      return;
+    }
+    const flag = String.fromCharCode(h[156] as number);
+    if (flag === 'x' || flag === 'K') {
+      this.bodyKind = flag;
+      this.body = [];
+      this.bodyLeft = size;
+      this.skipAfterBody = padLen(size);
+      this.state = size > 0 ? 'body' : 'header';
+      return;
+    }
+    if (flag === 'g' || flag === 'L') {
+      this.skipTo(size + padLen(size));
+      return;
+    }
+    if (this.paxSize !== undefined) size = this.paxSize;
+    if (flag === '0' || flag === '\0' || flag === '7') this.total += size;
+    else if (flag === '2') {
+      const linkLen = this.paxLink ?? this.longLinkLen ?? cstrLen(h, 157, 100);
+      this.total += linkLen;
+    }
+    this.paxSize = undefined;
+    this.paxLink = undefined;
+    this.longLinkLen = undefined;
+    const data = flag === '0' || flag === '\0' || flag === '7' || flag === '1' ? size : flag === '5' || flag === '2' || flag === '3' || flag === '4' || flag === '6' ? 0 : size;
+    this.skipTo(data + padLen(data));
+  }
+
+  private skipAfterBody = 0;
+
+  private endBody(): void {
+    const b = Buffer.concat(this.body);
+    this.body = [];
+    if (this.bodyKind === 'K') {
+      const z = b.indexOf(0);
+      this.longLinkLen = z < 0 ? b.length : z;
+    } else {
+      try {
+        const p = parsePax(b);
+        const s = p.get('size');
+        if (s) this.paxSize = Number(s.toString('ascii'));
+        const l = p.get('linkpath');
+        if (l) this.paxLink = l.length;
+      } catch {
+        /* the real reader reports malformed PAX */
+      }
+    }
+    this.skipTo(this.skipAfterBody);
+  }
+
+  private skipTo(n: number): void {
+    this.skipLeft = n;
+    this.state = n > 0 ? 'skip' : 'header';
+  }
+}
+
+function cstrLen(b: Buffer, off: number, len: number): number {
+  const z = b.subarray(off, off + len).indexOf(0);
+  return z < 0 ? len : z;
+}

@@ -70,7 +70,7 @@ export async function diskUsage(store: Store): Promise<DfRow[]> {
   let dangling = 0;
   for (const r of images) {
     const m = await store.readJson<ImageManifest>(r.manifestDigest).catch(() => undefined);
-    for (const l of m?.layers ?? []) if (!layerSizes.has(l.digest)) layerSizes.set(l.digest, (await store.layerInfo(l).catch(() => ({ size: 0 }))).size);
+    for (const l of m?.layers ?? []) if (!layerSizes.has(l.digest)) layerSizes.set(l.digest, (await store.layerInfo(l).catch(() => ({ contentSize: 0 }))).contentSize);
     if (r.refs.length === 0) dangling += r.size;
   }
   const imageBytes = [...layerSizes.values()].reduce((a, b) => a + b, 0);

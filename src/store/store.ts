@@ -56,7 +56,7 @@ export interface ImageRecord {
   /** first 12 hex of the config digest (docker's IMAGE ID) */
   id: string;
   created?: string;
-  /** uncompressed size of all layers */
+  /** uncompressed size like `docker images`: sum of the layers' unpacked file bytes (contentSize) */
   size: number;
   /** when a ref was last set (docker's Metadata.LastTagTime) */
   tagged?: string;
@@ -67,6 +67,8 @@ export interface LayerInfo {
   diffId: string;
   /** uncompressed tar size */
   size: number;
+  /** docker's layer size: bytes of the unpacked files (symlink = target length, hard links once) */
+  contentSize: number;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -252,22 +254,30 @@ export class Store {
   async recordLayer(info: LayerInfo): Promise<void> {
     const f = join(this.dirs.meta, `${hexOf(info.digest)}.json`);
     if (existsSync(f)) return;
-    await writeFileAtomic(f, canonicalJson({ diffId: info.diffId, size: info.size }), this.dirs.tmp);
+    await writeFileAtomic(f, canonicalJson({ diffId: info.diffId, size: info.size, contentSize: info.contentSize }), this.dirs.tmp);
   }
 
   /** diffID + uncompressed size of a stored layer (computed and recorded on first use). */
   async layerInfo(layer: Descriptor): Promise<LayerInfo> {
     const f = join(this.dirs.meta, `${hexOf(layer.digest)}.json`);
+    let m: { diffId: string; size: number; contentSize?: number } | undefined;
     try {
-      const m = JSON.parse(await readFile(f, 'utf8')) as { diffId: string; size: number };
-      return { digest: layer.digest, diffId: m.diffId, size: m.size };
+      m = JSON.parse(await readFile(f, 'utf8')) as { diffId: string; size: number; contentSize?: number };
     } catch {
-      if (!this.hasBlob(layer.digest)) throw new UserError(`layer blob missing from store: ${layer.digest}`);
-      const m = await measureLayer(this.blobStream(layer.digest));
-      const info = { digest: layer.digest, ...m };
-      await this.recordLayer(info);
-      return info;
+      m = undefined;
     }
+    if (m && typeof m.contentSize === 'number') return { digest: layer.digest, diffId: m.diffId, size: m.size, contentSize: m.contentSize };
+    if (m) await unlink(f).catch(() => undefined); // written by an older version: measure again
+    if (!this.hasBlob(layer.digest)) throw new UserError(`layer blob missing from store: ${layer.digest}`);
+    let measured;
+    try {
+      measured = await measureLayer(this.blobStream(layer.digest));
+    } catch (e) {
+      throw new UserError(`layer ${layer.digest} cannot be read: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const info = { digest: layer.digest, ...measured };
+    await this.recordLayer(info);
+    return info;
   }
 
   // ---- index -------------------------------------------------------------------------------
@@ -330,7 +340,7 @@ export class Store {
       if (!this.hasBlob(l.digest)) throw new UserError(`layer ${l.digest} is not in the store`);
       const info = await this.layerInfo(l);
       if (info.diffId !== diffIds[i]) throw new UserError(`layer ${i} (${l.digest}) has diffID ${info.diffId}, config says ${diffIds[i]}`);
-      size += info.size;
+      size += info.contentSize;
     }
     const m: ImageManifest = { ...manifest, config: configDesc };
     let mdesc: Descriptor;
@@ -390,7 +400,7 @@ export class Store {
           configDigest = img.configDigest;
           created = img.config.created;
           size = 0;
-          for (const l of img.manifest.layers) size += (await this.layerInfo(l)).size;
+          for (const l of img.manifest.layers) size += (await this.layerInfo(l)).contentSize;
         }
         r = { refs: [], manifestDigest: d.digest, configDigest: configDigest as string, id: (configDigest as string).slice(7, 19), created, size, tagged: a[StoreAnnotation.Tagged] };
         by.set(d.digest, r);

@@ -147,7 +147,7 @@ function registerMore(program: Command): void {
       for (const n of names) {
         const img = await store.requireImage(n);
         const sizes: number[] = [];
-        for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).size);
+        for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
         const manifestSize = (await store.readBlob(img.manifestDigest)).length;
         objs.push(image.inspectObject({ img, record: recs.find((r) => r.manifestDigest === img.manifestDigest), layerSizes: sizes, manifestSize }));
       }
@@ -174,7 +174,7 @@ function registerMore(program: Command): void {
       const store = await Store.open();
       const img = await store.requireImage(name);
       const sizes: number[] = [];
-      for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).size);
+      for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
       const rows = image.historyRows(img, sizes);
       if (o.format === 'json') {
         out(`${JSON.stringify(rows, null, 2)}\n`);
