@@ -148,6 +148,16 @@ describe.skipIf(!isRoot)('run: config and flags', () => {
     await cli(['rm', 'again'], { root });
   });
 
+  it('start -a still works after the image was removed with rmi -f', async () => {
+    await cli(['import', busyboxRootfsTar(), 'doomed:1', '--change', 'CMD ["echo", "still-here"]'], { root });
+    await cli(['run', '--name', 'orphan', 'doomed:1'], { root });
+    await cli(['rmi', '-f', 'doomed:1'], { root });
+    const r = await run(['start', '-a', 'orphan']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('still-here\n');
+    await cli(['rm', 'orphan'], { root });
+  });
+
   it('container prune removes stopped containers', async () => {
     await cli(['run', '--name', 'p1', 'busybox', 'sh', '-c', 'head -c 5000 /dev/zero > /blob'], { root });
     const r = await cli(['container', 'prune', '-f'], { root });

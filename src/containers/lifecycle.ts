@@ -9,7 +9,8 @@ import { createWriteStream, readFileSync, readdirSync, lstatSync } from 'node:fs
 import { hostname as osHostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { Store } from '../store/index.js';
+import type { ResolvedImage, Store } from '../store/index.js';
+import type { ImageConfig, ImageManifest } from '../image/types.js';
 import { pidAlive } from '../store/index.js';
 import { UserError } from '../util/errors.js';
 import { startContainer, type RunningContainer } from '../worker/exec/index.js';
@@ -82,8 +83,7 @@ export interface AttachIO {
 export async function startAttached(store: Store, rec: ContainerRecord, io: AttachIO): Promise<number> {
   const cur = await requireContainer(store, rec.id);
   if (cur.state.status === 'running') throw err125(`container ${rec.name} is already running`);
-  const img = await store.resolveImage(rec.config.manifestDigest.length ? rec.config.imageId : rec.config.image);
-  if (!img) throw err125(`the image of container ${rec.name} (${rec.config.imageId.slice(7, 19)}) is gone`);
+  const img = await imageOf(store, rec);
   const lowers = await store.layerSnapshots(img);
   const c = rec.config;
   let mounted: Mounted | undefined;
@@ -145,6 +145,24 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
     await new Promise<void>((r) => log.end(r));
     if (mounted) await mounted.unmount().catch(() => {});
     if (c.autoRemove) await removeRecord(store, rec.id).catch(() => {});
+  }
+}
+
+/**
+ * The container's image by manifest digest: from the index, or straight from the blobs when it was
+ * untagged/removed with `rmi -f` (the store keeps the blobs of images containers use).
+ */
+async function imageOf(store: Store, rec: ContainerRecord): Promise<ResolvedImage> {
+  const c = rec.config;
+  const byIndex = await store.resolveImage(c.imageId).catch(() => undefined);
+  if (byIndex && byIndex.manifestDigest === c.manifestDigest) return byIndex;
+  try {
+    const manifest = await store.readJson<ImageManifest>(c.manifestDigest);
+    const config = await store.readJson<ImageConfig>(manifest.config.digest);
+    return { manifestDigest: c.manifestDigest, manifest, configDigest: manifest.config.digest, config, refs: [] };
+  } catch {
+    if (byIndex) return byIndex;
+    throw err125(`the image of container ${rec.name} (${c.imageId.slice(7, 19)}) is gone`);
   }
 }
 
