@@ -11,6 +11,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../store/index.js';
 import { applyLayer, decompress, packDir, readTar, writeLayer } from '../index.js';
+import { TarContentSize } from '../tar.js';
+import { lstat, readdir } from 'node:fs/promises';
 
 const isRoot = process.getuid?.() === 0;
 const t = (p = 'sc-layer-'): string => mkdtempSync(join(tmpdir(), p));
@@ -84,6 +86,20 @@ describe('deterministic layer tar', () => {
     expect(Math.max(...unclamped)).toBe(2_000_000_000);
   });
 
+  it('writes zstd layers that read back to the same diffID', async () => {
+    const d = sampleTree();
+    const store = await Store.open(t('sc-store-'));
+    const g = await writeLayer(store, d);
+    const z = await writeLayer(store, d, { compression: 'zstd' });
+    expect(z.descriptor.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    expect(z.diffId).toBe(g.diffId);
+    expect(z.descriptor.digest).not.toBe(g.descriptor.digest);
+    const out = t();
+    await applyLayer(store.blobStream(z.descriptor.digest), out, { whiteouts: 'apply' });
+    expect(readFileSync(join(out, 'a/file'), 'utf8')).toBe('hello');
+    await store.release();
+  });
+
   it('round-trips through writeLayer and applyLayer with modes, owners and xattrs', async () => {
     const d = sampleTree();
     const store = await Store.open(t('sc-store-'));
@@ -104,6 +120,37 @@ describe('deterministic layer tar', () => {
     const l3 = await writeLayer(store, out);
     expect(l3.diffId).toBe(l1.diffId);
     expect((await store.layerInfo(l1.descriptor)).size).toBe(l1.size);
+  });
+});
+
+/** moby's directory.Size: non-directories, each inode once, zero sizes skipped (symlink = target length) */
+async function mobySize(dir: string): Promise<number> {
+  const seen = new Set<number>();
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    for (const n of await readdir(d)) {
+      const st = await lstat(join(d, n));
+      if (st.isDirectory()) await walk(join(d, n));
+      else if (st.size > 0 && !seen.has(st.ino)) {
+        seen.add(st.ino);
+        total += st.size;
+      }
+    }
+  };
+  await walk(dir);
+  return total;
+}
+
+describe('docker layer size', () => {
+  it('equals moby directory.Size of the unpacked tree, whatever the chunking', async () => {
+    const d = sampleTree();
+    const tar = await collect(packDir(d));
+    const want = await mobySize(d);
+    for (const step of [1, 511, 513, 4096, tar.length]) {
+      const c = new TarContentSize();
+      for (let i = 0; i < tar.length; i += step) c.push(tar.subarray(i, i + step));
+      expect(c.total, `chunks of ${step}`).toBe(want);
+    }
   });
 });
 
