@@ -539,10 +539,25 @@ class Builder {
       const onlyInline = action.srcs.length === 0;
       const urls = action.srcs.filter((x) => /^https?:\/\//.test(x));
       const local = action.srcs.filter((x) => !/^https?:\/\//.test(x));
-      let digest = onlyInline ? digestOf('inline') : digestOf({ urls, checksum: action.checksum });
+      // a URL's key is its content: the --checksum when given, else the body fetched now (like
+      // BuildKit's HTTP source, a changed remote file re-runs the step)
+      const urlKeys: string[] = [];
+      for (const u of urls) {
+        if (action.checksum) urlKeys.push(`${u}@${action.checksum}`);
+        else {
+          try {
+            const res = await fetch(u, { signal: this.signal });
+            const body = Buffer.from(await res.arrayBuffer());
+            urlKeys.push(`${u}@${res.status}@${createHash('sha256').update(body).digest('hex')}`);
+          } catch {
+            urlKeys.push(`${u}@unreachable@${Date.now()}@${Math.random()}`);
+          }
+        }
+      }
+      let digest = onlyInline ? digestOf('inline') : digestOf({ urls: urlKeys });
       if (local.length) {
         if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
-        digest = digestOf({ urls, local: await this.context.digest(local, { exclude: action.exclude, parents: action.parents }) });
+        digest = digestOf({ urls: urlKeys, local: await this.context.digest(local, { exclude: action.exclude, parents: action.parents }) });
       }
       const root = this.contextDir;
       return { digest, fromContext: true, ignore: this.context?.ignore, open: async () => ({ root, release: noRelease }) };
