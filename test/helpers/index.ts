@@ -71,7 +71,7 @@ process.on('exit', () => {
  * /etc/passwd and /etc/group (root, nobody, and `app` uid 1000), /tmp, /root. Cached in TEST_CACHE.
  */
 export function busyboxRootfsTar(): string {
-  const out = join(TEST_CACHE, 'busybox-rootfs.tar');
+  const out = join(TEST_CACHE, 'busybox-rootfs-v2.tar');
   if (existsSync(out)) return out;
   const bb = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
   if (!bb) throw new Error('busybox-static is not installed (apt-get install busybox-static)');
@@ -81,6 +81,7 @@ export function busyboxRootfsTar(): string {
     mkdirSync(join(dir, d), { recursive: true });
   }
   copyFileSync(bb, join(dir, 'bin/busybox'));
+  execFileSync('chmod', ['0755', dir]); // mkdtemp made it 0700: the image's / must be 0755
   execFileSync('chmod', ['1777', join(dir, 'tmp')]);
   execFileSync('chmod', ['0755', join(dir, 'bin/busybox')]);
   const applets = execFileSync(bb, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
