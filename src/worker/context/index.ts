@@ -23,7 +23,8 @@
  * per entry. A missing literal source throws BuildKit's "failed to compute cache key ... not found".
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { decide, expandSources, patternMatcher, type PathMatcher, type SourceJob } from '../fileops/index.js';
@@ -178,23 +179,25 @@ export interface HashOptions {
 
 const fileDigests = new Map<string, string>();
 
-async function fileDigest(host: string, s: BigIntStats): Promise<string> {
-  const key = `${host}\0${s.dev}\0${s.ino}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}`;
-  const hit = fileDigests.get(key);
-  if (hit) return hit;
-  const h = createHash('sha256');
-  if (s.size < 1n << 20n) {
-    h.update(readFileSync(host));
-  } else {
-    for await (const c of createReadStream(host)) h.update(c as Buffer);
-  }
-  const d = h.digest('hex');
+const SMALL_FILE = 64 << 10;
+
+function remember(key: string, digest: string): void {
   if (fileDigests.size > 500_000) fileDigests.clear();
-  fileDigests.set(key, d);
-  return d;
+  fileDigests.set(key, digest);
 }
 
-function typeOf(s: BigIntStats): string {
+function digestKey(host: string, s: Stats): string {
+  return `${host}\0${s.dev}\0${s.ino}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}`;
+}
+
+async function digestFile(host: string, size: number): Promise<string> {
+  const h = createHash('sha256');
+  if (size < 8 << 20) h.update(await readFile(host));
+  else for await (const c of createReadStream(host)) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+function typeOf(s: Stats): string {
   if (s.isDirectory()) return 'dir';
   if (s.isFile()) return 'file';
   if (s.isSymbolicLink()) return 'symlink';
@@ -207,46 +210,70 @@ function typeOf(s: BigIntStats): string {
 /**
  * Content hash of what a COPY/ADD of `sources` would read from `ctx` (a BuildContext, or a plain
  * root directory such as a stage's mounted root). Same source resolution as `copyFiles`.
+ * The tree walk is synchronous (lstat, and reads of small files); larger files not in the
+ * in-process cache are read and hashed 8 at a time.
  */
 export async function hashPaths(ctx: BuildContext | string, sources: readonly string[], opts: HashOptions = {}): Promise<string> {
   const root = typeof ctx === 'string' ? posix.resolve(ctx) : ctx.dir;
   const ignore = opts.ignore ?? (typeof ctx === 'string' ? undefined : ctx.ignore);
-  const h = createHash('sha256');
-  const put = (...fields: (string | number | bigint)[]): void => {
-    h.update(fields.map(String).join('\0'));
-    h.update('\n');
-  };
+  // records: a line of metadata, then (for regular files) the content digest appended later
+  const lines: string[] = [];
+  const pendingFiles: { idx: number; host: string; key: string; size: number }[] = [];
+  const put = (...fields: (string | number)[]): number => lines.push(fields.join('\0')) - 1;
   put('stagecraft-copy-hash-v1', opts.parents ? 'parents' : '', ...(opts.exclude ?? []));
   for (const src of sources) {
     put('source', src);
     const jobs: SourceJob[] = expandSources(root, [src], { ignore, parents: opts.parents, exclude: opts.exclude });
     for (const job of jobs) {
       put('match', job.resolved);
-      const visit = async (host: string, rel: string): Promise<void> => {
-        const s = lstatSync(host, { bigint: true });
+      const visit = (host: string, rel: string): void => {
+        const s = lstatSync(host);
         if (rel !== '') {
           const rootRel = job.rootRel === '' ? rel : `${job.rootRel}/${rel}`;
           const d = decide(job.filter, rel, rootRel, s.isDirectory());
           if (!d.include && !d.descend) return;
           if (d.descend) {
             put('via', rel);
-            for (const n of sortedChildren(host)) await visit(posix.join(host, n), `${rel}/${n}`);
+            for (const n of sortedChildren(host)) visit(posix.join(host, n), `${rel}/${n}`);
             return;
           }
         }
-        const fields: (string | number | bigint)[] = ['e', rel, typeOf(s), (s.mode & 0o7777n).toString(8)];
+        const fields: (string | number)[] = ['e', rel, typeOf(s), (s.mode & 0o7777).toString(8)];
         if (opts.includeOwnership) fields.push(s.uid, s.gid);
         if (s.isSymbolicLink()) fields.push(readlinkSync(host));
-        else if (s.isFile()) fields.push(s.size, await fileDigest(host, s));
         else if (s.isCharacterDevice() || s.isBlockDevice()) fields.push(s.rdev);
-        put(...fields);
+        else if (s.isFile()) fields.push(s.size);
+        const idx = put(...fields);
+        if (s.isFile()) {
+          const key = digestKey(host, s);
+          const hit = fileDigests.get(key);
+          if (hit) lines[idx] += `\0${hit}`;
+          else if (s.size <= SMALL_FILE) {
+            // small files: a synchronous read is cheaper than a round trip through the thread pool
+            const d = createHash('sha256').update(readFileSync(host)).digest('hex');
+            remember(key, d);
+            lines[idx] += `\0${d}`;
+          } else pendingFiles.push({ idx, host, key, size: s.size });
+        }
         if (s.isDirectory()) {
-          for (const n of sortedChildren(host)) await visit(posix.join(host, n), rel === '' ? n : `${rel}/${n}`);
+          for (const n of sortedChildren(host)) visit(posix.join(host, n), rel === '' ? n : `${rel}/${n}`);
         }
       };
-      await visit(job.host, '');
+      visit(job.host, '');
     }
   }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pendingFiles.length) {
+      const f = pendingFiles[next++];
+      const d = await digestFile(f.host, f.size);
+      remember(f.key, d);
+      lines[f.idx] += `\0${d}`;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, pendingFiles.length) }, worker));
+  const h = createHash('sha256');
+  for (const l of lines) h.update(`${l}\n`);
   return `sha256:${h.digest('hex')}`;
 }
 

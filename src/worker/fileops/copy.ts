@@ -6,7 +6,13 @@
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
-  copyFileSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  openSync,
+  readSync,
+  writeSync,
   constants as fsc,
   linkSync,
   lchownSync,
@@ -47,8 +53,11 @@ export interface CopyOptions {
   ignore?: PathMatcher;
   /** context sources: files get uid/gid 0:0 (unless --chown); stage/image sources keep theirs */
   resetOwnership?: boolean;
-  /** --chown value (`user[:group]`, names or ids), resolved in destRoot */
+  /** --chown value (`user[:group]`, names or ids), resolved in destRoot (or `chownRoot`) */
   chown?: string;
+  /** where /etc/passwd and /etc/group for --chown names are read (default destRoot; for --link,
+   *  whose destRoot is an empty dir, pass the stage's root) */
+  chownRoot?: string;
   /** --chmod value (octal or symbolic) */
   chmod?: string;
   /** --parents */
@@ -217,9 +226,9 @@ function copyEntry(st: State, w: Walk, src: string, rel: string, target: string,
     if (linked !== undefined) {
       linkSync(linked, target);
     } else {
-      copyFileSync(src, target, fsc.COPYFILE_EXCL);
-      st.result.bytes += s.size;
+      copyRegular(st, w, src, target, s);
       if (s.nlink > 1) w.inodes.set(key, target);
+      return;
     }
   } else if (s.isSymbolicLink()) {
     symlinkSync(readlinkSync(src), target);
@@ -234,6 +243,42 @@ function copyEntry(st: State, w: Walk, src: string, rel: string, target: string,
   }
   st.result.entries++;
   copyFileInfo(st, s, target, w, src);
+}
+
+const CHUNK = 1 << 20;
+let chunkBuf: Buffer | undefined;
+
+/**
+ * A regular file, data and metadata through file descriptors: the source is opened with O_NOFOLLOW
+ * (a file swapped for a symlink after the lstat cannot make us read outside the root), the target
+ * with O_CREAT|O_EXCL|O_NOFOLLOW, and chown/chmod/utimes go to the open target.
+ */
+function copyRegular(st: State, w: Walk, src: string, target: string, s: Stats): void {
+  const sfd = openSync(src, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  try {
+    const dfd = openSync(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+    try {
+      chunkBuf ??= Buffer.allocUnsafe(CHUNK);
+      for (;;) {
+        const n = readSync(sfd, chunkBuf, 0, CHUNK, null);
+        if (n === 0) break;
+        let off = 0;
+        while (off < n) off += writeSync(dfd, chunkBuf, off, n - off);
+        st.result.bytes += n;
+      }
+      const o = ownerFor(st, s);
+      fchownSync(dfd, o.uid, o.gid);
+      const base = s.mode & 0o7777;
+      fchmodSync(dfd, st.mode ? applyMode(st.mode, base, false) : base);
+      futimesSync(dfd, s.atime, s.mtime);
+    } finally {
+      closeSync(dfd);
+    }
+  } finally {
+    closeSync(sfd);
+  }
+  st.result.entries++;
+  w.copied.push({ src, target });
 }
 
 /** Copies one resolved source (fsutil Copy for a single match). */
@@ -286,6 +331,7 @@ async function copyXattrs(srcHost: string, copied: { src: string; target: string
 
 function copyError(e: unknown): never {
   if (e instanceof UserError) throw e;
+  if (e instanceof Error && /too many levels of symbolic links/.test(e.message)) throw new UserError(e.message, { cause: e });
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err.code === 'string') throw new UserError(`failed to copy files: ${err.code}: ${err.message.split('\n')[0]}`, { cause: e });
   throw e;
@@ -304,7 +350,7 @@ export async function copyFiles(opts: CopyOptions): Promise<CopyResult> {
     result: { sources: [], entries: 0, bytes: 0 },
   };
   if (opts.chmod !== undefined && opts.chmod !== '') st.mode = parseChmod(opts.chmod);
-  if (opts.chown !== undefined && opts.chown !== '') st.chown = resolveChown(opts.chown, st.destRoot);
+  if (opts.chown !== undefined && opts.chown !== '') st.chown = resolveChown(opts.chown, opts.chownRoot ?? st.destRoot);
   if (opts.checksum) {
     if (!opts.add) throw new UserError("checksum can't be specified for COPY");
     if (opts.sources.length !== 1) throw new UserError("checksum can't be specified for multiple sources");
@@ -314,7 +360,13 @@ export async function copyFiles(opts: CopyOptions): Promise<CopyResult> {
   const jobs: Job[] = [];
   const local: string[] = [];
   const flushLocal = async (): Promise<void> => {
-    for (const j of expandSources(st.srcRoot, local, { ignore: opts.ignore, parents: opts.parents, exclude: opts.exclude })) {
+    let expanded: SourceJob[];
+    try {
+      expanded = expandSources(st.srcRoot, local, { ignore: opts.ignore, parents: opts.parents, exclude: opts.exclude });
+    } catch (e) {
+      copyError(e);
+    }
+    for (const j of expanded) {
       const archive = !!opts.add && opts.unpack !== false && !opts.parents && j.st.isFile() && (await isArchive(j.host));
       jobs.push({ kind: 'local', job: j, archive });
     }

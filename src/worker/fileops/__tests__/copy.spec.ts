@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -209,6 +210,21 @@ describe('copyFiles: symlinks and escapes', () => {
     await expect(copyFiles({ srcRoot: c, destRoot: d, sources: ['dir'], dest: '/t/' })).rejects.toThrow('cannot copy to non-directory: /t/sub');
   });
 
+  it('symlink loops are a user error', async () => {
+    const c = makeTree(tmpDir(), { l1: { link: 'l2' }, l2: { link: 'l1' } });
+    await expect(copyFiles({ srcRoot: c, destRoot: tmpDir(), sources: ['l1'], dest: '/t/' })).rejects.toThrow(UserError);
+    const d = makeTree(tmpDir(), { l1: { link: 'l2' }, l2: { link: 'l1' } });
+    await expect(copyFiles({ srcRoot: ctx(), destRoot: d, sources: ['a.txt'], dest: '/l1/x' })).rejects.toThrow(UserError);
+  });
+
+  it('reads files with O_NOFOLLOW: a FIFO or device in the tree is recreated, never read', async () => {
+    const c = makeTree(tmpDir(), { 'd/f': 'f' });
+    execFileSync('mkfifo', [join(c, 'd/pipe')]);
+    const d = tmpDir();
+    await copyFiles({ srcRoot: c, destRoot: d, sources: ['d'], dest: '/t/' });
+    expect(lstatSync(join(d, 't/pipe')).isFIFO()).toBe(true);
+  });
+
   it('hard links within one source stay hard links', async () => {
     const c = makeTree(tmpDir(), { 'h/a': 'same' });
     linkSync(join(c, 'h/a'), join(c, 'h/b'));
@@ -257,6 +273,13 @@ describe('copyFiles: --chown / --chmod', () => {
     const d = tmpDir();
     await copyFiles({ srcRoot: c, destRoot: d, sources: ['a.txt'], dest: '/t/', chown: '7:9' });
     expect(dumpTree(d)['t/a.txt']).toBe('file 644 7:9 "a"');
+  });
+
+  it('chownRoot: names from another root (COPY --link writes into an empty dir)', async () => {
+    const stage = makeTree(tmpDir(), { 'etc/passwd': passwd, 'etc/group': group });
+    const d = tmpDir();
+    await copyFiles({ srcRoot: ctx(), destRoot: d, sources: ['a.txt'], dest: '/t/', chown: 'app:mail', chownRoot: stage });
+    expect(dumpTree(d)['t/a.txt']).toBe('file 644 1000:8 "a"');
   });
 
   it('reads /etc/passwd of the destination through its scoped resolver, never the host', async () => {
