@@ -2,7 +2,7 @@
  * `import`, `images`, `tag`, `rmi`, `inspect`, `history`, `system df|prune|fsck` through the CLI,
  * with the busybox rootfs from Debian's busybox-static.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { busyboxRootfsTar, cli, importBusybox, runCli, tmp } from './helpers/index.js';
@@ -70,6 +70,9 @@ describe('import and images', () => {
       Cmd: ['/bin/sh', '-c', 'echo hi'],
     });
     oneLineError(await runCli(['import', busyboxRootfsTar(), 'bb:x', '--change', 'RUN echo'], { root }));
+    const fromStdin = await cli(['import', '-', 'piped:1'], { root, input: readFileSync(busyboxRootfsTar()) });
+    expect(fromStdin.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect((await cli(['history', 'piped:1'], { root })).stdout).toMatch(/Imported from -$/m);
   });
 
   it('tags, untags and removes images and their blobs', async () => {
@@ -143,6 +146,9 @@ describe('import and images', () => {
     writeFileSync(junk, 'this is not a tarball\n'.repeat(100));
     oneLineError(await runCli(['import', junk, 'junk:1'], { root }));
     oneLineError(await runCli(['import', '/nonexistent.tar', 'x:1'], { root }));
+    const piped = await runCli(['import', '-', 'x:1'], { root, input: 'garbage\n' });
+    oneLineError(piped);
+    expect(piped.stderr).toMatch(/^-: not a valid tar archive/);
     oneLineError(await runCli(['import', busyboxRootfsTar(), 'UPPER:case'], { root }));
     oneLineError(await runCli(['images', '--format', 'yaml'], { root }));
     expect((await cli(['images', '-q'], { root })).stdout).toBe('');

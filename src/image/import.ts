@@ -3,8 +3,10 @@
  * or zstd) becomes a one-layer image. The tarball is validated first (a full read through the tar
  * reader), then stored as-is as a compressed layer with diffID/digest in one pass.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Store } from '../store/index.js';
 import { normalizeTag } from '../store/refs.js';
 import { UserError } from '../util/errors.js';
@@ -19,9 +21,11 @@ export interface ImportOptions {
   message?: string;
   compression?: Compression;
   platform?: { os: string; architecture: string; variant?: string };
+  /** name used in messages (default: the file) */
+  source?: string;
 }
 
-async function validateTar(file: string): Promise<number> {
+async function validateTar(file: string, name = file): Promise<number> {
   let n = 0;
   try {
     for await (const e of readTar(decompress(createReadStream(file, { highWaterMark: 1 << 20 })))) {
@@ -32,14 +36,26 @@ async function validateTar(file: string): Promise<number> {
     }
   } catch (e) {
     const m = (e as Error).message;
-    if (e instanceof TarFormatError || /corrupt|header|unexpected end/i.test(m)) throw new UserError(`${file}: not a valid tar archive (${m})`);
+    if (e instanceof TarFormatError || /corrupt|header|unexpected end/i.test(m)) throw new UserError(`${name}: not a valid tar archive (${m})`);
     throw e;
   }
   return n;
 }
 
-/** Imports a rootfs tarball; returns the stored image's config digest (the image ID). */
+/** Imports a rootfs tarball ('-' = stdin); returns the stored image's config digest (the image ID). */
 export async function importRootfs(store: Store, file: string, ref: string | undefined, opts: ImportOptions = {}): Promise<{ id: string; manifestDigest: string }> {
+  if (file === '-') {
+    if (ref) normalizeTag(ref);
+    if (process.stdin.isTTY) throw new UserError('import: no input on stdin');
+    const dir = await store.tmpDir('import-');
+    try {
+      const f = join(dir, 'rootfs');
+      await pipeline(process.stdin, createWriteStream(f));
+      return await importRootfs(store, f, ref, { ...opts, message: opts.message ?? 'Imported from -', source: '-' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
   let st;
   try {
     st = await stat(file);
@@ -50,7 +66,7 @@ export async function importRootfs(store: Store, file: string, ref: string | und
   const tags = ref ? [normalizeTag(ref)] : [];
   const cfg: ContainerConfig = {};
   for (const c of opts.changes ?? []) applyChange(cfg, c);
-  await validateTar(file);
+  await validateTar(file, opts.source);
   const layer = await writeTarAsLayer(store, decompress(createReadStream(file, { highWaterMark: 1 << 20 })), { compression: opts.compression ?? 'gzip' });
   const created = new Date().toISOString();
   const p = opts.platform ?? hostPlatform();

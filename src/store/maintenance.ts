@@ -174,7 +174,17 @@ export async function fsck(store: Store): Promise<FsckResult> {
       const m = await store.readJson<ImageManifest>(md);
       if (m.config?.digest && store.hasBlob(m.config.digest)) {
         const c = await store.readJson<ImageConfig>(m.config.digest);
-        if ((c.rootfs?.diff_ids?.length ?? -1) !== (m.layers ?? []).length) problems.push(`image ${md}: config and manifest disagree on the number of layers`);
+        const ids = c.rootfs?.diff_ids ?? [];
+        if (ids.length !== (m.layers ?? []).length) problems.push(`image ${md}: config and manifest disagree on the number of layers`);
+        // recorded layer metadata must agree with the config (cheap: no decompression)
+        for (const [i, l] of (m.layers ?? []).entries()) {
+          try {
+            const meta = JSON.parse(await readFile(join(store.dirs.meta, `${l.digest.slice(7)}.json`), 'utf8')) as { diffId?: string };
+            if (meta.diffId && meta.diffId !== ids[i]) problems.push(`layer ${l.digest}: recorded diffID ${meta.diffId} but image ${md} says ${ids[i]}`);
+          } catch {
+            /* not measured yet: fine */
+          }
+        }
       }
     } catch (e) {
       problems.push(`image ${md}: ${(e as Error).message}`);
