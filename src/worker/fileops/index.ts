@@ -29,8 +29,10 @@
  *   the mode of every copied entry except symlinks. A directory source's top directory in dest keeps
  *   its existing/created mode (0755) and gets the source's times.
  * - --parents: `a/./b/c` keeps `b/c` under dest; without a `/./` pivot the whole path is kept.
- * - --exclude: Docker patterns (like .dockerignore) relative to each source; .dockerignore'd context
- *   paths do not exist for COPY.
+ * - --exclude: Docker patterns (like .dockerignore) relative to each source, and applied to what a
+ *   glob matched (relative to srcRoot; Docker's `COPY --exclude=*.txt hom* /mydir/`); a literal
+ *   source is never excluded itself. .dockerignore'd context paths do not exist for COPY (a
+ *   directory re-included by a `!` pattern exists with just those children).
  * - ADD: a local tar (plain/gzip/bzip2/xz/zstd, detected by content) is extracted into dest (created
  *   as a directory); a URL is downloaded (mode 0600, Last-Modified as mtime, --checksum verified) and
  *   copied like a file named after the URL path. Git sources: "not supported" error.

@@ -277,7 +277,10 @@ export function expandSources(
         resolveSource(root, posix.join('/', base, pattern), { ignore: opts.ignore });
       }
     }
+    const wildcard = containsWildcards(base);
     for (const m of resolveSource(root, base, { ignore: opts.ignore })) {
+      // documented: `COPY --exclude=*.txt hom* /mydir/` skips the .txt files the glob matched
+      if (wildcard && exclude && exclude.ignores(m.name)) continue;
       jobs.push({
         host: m.host,
         name: m.name,

@@ -339,6 +339,14 @@ describe('copyFiles: --parents, --exclude, .dockerignore', () => {
     expect(Object.keys(t2).sort()).toEqual(['t', 't/h.md', 't/q', 't/q/r']);
   });
 
+  it('--exclude also filters what a glob matched (Docker docs: COPY --exclude=*.txt hom* /mydir/)', async () => {
+    const c = makeTree(tmpDir(), { 'home.md': 'm', 'homework.txt': 't', 'homes/a.txt': 'a', 'homes/b.md': 'b' });
+    const t = await run(c, { sources: ['hom*'], dest: '/mydir/', exclude: ['*.txt'] });
+    expect(Object.keys(t).sort()).toEqual(['mydir', 'mydir/b.md', 'mydir/home.md']);
+    // a literal source is never excluded itself
+    expect(Object.keys(await run(c, { sources: ['homework.txt'], dest: '/d/', exclude: ['*.txt'] }))).toContain('d/homework.txt');
+  });
+
   it('.dockerignore: ignored paths do not exist, ! re-includes', async () => {
     const c = ctx();
     const ignore = patternMatcher(['p/q', '!p/q/g.txt', 'a.txt']);
