@@ -540,6 +540,7 @@ export class Store {
   /** Adopts `dir` (e.g. a RUN's overlay upper) as the snapshot for chainId, by rename. Returns its path. */
   async commitSnapshot(chainId: string, dir: string): Promise<string> {
     const dest = this.snapshotPath(chainId);
+    await this.takeLease(); // not referenced by an image yet: keep prune away while we run
     return this.withLock(`snapshot-${hexOf(chainId)}`, async () => {
       if (existsSync(dest)) {
         await rm(dir, { recursive: true, force: true });
