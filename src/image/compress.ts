@@ -42,7 +42,9 @@ export async function* gzipParallel(src: AsyncIterable<Buffer>, opts: { workers?
   const inflight: Promise<Buffer>[] = [];
   let pending: Buffer[] = [];
   let pendingLen = 0;
+  let launched = 0;
   const launch = (b: Buffer): void => {
+    launched++;
     const p = gzipAsync(b, { level });
     p.catch(() => undefined); // awaited in order below
     inflight.push(p);
@@ -62,7 +64,7 @@ export async function* gzipParallel(src: AsyncIterable<Buffer>, opts: { workers?
       }
     }
   }
-  if (pendingLen > 0 || inflight.length === 0) launch(Buffer.concat(pending));
+  if (pendingLen > 0 || launched === 0) launch(Buffer.concat(pending)); // empty input: one empty member
   while (inflight.length > 0) yield await (inflight.shift() as Promise<Buffer>);
 }
 

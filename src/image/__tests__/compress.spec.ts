@@ -43,6 +43,11 @@ describe('layer compression', () => {
     const one = await all(gzipParallel(chunks(data), { workers: 1 }));
     const two = await all(gzipParallel(chunks(data, 777_777), { workers: 2 }));
     expect(one.equals(two)).toBe(true);
+    // an exact multiple of the piece size gives no trailing empty member, with any worker count
+    const exact = data.subarray(0, 3 * (1 << 21));
+    const e1 = await all(gzipParallel(chunks(exact), { workers: 1 }));
+    expect(e1.equals(await all(gzipParallel(chunks(exact, 1 << 21), { workers: 2 })))).toBe(true);
+    expect(e1.equals(await all(gzipParallel(chunks(exact, 12345), { workers: 3 })))).toBe(true);
     const f = join(mkdtempSync(join(tmpdir(), 'sc-gz-')), 'x.gz');
     writeFileSync(f, two);
     execFileSync('gzip', ['-t', f]);
