@@ -37,6 +37,8 @@ export interface TarEntry extends TarHeader {
 
 const TYPEFLAG: Record<TarType, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
 const BLOCK = 512;
+/** PAX / GNU long-name bodies are buffered: refuse absurd sizes from untrusted input */
+const MAX_META = 1 << 20;
 
 function writeString(buf: Buffer, s: string | Buffer, off: number, len: number): boolean {
   const b = typeof s === 'string' ? Buffer.from(s) : s;
@@ -261,6 +263,7 @@ export async function* readTar(src: AsyncIterable<Buffer | string>): AsyncGenera
     const flag = String.fromCharCode(hb[156] as number);
     let size = parseNum(hb, 124, 12);
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+      if (size > MAX_META) throw new TarFormatError(`tar metadata entry of ${size} bytes (limit ${MAX_META})`);
       const body = (await bs.read(size)) ?? Buffer.alloc(0);
       await bs.skip(padLen(size));
       if (flag === 'x') pax = parsePax(body);
@@ -395,7 +398,7 @@ export class TarContentSize {
       return;
     }
     const flag = String.fromCharCode(h[156] as number);
-    if (flag === 'x' || flag === 'K') {
+    if ((flag === 'x' || flag === 'K') && size <= MAX_META) {
       this.bodyKind = flag;
       this.body = [];
       this.bodyLeft = size;

@@ -157,5 +157,14 @@ describe('malicious tarball corpus', () => {
     const good = gzipSync(tarOf([{ name: 'f', data: 'x'.repeat(5000) }]));
     await expect(applyLayer(Readable.from([good.subarray(0, good.length - 30)]), s.target, { whiteouts: 'apply' })).rejects.toBeInstanceOf(UserError);
     expect(existsSync(join(s.base, 'pwned'))).toBe(false);
+    // a PAX header announcing a huge body is refused before anything is buffered
+    const h = encodeHeader({ name: 'PaxHeaders.0/x', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 });
+    h.write('x', 156, 'ascii');
+    h.write('77777777777\0', 124, 'ascii');
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    await expect(applyLayer(Readable.from([h, Buffer.alloc(4096)]), s.target, { whiteouts: 'apply' })).rejects.toThrow(/limit/);
   });
 });
