@@ -230,6 +230,7 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
       put('match', job.resolved);
       const visit = (host: string, rel: string): void => {
         const s = lstatSync(host);
+        if (s.isCharacterDevice() && s.rdev === 0) return; // an overlay whiteout: absent
         if (rel !== '') {
           const rootRel = job.rootRel === '' ? rel : `${job.rootRel}/${rel}`;
           const d = decide(job.filter, rel, rootRel, s.isDirectory());

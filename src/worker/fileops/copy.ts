@@ -180,6 +180,9 @@ function flushPending(st: State, w: Walk): void {
 function copyEntry(st: State, w: Walk, src: string, rel: string, target: string, overwrite: boolean, fresh = false): void {
   if (st.opts.signal?.aborted) throw st.opts.signal.reason ?? new Error('aborted');
   const s = lstatSync(src);
+  // a 0/0 character device is an overlay whiteout (visible only in an unmounted snapshot dir): it
+  // means "absent", never something to copy
+  if (s.isCharacterDevice() && s.rdev === 0) return;
   if (rel !== '') {
     const rootRel = w.rootRel === '' ? rel : `${w.rootRel}/${rel}`;
     const d = decide(w.filter, rel, rootRel, s.isDirectory());

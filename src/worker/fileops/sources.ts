@@ -70,6 +70,11 @@ export interface ResolvedSource {
   st: Stats;
 }
 
+/** An overlay whiteout (char device 0/0): seen only in unmounted snapshot dirs; means "absent". */
+export function isWhiteout(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
 export function notFound(p: string): UserError {
   return new UserError(`failed to compute cache key: failed to calculate checksum of ref: "${p}": not found`);
 }
@@ -124,7 +129,7 @@ export function resolveSource(root: string, src: string, opts: { ignore?: PathMa
         const r = relFromBase === '' ? n : `${relFromBase}/${n}`;
         const rootRel = relOf(root, h);
         const st = tryLstat(h);
-        if (!st) continue;
+        if (!st || isWhiteout(st)) continue;
         const ign = !!ig && ig.ignores(rootRel);
         if (ign && !(st.isDirectory() && ig.hasNegation)) continue;
         if (goMatchLoose(d2, r) && !(ign && hidden(rootRel, h, st))) {
@@ -144,7 +149,7 @@ export function resolveSource(root: string, src: string, opts: { ignore?: PathMa
     const rel = relOf(root, host);
     const resolved = `/${rel}`;
     const st = tryLstat(host);
-    if (!st || hidden(rel, host, st)) throw notFound(resolved);
+    if (!st || isWhiteout(st) || hidden(rel, host, st)) throw notFound(resolved);
     out.push({ name, host, resolved, st });
   }
   return out;

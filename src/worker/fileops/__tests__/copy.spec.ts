@@ -358,3 +358,15 @@ describe('copyFiles: --parents, --exclude, .dockerignore', () => {
     expect(Object.keys(t2).sort()).toEqual(['t', 't/b.txt']);
   });
 });
+
+describe('copyFiles: overlay whiteouts in a source root', () => {
+  it('a 0/0 character device is treated as absent (never copied, not a source)', async () => {
+    const c = makeTree(tmpDir(), { 'd/f': 'f' });
+    execFileSync('mknod', [join(c, 'd/gone'), 'c', '0', '0']);
+    execFileSync('mknod', [join(c, 'wh'), 'c', '0', '0']);
+    const d = tmpDir();
+    await copyFiles({ srcRoot: c, destRoot: d, sources: ['d', 'w*'], dest: '/t/' });
+    expect(Object.keys(dumpTree(d)).sort()).toEqual(['t', 't/f']);
+    await expect(copyFiles({ srcRoot: c, destRoot: tmpDir(), sources: ['wh'], dest: '/t/' })).rejects.toThrow('"/wh": not found');
+  });
+});
