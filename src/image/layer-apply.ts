@@ -252,6 +252,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
     await lutimes(p, d.mtime, d.mtime);
   }
   for (const w of overlayWhiteouts) {
+    if (created.has(w.join('/'))) continue; // the same layer also wrote the path: the entry wins
     await ensureParent(w);
     const p = hostOf(w);
     await removeAt(p);
