@@ -4,6 +4,7 @@
  * writes (legacy docker-archive, OCI layout), and Docker 25+ archives (OCI layout + manifest.json).
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, writeFileSync, chownSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +153,32 @@ describe.skipIf(!isRoot)('save and load with real tools', () => {
     } finally {
       execFileSync('umount', [mnt]);
     }
+  });
+
+  it('loads an OCI layout whose index.json points to a multi-platform index', async () => {
+    const out = join(tmp(), 'multi.tar');
+    await cli(['save', '--format', 'oci', 'stack', '-o', out], { root });
+    const d = tmp();
+    execFileSync('tar', ['-xf', out, '-C', d]);
+    const idx = JSON.parse(readFileSync(join(d, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number; mediaType: string }[] };
+    const m = idx.manifests[0]!;
+    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    const other = arch === 'amd64' ? 's390x' : 'amd64';
+    const nested = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: [
+        { mediaType: m.mediaType, digest: `sha256:${'0'.repeat(64)}`, size: 10, platform: { os: 'linux', architecture: other } },
+        { mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { os: 'linux', architecture: arch } },
+      ],
+    }));
+    const nd = `sha256:${createHash('sha256').update(nested).digest('hex')}`;
+    writeFileSync(join(d, 'blobs/sha256', nd.slice(7)), nested);
+    writeFileSync(join(d, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OciIndex, digest: nd, size: nested.length, annotations: { 'org.opencontainers.image.ref.name': 'multi/arch:1' } }] }));
+    execFileSync('tar', ['-C', d, '-cf', `${d}.tar`, '.']);
+    const root2 = tmp();
+    expect((await cli(['load', '-i', `${d}.tar`], { root: root2 })).stdout).toBe('Loaded image: multi/arch:1\n');
+    expect(JSON.parse((await cli(['images', '--format', 'json'], { root: root2 })).stdout).Digest).toBe(m.digest);
   });
 
   it('rejects garbage and tampered archives without storing anything', async () => {
