@@ -146,7 +146,9 @@ export function initStageState(
       stageName,
       config: cloneConfig(p.config),
       env: p.env.map(([k, v]) => [k, v]),
-      buildArgs: p.buildArgs.map((a) => ({ ...a })),
+      // the parent's ARG values stay in the environment, but (as in Docker 26's BuildKit) the
+      // child's RUN history does not list them
+      buildArgs: [],
       workdir: p.workdir,
       user: p.user,
       cmdSet: false,
@@ -154,7 +156,7 @@ export function initStageState(
       cmdIndex: 0,
     };
   }
-  const config = base.kind === 'image' ? cloneConfig(base.config) : emptyImageConfig(platform);
+  const config = base.kind === 'image' ? knownFields(cloneConfig(base.config)) : emptyImageConfig(platform);
   delete config.created;
   config.config ??= {};
   const cc = config.config;
@@ -171,6 +173,36 @@ export function initStageState(
 
 // ---------------------------------------------------------------------------------------------
 // helpers
+
+const CONFIG_KEYS = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal', 'ArgsEscaped', 'Healthcheck', 'OnBuild', 'Shell'];
+const IMAGE_KEYS = ['created', 'author', 'architecture', 'os', 'os.version', 'os.features', 'variant', 'config', 'rootfs', 'history'];
+
+/**
+ * BuildKit parses a base image's config into its own image type and so drops what that type does
+ * not have (docker's `container_config`, `Hostname`, `AttachStdin`, ...): do the same.
+ */
+export function knownFields(c: ImageConfig): ImageConfig {
+  const o = c as unknown as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!IMAGE_KEYS.includes(k)) delete o[k];
+  if (c.config) {
+    const cc = c.config as Record<string, unknown>;
+    for (const k of Object.keys(cc)) if (!CONFIG_KEYS.includes(k)) delete cc[k];
+    omitEmpty(c.config);
+  }
+  return c;
+}
+
+/** Go's `omitempty` on the config fields: '', false, null, [] and {} are left out. */
+export function omitEmpty(cc: ContainerConfig): ContainerConfig {
+  const o = cc as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (v === '' || v === false || v === null || v === undefined) delete o[k];
+    else if (Array.isArray(v) && v.length === 0) delete o[k];
+    else if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0 && k !== 'Healthcheck') delete o[k];
+  }
+  return cc;
+}
 
 function envKey(e: string): string {
   const i = e.indexOf('=');
@@ -541,11 +573,13 @@ export function dispatchStep(st: StageState, step: Step, ctx: DispatchContext): 
           a.value = ctx.globalArgs[a.key];
           hasDefault = false;
         }
+        let declared: string | undefined;
+        if (hasDefault) declared = a.value = ctx.lexer.processWord(a.value as string, envRecord(st));
         if (hasValue) a.value = ctx.buildArgValues[a.key];
-        else if (hasDefault) a.value = ctx.lexer.processWord(a.value as string, envRecord(st));
         if (a.value !== undefined) addStateEnv(st, a.key, a.value);
         st.buildArgs.push(a);
-        strs.push(a.value !== undefined ? `${a.key}=${a.value}` : a.key);
+        // Docker 26's BuildKit writes the ARG as declared (not the --build-arg or global value)
+        strs.push(declared !== undefined ? `${a.key}=${declared}` : a.key);
       }
       return { history: history(st, `ARG ${strs.join(' ')}`, false, false) };
     }

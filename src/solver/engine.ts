@@ -176,6 +176,8 @@ class Builder {
   private cacheLocks = new Map<string, Mutex>();
   private cacheBusy = new Set<string>();
   private cachedCount = 0;
+  private fromShown = new Set<string>();
+  private pulled = new Set<string>();
   private executedCount = 0;
   private signal: AbortSignal | undefined;
 
@@ -239,7 +241,7 @@ class Builder {
     // 3. .dockerignore and the build context (only when a needed stage reads it)
     const v2 = this.progress.start('[internal] load .dockerignore');
     const ignoreText = this.readDockerignore();
-    v2.status(`transferring context: ${humanSize(Buffer.byteLength(ignoreText ?? ''))} done`);
+    v2.status(`transferring context: ${humanSize(Math.max(2, Buffer.byteLength(ignoreText ?? '')))} done`);
     v2.done();
     if (needed.some((i) => this.usesContext(i))) {
       const v3 = this.progress.start('[internal] load build context');
@@ -357,6 +359,7 @@ class Builder {
     if (!img) {
       try {
         img = await deps.pull(this.store, real, this.platform);
+        this.pulled.add(ref);
       } catch (e) {
         const msg = `${real}: failed to resolve source metadata for ${full}: ${errMsg(e)}`;
         v.fail(msg);
@@ -402,7 +405,9 @@ class Builder {
       key = baseKey({ kind: 'image', manifestDigest: img.manifestDigest }, platStr);
       const nc = this.namedContextFor(s.base.ref);
       const real = nc?.kind === 'image' ? nc.ref : s.base.ref;
-      fromRef = nc?.kind === 'oci' ? `oci-layout://${nc.path}@${img.manifestDigest}` : `${deps.fullRef(real)}@${img.manifestDigest}`;
+      // docker's image store shows a stored base without its digest; a pulled one with it
+      fromRef = nc?.kind === 'oci' ? `oci-layout://${nc.path}@${img.manifestDigest}` : this.pulled.has(s.base.ref) ? `${deps.fullRef(real)}@${img.manifestDigest}` : deps.fullRef(real);
+      if (this.pulled.has(s.base.ref)) this.pulled.add(fromRef);
     }
 
     // ONBUILD triggers of the base run first (and are not inherited further)
@@ -425,8 +430,13 @@ class Builder {
     const steps = [...trigSteps, ...s.steps];
     st.cmdTotal = countCommands(steps, s.base.kind === 'image');
     if (fromRef !== undefined) {
-      const v = this.progress.start(fromName(st, fromRef));
-      v.done();
+      // one vertex per base image (BuildKit dedups equal sources); a stored image is CACHED
+      const name = fromName(st, fromRef);
+      if (!this.fromShown.has(fromRef)) {
+        this.fromShown.add(fromRef);
+        if (this.pulled.has(fromRef)) this.progress.start(name).done();
+        else this.progress.cached(name);
+      }
     }
 
     const lexer = makeLexer(plan.escapeChar);

@@ -15,7 +15,7 @@ import { MediaType, type Descriptor, type ImageConfig, type ImageManifest, type 
 import { encodeHeader, padLen, TAR_END } from '../image/tar.js';
 import { UserError } from '../util/errors.js';
 import { attributionAnnotations } from './attribution.js';
-import { cloneConfig } from './dispatch.js';
+import { cloneConfig, omitEmpty } from './dispatch.js';
 import * as deps from './deps.js';
 import type { BuildOptions, OutputSpec } from './options.js';
 import type { ProgressSink } from './progress.js';
@@ -48,7 +48,7 @@ export function finalConfig(final: StageResult, labels: Record<string, string>, 
   c.history = (c.history ?? []).map((h) => (h.created ? h : { created: now, ...h }));
   const ordered: ImageConfig = { architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}), os: c.os, created: c.created } as ImageConfig;
   if (c.author) ordered.author = c.author;
-  ordered.config = c.config;
+  ordered.config = omitEmpty(c.config);
   ordered.rootfs = c.rootfs;
   ordered.history = c.history;
   return ordered;
@@ -81,7 +81,7 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
   for (const o of outputs) {
     if (o.type === 'image') {
       const v = progress.start('exporting to image');
-      v.status('exporting layers done');
+      v.status('exporting layers 0.0s done');
       const names = o.name ? o.name.split(',').filter(Boolean) : opts.tags;
       for (const n of names) {
         try {
@@ -93,8 +93,6 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
       }
       const mdesc = await store.putImage(manifest, config, names);
       manifestDigest = mdesc.digest;
-      v.status(`exporting manifest ${mdesc.digest} done`);
-      v.status(`exporting config ${configDesc.digest} done`);
       v.status(`writing image ${configDesc.digest} done`);
       for (const n of names) {
         v.status(`naming to ${deps.fullRef(n)} done`);

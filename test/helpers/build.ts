@@ -140,7 +140,7 @@ export async function runInImage(
   }
 }
 
-/** Lines `#N ...` of plain progress that mark a vertex CACHED, by vertex name. */
+/** Steps (vertex names) that plain progress marks CACHED; FROM vertices of stored bases are left out. */
 export function cachedVertices(stderr: string): string[] {
   const names = new Map<string, string>();
   const cached: string[] = [];
@@ -148,7 +148,7 @@ export function cachedVertices(stderr: string): string[] {
     const m = /^#(\d+) (.*)$/.exec(line);
     if (!m) continue;
     if (!names.has(m[1])) names.set(m[1], m[2]);
-    if (m[2] === 'CACHED') cached.push(names.get(m[1]) as string);
+    if (m[2] === 'CACHED' && !/\] FROM /.test(names.get(m[1]) as string)) cached.push(names.get(m[1]) as string);
   }
   return cached;
 }
