@@ -8,7 +8,8 @@
  * - a source with an unescaped `*`, `?` or `[` is split at its first wildcard component; the part
  *   before is resolved (scoped), the tree below is walked without following links, and every path
  *   whose relative name matches the rest (Go filepath.Match) is a match; a matched directory is not
- *   descended; no match is NOT an error (BuildKit's AllowEmptyWildcard);
+ *   descended; no match is NOT an error (BuildKit's AllowEmptyWildcard), but a missing directory
+ *   before the wildcard is (`lstat /nodir: no such file or directory`, as BuildKit's walk fails);
  * - a missing non-wildcard source is an error worded like BuildKit's cache-key failure;
  * - with an ignore matcher (the context's .dockerignore), ignored paths do not exist.
  *
@@ -116,7 +117,11 @@ export function resolveSource(root: string, src: string, opts: { ignore?: PathMa
   if (d2 !== '') {
     const base = resolveInRoot(root, d1, true);
     const baseSt = tryLstat(base);
-    if (!baseSt?.isDirectory()) return [];
+    // BuildKit walks the part before the first wildcard: a missing one fails the walk (moby/buildkit
+    // #2933); a file there is missing too, since the context transfer only sends matching paths
+    if (!baseSt?.isDirectory() || hidden(relOf(root, base), base, baseSt)) {
+      throw new UserError(`lstat /${relOf(root, base)}: no such file or directory`);
+    }
     const walk = (dirHost: string, relFromBase: string): void => {
       let entries: string[];
       try {

@@ -134,6 +134,12 @@ describe('copyFiles: wildcards (Go filepath.Match)', () => {
     expect(await run(c, { sources: ['[['], dest: '/t/' })).toEqual({});
   });
 
+  it('a missing directory before the wildcard is an error (moby/buildkit#2933)', async () => {
+    const c = ctx();
+    await expect(copyFiles({ srcRoot: c, destRoot: tmpDir(), sources: ['nodir/*'], dest: '/t/' })).rejects.toThrow('lstat /nodir: no such file or directory');
+    await expect(copyFiles({ srcRoot: c, destRoot: tmpDir(), sources: ['a.txt/*'], dest: '/t/' })).rejects.toThrow('lstat /a.txt: no such file or directory');
+  });
+
   it('dotfiles are matched by * (Go semantics, unlike shell globs)', async () => {
     const c = makeTree(tmpDir(), { '.env': 'e', 'v': 'v' });
     expect(Object.keys(await run(c, { sources: ['*'], dest: '/t/' })).sort()).toEqual(['t', 't/.env', 't/v']);
@@ -173,8 +179,10 @@ describe('copyFiles: symlinks and escapes', () => {
     const c = makeTree(tmpDir(), { 'real/f': 'f', 'ln': { link: '/real' }, 'up': { link: '../../../../../..' } });
     expect(Object.keys(await run(c, { sources: ['ln/f'], dest: '/t/' }))).toContain('t/f');
     await expect(copyFiles({ srcRoot: c, destRoot: tmpDir(), sources: ['up/etc/hostname'], dest: '/t/' })).rejects.toThrow('"/etc/hostname": not found');
-    // a glob below an escaping link walks the root, not the host
-    expect(await run(c, { sources: ['up/etc/host*'], dest: '/t/' })).toEqual({});
+    // a glob below an escaping link walks the root, not the host (whose /etc exists)
+    await expect(copyFiles({ srcRoot: c, destRoot: tmpDir(), sources: ['up/etc/host*'], dest: '/t/' })).rejects.toThrow('lstat /etc: no such file or directory');
+    makeTree(c, { 'etc/hostname': 'inside' });
+    expect(await run(c, { sources: ['up/etc/host*'], dest: '/t/' })).toEqual({ t: 'dir 755 0:0', 't/hostname': 'file 644 0:0 "inside"' });
   });
 
   it('never writes through a destination symlink that points outside', async () => {
