@@ -3,6 +3,10 @@
  * are serialized by the cross-process lock), parallel imports of the same content share blobs, and
  * the store is clean afterwards.
  */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../src/store/index.js';
 import { busyboxRootfsTar, cli, importBusybox, tmp } from './helpers/index.js';
@@ -27,6 +31,28 @@ describe('concurrent processes', () => {
       expect(after).not.toMatch(new RegExp(`^t${i} `, 'm'));
       expect(after).toMatch(new RegExp(`^u${i} +latest `, 'm'));
     }
+    expect((await cli(['system', 'fsck'], { root })).stdout).toMatch(/is clean/);
+  });
+
+  it('prune running beside an import never deletes the blobs that import is about to reference', async () => {
+    const root = tmp();
+    await importBusybox(root);
+    const dir = tmp('sc-big-');
+    const tree = join(dir, 'tree');
+    mkdirSync(tree);
+    for (let i = 0; i < 12; i++) writeFileSync(join(tree, `f${i}`), randomBytes(1 << 20));
+    execFileSync('tar', ['-C', tree, '-cf', join(dir, 'big.tar'), '.']);
+    const imp = cli(['import', join(dir, 'big.tar'), 'big:1'], { root });
+    let done = false;
+    void imp.finally(() => (done = true));
+    let prunes = 0;
+    while (!done) {
+      await cli(['system', 'prune'], { root });
+      prunes++;
+    }
+    await imp;
+    expect(prunes).toBeGreaterThan(0);
+    await cli(['save', 'big:1', '-o', join(dir, 'big-save.tar')], { root }); // every blob is there
     expect((await cli(['system', 'fsck'], { root })).stdout).toMatch(/is clean/);
   });
 
