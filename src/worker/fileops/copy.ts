@@ -295,7 +295,12 @@ async function copyOne(st: State, srcHost: string, srcName: string, filter: Tree
   const s = lstatSync(srcHost);
   const d = tryLstat(dstHost);
   if (!s.isDirectory() && d?.isDirectory()) {
-    dstHost = posix.join(dstHost, posix.basename(srcName) || posix.basename(srcHost));
+    let base = posix.basename(srcName);
+    if (base === '' || base === '.' || base === '..') base = posix.basename(srcHost);
+    dstHost = posix.join(dstHost, base);
+  }
+  if (!isWithin(st.destRoot, dstHost) || dstHost === posix.resolve(st.destRoot) && !s.isDirectory()) {
+    throw new UserError(`${st.opts.instruction ?? 'COPY'}: invalid destination ${dest}`);
   }
   if (s.isDirectory() && !d) mkdirAllHost(st, dstHost);
   const w: Walk = { filter, rootRel, inodes: new Map(), pending: [], copied: [] };

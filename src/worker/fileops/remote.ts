@@ -28,8 +28,9 @@ export function isUrl(src: string): boolean {
 export function urlFileName(src: string): string {
   try {
     const u = new URL(src);
-    const base = posix.basename(u.pathname);
-    if (base !== '' && base !== '.' && base !== '/') return decodeURIComponent(base);
+    const base = decodeURIComponent(posix.basename(u.pathname));
+    // never a name that could step out of the destination directory
+    if (base !== '' && base !== '.' && base !== '..' && !base.includes('/') && !base.includes('\0')) return base;
   } catch {
     // fall through
   }
@@ -59,7 +60,7 @@ export async function downloadUrl(
   const digest = createHash('sha256').update(data).digest('hex');
   if (want && want !== digest) throw new UserError(`digest mismatch sha256:${digest}: ${opts.checksum}`);
   const name = urlFileName(url);
-  const host = posix.join(dir, name.replace(/\//g, '_'));
+  const host = posix.join(dir, name);
   writeFileSync(host, data, { mode: 0o600 });
   chmodSync(host, 0o600);
   const lm = res.headers.get('last-modified');

@@ -4,7 +4,7 @@ import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../util/errors.js';
-import { copyFiles, isArchive } from '../index.js';
+import { copyFiles, isArchive, urlFileName } from '../index.js';
 import { dumpTree, makeTree, tmpDir } from './helpers.js';
 
 /** A context with the same small tree packed every way ADD must recognise. */
@@ -92,6 +92,18 @@ describe('ADD: URLs', () => {
     const t = dumpTree(d);
     expect(t['bin/tool']).toBe(`file 755 5:6 "${body}"`);
     expect(t['u/__unnamed__']).toBe(`file 600 0:0 "${body}"`);
+  });
+
+  it('a URL file name can never step out of the destination', async () => {
+    expect(urlFileName('http://h/dl/%2e%2e')).toBe('__unnamed__');
+    expect(urlFileName('http://h/a%2F..')).toBe('__unnamed__');
+    expect(urlFileName('http://h/a%2Fb')).toBe('__unnamed__');
+    expect(urlFileName('http://h/x%20y.tgz?q#f')).toBe('x y.tgz');
+    const outer = tmpDir();
+    const d = join(outer, 'root');
+    makeTree(d, { keep: 'k' });
+    await copyFiles({ srcRoot: tmpDir(), destRoot: d, sources: ['http://h/%2e%2e'], dest: '/', add: true, fetch: fakeFetch(body).f });
+    expect(Object.keys(dumpTree(outer)).sort()).toEqual(['root', 'root/__unnamed__', 'root/keep']);
   });
 
   it('checksum mismatch and HTTP errors fail before writing', async () => {
