@@ -15,14 +15,21 @@
  *   followed (scoped), as BuildKit does.
  * - A directory source copies its CONTENTS. A non-directory source goes inside dest when dest is an
  *   existing directory or ends with `/` (which is created); otherwise dest is the file's new name.
- * - Several sources / glob matches into a dest without `/`: no error (BuildKit copies each in turn;
- *   the classic builder's "must end with a /" error does not exist in BuildKit).
- * - Globs: Go filepath.Match per path, `*` and `?` never cross `/`; a matched directory is not
- *   descended. A glob with no match copies nothing (no error); a missing literal source fails with
+ *   A dest whose last element is `.` (`/w/.`) is a directory too.
+ * - Several sources / glob matches into a dest without `/`: no error, each is copied in turn and the
+ *   last one wins (BuildKit; moby/buildkit#1853). The classic builder's "When using COPY with more
+ *   than one source file, the destination must be a directory and end with a /" is not BuildKit's.
+ * - Globs: Go filepath.Match per path, `*` and `?` never cross `/`, `*` matches dotfiles; a matched
+ *   directory is not descended. A glob with no match copies nothing (no error, dest not created); a
+ *   missing directory before the glob fails (`lstat /nodir: no such file or directory`); a missing
+ *   literal source fails with
  *   `failed to compute cache key: failed to calculate checksum of ref: "/x": not found`.
  * - A symlink named directly as a source (or matched by a glob) is followed (scoped); symlinks inside
  *   copied trees are copied as symlinks. Hard links inside one source's tree stay hard links.
  * - Missing parents of dest are created 0755, owned by the --chown owner (else 0:0), mtime now.
+ * - --chown names come from destRoot's (or `chownRoot`'s) /etc/passwd and /etc/group; as in
+ *   BuildKit an unknown name is not an error (unknown user → 0:0, unknown group → user's gid).
+ * - A 0/0 character device in a source root (an overlay whiteout in an unmounted snapshot) is absent.
  * - Ownership: --chown for every copied entry and created parent; otherwise context files get 0:0 and
  *   stage/image sources keep their uid/gid (`resetOwnership`).
  * - Modes and mtimes are kept from the source; --chmod (octal, or symbolic like `u+x,g-w`) replaces
