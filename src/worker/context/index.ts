@@ -135,8 +135,10 @@ export async function loadContext(dir: string, opts: LoadContextOptions = {}): P
       }
     }
     const st = tryStat(p);
-    if (!st) throw new UserError(`failed to read dockerfile: open ${name}: no such file or directory`);
-    if (st.isDirectory()) throw new UserError(`failed to read dockerfile: read ${name}: is a directory`);
+    // buildx's wording: the Dockerfile's directory is a "local" of its own, the file is its base name
+    if (!tryStat(posix.dirname(p))) throw new UserError(`resolve : lstat ${posix.dirname(p)}: no such file or directory`);
+    if (!st) throw new UserError(`failed to read dockerfile: open ${posix.basename(p)}: no such file or directory`);
+    if (st.isDirectory()) throw new UserError(`failed to read dockerfile: read ${posix.basename(p)}: is a directory`);
     dockerfile = { text: readFileSync(p, 'utf8'), path: p, name };
   }
 

@@ -54,6 +54,10 @@ describe('loadContext', () => {
     const d = tmp();
     await expect(loadContext(d)).rejects.toThrow('failed to read dockerfile: open Dockerfile: no such file or directory');
     await expect(loadContext(d, { dockerfile: 'nope.Dockerfile', cwd: d })).rejects.toBeInstanceOf(UserError);
+    // buildx wording (checked against Docker 26): base name only; a missing directory is a resolve error
+    await expect(loadContext(d, { dockerfile: join(d, 'nope.Dockerfile') })).rejects.toThrow('failed to read dockerfile: open nope.Dockerfile: no such file or directory');
+    await expect(loadContext(d, { dockerfile: join(d, 'sub/x.Dockerfile') })).rejects.toThrow(`resolve : lstat ${join(d, 'sub')}: no such file or directory`);
+    await expect(loadContext(d, { dockerfile: d })).rejects.toThrow(/failed to read dockerfile: read .*: is a directory/);
     writeFileSync(join(d, 'f'), '');
     await expect(loadContext(join(d, 'f'))).rejects.toThrow('context must be a directory');
   });
