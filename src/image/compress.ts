@@ -7,6 +7,8 @@
  * gzip member on libuv's threadpool (async node:zlib), and the members are emitted in order. A
  * concatenation of gzip members is a valid gzip file (RFC 1952 §2.2) that Go, docker, skopeo and
  * gunzip read; the cost is ~20 bytes per piece and slightly worse ratio across piece boundaries.
+ * Measured on this 2-core machine (128 MiB of text, level 6, other jobs running): sequential
+ * 45-50 MiB/s, parallel 57-98 MiB/s (about 2x when the second core is free).
  * zstd uses the library's own worker threads: nbWorkers = cores - 1 (min 1). Measured on 2 cores,
  * 128 MiB of text: in-thread 43 MiB/s, nbWorkers=1 98 MiB/s, nbWorkers=2 32 MiB/s (zstd-napi's
  * stream loop busy-waits on the main thread when every worker is busy, starving them).
@@ -34,9 +36,13 @@ function zstd(): ZstdModule {
   return zstdMod;
 }
 
-/** Compresses a chunk stream as parallel gzip members. `workers` defaults to the number of cores. */
+/**
+ * Compresses a chunk stream as parallel gzip members. `workers` = pieces compressed at once
+ * (default: 2 per core, so the cores stay busy while the main thread hashes and writes; libuv's
+ * threadpool has 4 threads by default). `workers: 1` is plain sequential single-core gzip.
+ */
 export async function* gzipParallel(src: AsyncIterable<Buffer>, opts: { workers?: number; level?: number; piece?: number } = {}): AsyncGenerator<Buffer> {
-  const workers = Math.max(1, opts.workers ?? availableParallelism());
+  const workers = Math.max(1, opts.workers ?? availableParallelism() * 2);
   const piece = opts.piece ?? GZIP_PIECE;
   const level = opts.level ?? 6;
   const inflight: Promise<Buffer>[] = [];

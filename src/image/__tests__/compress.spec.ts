@@ -86,10 +86,10 @@ describe('layer compression', () => {
       return big.length / 1048576 / ((performance.now() - t0) / 1000);
     };
     const g1 = await rate(() => gzipParallel(chunks(big), { workers: 1 }));
-    const g2 = await rate(() => gzipParallel(chunks(big), { workers: 2 }));
+    const g2 = await rate(() => gzipParallel(chunks(big))); // default: 2 pieces in flight per core
     const z1 = await rate(() => zstdCompress(chunks(big), { workers: 1 }));
     const z2 = await rate(() => zstdCompress(chunks(big), { workers: 2 }));
-    console.log(`[compression] cores=${availableParallelism()} gzip: 1 worker ${g1.toFixed(1)} MiB/s, 2 workers ${g2.toFixed(1)} MiB/s; zstd: 1 ${z1.toFixed(1)}, 2 ${z2.toFixed(1)} MiB/s`);
+    console.log(`[compression] cores=${availableParallelism()} gzip: sequential ${g1.toFixed(1)} MiB/s, parallel ${g2.toFixed(1)} MiB/s; zstd: 1 ${z1.toFixed(1)}, 2 ${z2.toFixed(1)} MiB/s`);
     expect(g1).toBeGreaterThan(0);
   });
 });
