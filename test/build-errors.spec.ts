@@ -50,6 +50,15 @@ RUN echo never
     expect(cachedVertices(r2.stderr)).toEqual(['[2/4] RUN echo prepared > /p']);
   });
 
+  it('a missing COPY source fails its step with the snippet, like BuildKit', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox\nCOPY nope /x\n' });
+    const r = await buildCli(root, ctx, []);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/#\d+ \[2\/2\] COPY nope \/x\n#\d+ ERROR: failed to compute cache key: failed to calculate checksum of ref: "\/nope": not found\n/);
+    expect(r.stderr).toContain('Dockerfile:2\n--------------------\n   1 |     FROM busybox\n   2 | >>> COPY nope /x\n');
+    expect(r.stderr.trim().split('\n').pop()).toBe('ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref: "/nope": not found');
+  });
+
   it('a command that does not exist: exit code 127', async () => {
     const ctx = context({ Dockerfile: 'FROM busybox\nRUN ["/no/such/binary"]\n' });
     const r = await buildCli(root, ctx, []);
@@ -66,6 +75,7 @@ RUN echo never
       [['--progress', 'fancy'], /invalid --progress/],
       [['--network', 'bridge'], /invalid --network/],
       [['-f', join(ctx, 'Missing.Dockerfile')], /failed to read dockerfile/],
+      [['-t', 'Bad:Tag:x'], /invalid tag "Bad:Tag:x"/],
     ];
     for (const [args, re] of cases) {
       const r = await buildCli(root, ctx, args);

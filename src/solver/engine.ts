@@ -198,6 +198,13 @@ class Builder {
     if (!existsSync(this.contextDir) || !statSync(this.contextDir).isDirectory()) {
       throw new UserError(`unable to prepare context: path "${opts.contextDir}" not found`);
     }
+    for (const t of opts.tags) {
+      try {
+        deps.fullRef(t);
+      } catch (e) {
+        throw new UserError(`invalid tag ${JSON.stringify(t)}: ${errMsg(e)}`);
+      }
+    }
     // 1. the Dockerfile
     const dfName = dockerfileDisplayName(opts);
     const v1 = this.progress.start(`[internal] load build definition from ${dfName}`);
@@ -477,7 +484,12 @@ class Builder {
           }
         }
       } catch (e) {
-        throw positioned(e, plan.dockerfile.name, step.line);
+        // like BuildKit: the step's vertex fails ("failed to compute cache key: ...") and the
+        // report shows the Dockerfile snippet
+        if (!isUserError(e) || signal.aborted) throw positioned(e, plan.dockerfile.name, step.line);
+        const v = this.progress.start(name);
+        v.fail(e.message);
+        throw new StepFailure(e.message, name, [], step.line, step.endLine);
       }
       const k = stepKey(key, action, inputs);
       const rec = this.opts.noCache ? undefined : await this.cache.get(k);
