@@ -33,10 +33,11 @@ import { posix } from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { cleanPath, isWithin, resolveInRoot } from '../../util/fspath.js';
 import { applyMode, parseChmod, resolveChown, type ModeSpec, type Owner } from './owner.js';
-import { decide, expandSources, notFound, relOf, sortedNames, tryLstat, type PathMatcher, type SourceJob, type TreeFilter } from './sources.js';
+import { decide, expandSources, notFound, patternMatcher, relOf, sortedNames, tryLstat, type PathMatcher, type SourceJob, type TreeFilter } from './sources.js';
 import { extractArchive, isArchive } from './archive.js';
 import { readXattrsTree, restoreXattrs } from '../../image/index.js';
 import { downloadUrl, isGitUrl, isUrl } from './remote.js';
+import { checkoutGit, parseGitRef, type GitRef } from './git.js';
 
 export interface CopyOptions {
   /** host directory the sources are read from: the context dir, or a stage/image root */
@@ -70,7 +71,7 @@ export interface CopyOptions {
   unpack?: boolean;
   /** ADD --checksum=sha256:... (URL sources only) */
   checksum?: string;
-  /** ADD --keep-git-dir (git sources are not supported: an error) */
+  /** ADD --keep-git-dir: keep the .git directory of a git source */
   keepGitDir?: boolean;
   /** instruction name used in messages */
   instruction?: 'COPY' | 'ADD';
@@ -362,9 +363,9 @@ export async function copyFiles(opts: CopyOptions): Promise<CopyResult> {
   if (opts.checksum) {
     if (!opts.add) throw new UserError("checksum can't be specified for COPY");
     if (opts.sources.length !== 1) throw new UserError("checksum can't be specified for multiple sources");
-    if (!isUrl(opts.sources[0])) throw new UserError('checksum requires HTTP(S) or Git sources');
+    if (!isUrl(opts.sources[0]) && !isGitUrl(opts.sources[0])) throw new UserError('checksum requires HTTP(S) or Git sources');
   }
-  type Job = { kind: 'local'; job: SourceJob; archive: boolean } | { kind: 'url'; url: string };
+  type Job = { kind: 'local'; job: SourceJob; archive: boolean } | { kind: 'url'; url: string } | { kind: 'git'; src: string; ref: GitRef };
   const jobs: Job[] = [];
   const local: string[] = [];
   const flushLocal = async (): Promise<void> => {
@@ -381,9 +382,12 @@ export async function copyFiles(opts: CopyOptions): Promise<CopyResult> {
     local.length = 0;
   };
   for (const src of opts.sources) {
-    if (isGitUrl(src)) {
+    const gitRef = parseGitRef(src);
+    if (gitRef) {
       if (!opts.add) throw new UserError("source can't be a git ref for COPY");
-      throw new UserError(`ADD of a git repository is not supported: ${src}`);
+      await flushLocal();
+      jobs.push({ kind: 'git', src, ref: gitRef });
+      continue;
     }
     if (isUrl(src)) {
       if (!opts.add) throw new UserError("source can't be a URL for COPY");
@@ -397,6 +401,19 @@ export async function copyFiles(opts: CopyOptions): Promise<CopyResult> {
   let tmp: string | undefined;
   try {
     for (const job of jobs) {
+      if (job.kind === 'git') {
+        tmp ??= mkdtempSync(posix.join(tmpdir(), 'stagecraft-add-'));
+        const co = await checkoutGit(job.ref, mkdtempSync(posix.join(tmp, 'git-')), { keepGitDir: opts.keepGitDir, checksum: opts.checksum, signal: opts.signal });
+        st.result.sources.push(job.src);
+        const sub: State = { ...st, opts: { ...opts, resetOwnership: true } };
+        const exclude = opts.exclude && opts.exclude.length > 0 ? patternMatcher(opts.exclude) : undefined;
+        try {
+          await copyOne(sub, co.root, '', { exclude }, '');
+        } catch (e) {
+          copyError(e);
+        }
+        continue;
+      }
       if (job.kind === 'url') {
         tmp ??= mkdtempSync(posix.join(tmpdir(), 'stagecraft-add-'));
         const dl = await downloadUrl(job.url, tmp, { checksum: opts.checksum, fetch: opts.fetch, signal: opts.signal });

@@ -42,10 +42,13 @@
  *   directory re-included by a `!` pattern exists with just those children).
  * - ADD: a local tar (plain/gzip/bzip2/xz/zstd, detected by content) is extracted into dest (created
  *   as a directory); a URL is downloaded (mode 0600, Last-Modified as mtime, --checksum verified) and
- *   copied like a file named after the URL path. Git sources: "not supported" error.
+ *   copied like a file named after the URL path. A git source (`https://h/r.git#ref:subdir`,
+ *   `git@h:r.git`, BuildKit's query form) is checked out shallowly (submodules too, `.git` dropped
+ *   unless --keep-git-dir, --checksum = commit prefix) and its tree copied 0:0 like a directory;
+ *   `resolveGitCommit(src)` gives callers the commit for cache keys.
  * - Extended attributes of copied entries are copied (getfattr/setfattr through the image module),
  *   best effort like BuildKit; `trusted.overlay.*` and `security.selinux` are not.
- * - Not done: sockets are skipped; git sources.
+ * - Not done: sockets are skipped.
  */
 export { copyFiles, type CopyOptions, type CopyResult } from './copy.js';
 export { resolveChown, parseChmod, applyMode, type Owner, type ModeSpec } from './owner.js';
@@ -63,3 +66,4 @@ export {
 } from './sources.js';
 export { isArchive } from './archive.js';
 export { isUrl, isGitUrl, urlFileName } from './remote.js';
+export { parseGitRef, resolveGitCommit, type GitRef } from './git.js';

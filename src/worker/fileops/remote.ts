@@ -3,21 +3,20 @@
  * does: file name = last element of the URL path (`__unnamed__` when there is none), mode 0600,
  * uid/gid 0, mtime = the response's Last-Modified when present, optional `--checksum=sha256:<hex>`
  * verified before anything is written to the image. Remote archives are NOT extracted (Docker rule).
- * Git sources (`git@…`, `git://`, `ssh://`, `https://….git`) are recognised so callers can refuse
- * them clearly: cloning is not implemented.
+ * Git sources (`git@…`, `git://`, `ssh://`, `https://….git`) are not URLs here: see ./git.ts.
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { UserError } from '../../util/errors.js';
+import { parseGitRef } from './git.js';
 
 export function isGitUrl(src: string): boolean {
-  if (/^git@[^:]+:/.test(src) || /^git:\/\//.test(src) || /^ssh:\/\//.test(src)) return true;
-  if (/^https?:\/\//.test(src)) {
-    const noFrag = src.split('#')[0].split('?')[0];
-    return /\.git\/?$/.test(noFrag);
+  try {
+    return parseGitRef(src) !== undefined;
+  } catch {
+    return true; // a git source with a bad query: parseGitRef reports it when it is used
   }
-  return false;
 }
 
 export function isUrl(src: string): boolean {

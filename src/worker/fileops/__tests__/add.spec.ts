@@ -124,7 +124,7 @@ describe('ADD: URLs', () => {
     await expect(copyFiles({ ...o, sources: ['http://h/f'], checksum: 'sha256:x' })).rejects.toThrow("checksum can't be specified for COPY");
     await expect(copyFiles({ ...o, sources: ['a', 'b'], add: true, checksum: 'sha256:x' })).rejects.toThrow("checksum can't be specified for multiple sources");
     await expect(copyFiles({ ...o, sources: ['a'], add: true, checksum: 'sha256:x' })).rejects.toThrow('checksum requires HTTP(S) or Git sources');
-    await expect(copyFiles({ ...o, sources: ['https://github.com/moby/buildkit.git#v0.13.0'], add: true })).rejects.toThrow('not supported');
+    await expect(copyFiles({ ...o, sources: ['http://h/f'], add: true, checksum: 'md5:x' })).rejects.toThrow('invalid checksum digest format: md5:x');
     await expect(copyFiles({ ...o, sources: ['git@github.com:moby/buildkit.git'] })).rejects.toThrow("source can't be a git ref for COPY");
   });
 });
