@@ -51,7 +51,7 @@ export async function* gzipParallel(src: AsyncIterable<Buffer>, opts: { workers?
   let launched = 0;
   const launch = (b: Buffer): void => {
     launched++;
-    const p = gzipAsync(b, { level });
+    const p = gzipAsync(b, { level, chunkSize: 1 << 20 });
     p.catch(() => undefined); // awaited in order below
     inflight.push(p);
   };
