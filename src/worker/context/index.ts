@@ -21,14 +21,15 @@
  * uid/gid when ownership is kept (stage sources). Never mtimes or inode numbers. File digests are
  * cached in-process by (path, dev, ino, size, mtime, ctime), so an unchanged tree costs one lstat
  * per entry. A missing literal source throws BuildKit's "failed to compute cache key ... not found".
- * URL and git sources contribute only their text: their content is the caller's to key.
+ * URL sources contribute only their text (their content is the caller's to key); a git source
+ * contributes the commit its ref names (`git ls-remote`).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { UserError } from '../../util/errors.js';
-import { decide, expandSources, isGitUrl, isUrl, patternMatcher, type PathMatcher, type SourceJob } from '../fileops/index.js';
+import { decide, expandSources, isGitUrl, isUrl, patternMatcher, resolveGitCommit, type PathMatcher, type SourceJob } from '../fileops/index.js';
 
 export type { PathMatcher } from '../fileops/index.js';
 
@@ -226,7 +227,12 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
   put('stagecraft-copy-hash-v1', opts.parents ? 'parents' : '', ...(opts.exclude ?? []));
   for (const src of sources) {
     put('source', src);
-    if (isUrl(src) || isGitUrl(src)) continue; // remote content is keyed by the caller (download/checksum)
+    if (isUrl(src)) continue; // remote content is keyed by the caller (download/checksum)
+    if (isGitUrl(src)) {
+      // a git source is keyed by the commit its ref names now; unreachable → never a cache hit
+      put('git', await resolveGitCommit(src).catch(() => `unresolved ${Date.now()} ${Math.random()}`));
+      continue;
+    }
     const jobs: SourceJob[] = expandSources(root, [src], { ignore, parents: opts.parents, exclude: opts.exclude });
     for (const job of jobs) {
       put('match', job.resolved);

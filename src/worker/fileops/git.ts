@@ -93,7 +93,8 @@ function git(args: string[], opts: { cwd?: string; signal?: AbortSignal } = {}):
     const p = spawn('git', args, {
       cwd: opts.cwd,
       signal: opts.signal,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' },
+      // never wait for a password or a host-key prompt
+      env: { GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

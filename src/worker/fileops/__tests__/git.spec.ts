@@ -3,6 +3,7 @@ import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFiles, parseGitRef, resolveGitCommit } from '../index.js';
+import { hashPaths } from '../../context/index.js';
 import { dumpTree, tmpDir } from './helpers.js';
 
 describe('parseGitRef (BuildKit dfgitutil forms)', () => {
@@ -99,9 +100,15 @@ describe('ADD <git repository>', () => {
     await expect(copyFiles({ srcRoot: tmpDir(), destRoot: tmpDir(), sources: [`${REMOTE}#nosuchref`], dest: '/c/', add: true })).rejects.toThrow(/git fetch failed/);
   });
 
-  it('resolveGitCommit names the commit for cache keys', async () => {
+  it('resolveGitCommit names the commit for cache keys; hashPaths uses it', async () => {
     expect(await resolveGitCommit(`${REMOTE}#v1`)).toBe(commit);
     expect(await resolveGitCommit(`${REMOTE}#${commit}`)).toBe(commit);
     expect(await resolveGitCommit(REMOTE)).not.toBe(commit);
+    const ctx = tmpDir();
+    expect(await hashPaths(ctx, [`${REMOTE}#v1`])).toBe(await hashPaths(ctx, [`${REMOTE}#v1`]));
+    expect(await hashPaths(ctx, [`${REMOTE}#v1`])).not.toBe(await hashPaths(ctx, [`${REMOTE}#main`]));
+    // unreachable: never the same key twice (no false cache hit)
+    const bad = 'https://git.example.invalid/other/none.git';
+    expect(await hashPaths(ctx, [bad])).not.toBe(await hashPaths(ctx, [bad]));
   });
 });
