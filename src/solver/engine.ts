@@ -259,10 +259,13 @@ class Builder {
     await this.loadSecrets();
 
     // 4. the stages
+    // a stage starts once its FROM stage is done; a COPY --from / mount from= waits for its
+    // source stage at that step only, so the steps before it run meanwhile (as in BuildKit)
+    for (const i of needed) stageDeps(plan, i, named); // validates every --from reference up front
     const results = await runDag<StageResult>(
       needed,
-      (i) => stageDeps(plan, i, named),
-      (i, res, signal) => this.runStage(i, res, signal),
+      (i) => (plan.stages[i].base.kind === 'stage' ? [(plan.stages[i].base as { index: number }).index] : []),
+      (i, wait, signal) => this.runStage(i, wait, signal),
       this.signal,
     );
     const final = results.get(plan.target) as StageResult;
@@ -383,7 +386,7 @@ class Builder {
     return deps.layerSnapshots(this.store, layers);
   }
 
-  private async runStage(i: number, results: Map<number, StageResult>, signal: AbortSignal): Promise<StageResult> {
+  private async runStage(i: number, wait: (n: number) => Promise<StageResult>, signal: AbortSignal): Promise<StageResult> {
     const plan = this.plan;
     const s = plan.stages[i];
     const stageName = plan.stages.length === 1 ? '' : s.name ?? `stage-${i}`;
@@ -395,7 +398,7 @@ class Builder {
     let snapshots: string[] | undefined;
     let fromRef: string | undefined;
     if (s.base.kind === 'stage') {
-      const p = results.get(s.base.index) as StageResult;
+      const p = await wait(s.base.index);
       st = initStageState({ kind: 'stage', state: p.state }, this.platform, stageName);
       layers = [...p.layers];
       key = p.key;
@@ -431,7 +434,7 @@ class Builder {
     for (const t of trigSteps) {
       if (t.kind === 'copy' && t.from !== undefined) {
         const d = resolveStageRef(plan, t.from, i);
-        if (d !== undefined && !results.has(d)) throw new UserError(`ONBUILD COPY --from=${t.from}: stage not built before this stage`);
+        if (d !== undefined && !this.plan.stages.some((_, j) => j === d)) throw new UserError(`ONBUILD COPY --from=${t.from}: no such stage`);
       }
     }
     const steps = [...trigSteps, ...s.steps];
@@ -473,14 +476,14 @@ class Builder {
       let copySource: CopySource | undefined;
       try {
         if (action.type === 'copy') {
-          copySource = await this.copySource(action, i, results);
+          copySource = await this.copySource(action, i, wait);
           inputs.source = copySource.digest;
           attribution.paths = [...action.srcs, ...action.inline.map((x) => `<<${x.name}`)];
           if (copySource.label !== undefined) attribution.from = copySource.label;
         } else if (action.type === 'run') {
           for (const [j, m] of action.mounts.entries()) {
-            if (m.type === 'bind') inputs[`mount${j}`] = await this.bindSourceDigest(m.from, m.source ?? '/', i, results);
-            if (m.type === 'cache' && m.from !== undefined) inputs[`mount${j}`] = await this.bindSourceDigest(m.from, m.source ?? '/', i, results);
+            if (m.type === 'bind') inputs[`mount${j}`] = await this.bindSourceDigest(m.from, m.source ?? '/', i, wait);
+            if (m.type === 'cache' && m.from !== undefined) inputs[`mount${j}`] = await this.bindSourceDigest(m.from, m.source ?? '/', i, wait);
           }
         }
       } catch (e) {
@@ -513,7 +516,7 @@ class Builder {
         try {
           const m = await deps.mountOverlay(lowers.length ? lowers : [empty], upper, join(work, 'scratch'));
           try {
-            if (action.type === 'run') await this.execRun(action, m.root, v, step, i, results, signal, work);
+            if (action.type === 'run') await this.execRun(action, m.root, v, step, i, wait, signal, work);
             else if (action.type === 'copy') {
               const src = await (copySource as CopySource).open();
               try {
@@ -556,7 +559,7 @@ class Builder {
 
   // ---- COPY / ADD sources ----------------------------------------------------------------
 
-  private async copySource(action: CopyAction, stage: number, results: Map<number, StageResult>): Promise<CopySource> {
+  private async copySource(action: CopyAction, stage: number, wait: (n: number) => Promise<StageResult>): Promise<CopySource> {
     if (action.from === undefined) {
       const onlyInline = action.srcs.length === 0;
       const urls = action.srcs.filter((x) => /^https?:\/\//.test(x));
@@ -584,16 +587,15 @@ class Builder {
       const root = this.contextDir;
       return { digest, fromContext: true, ignore: this.context?.ignore, open: async () => ({ root, release: noRelease }) };
     }
-    return this.fromSource(action.from, stage, results);
+    return this.fromSource(action.from, stage, wait);
   }
 
   /** A `--from=` / `from=` source: a stage, a named build context, or an image. Mounted read-only. */
-  private async fromSource(from: string, stage: number, results: Map<number, StageResult>): Promise<CopySource> {
+  private async fromSource(from: string, stage: number, wait: (n: number) => Promise<StageResult>): Promise<CopySource> {
     const named = this.opts.buildContexts[from];
     const idx = named && !/^[0-9]+$/.test(from) && !this.plan.stages.some((s) => s.name === from.toLowerCase()) ? undefined : resolveStageRef(this.plan, from, stage);
     if (idx !== undefined) {
-      const r = results.get(idx);
-      if (!r) throw new UserError(`stage ${from} was not built`);
+      const r = await wait(idx);
       return this.mountLayers(r.layers, r.key, /^[0-9]+$/.test(from) ? from : stageLabel(this.plan, idx));
     }
     if (named?.kind === 'dir') {
@@ -636,7 +638,7 @@ class Builder {
     };
   }
 
-  private async bindSourceDigest(from: string | undefined, source: string, stage: number, results: Map<number, StageResult>): Promise<string> {
+  private async bindSourceDigest(from: string | undefined, source: string, stage: number, wait: (n: number) => Promise<StageResult>): Promise<string> {
     if (from === undefined) {
       if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
       return this.context.digest([source === '' ? '/' : source], { exclude: [], parents: false }).catch(() => digestOf({ missing: source }));
@@ -644,7 +646,7 @@ class Builder {
     const named = this.opts.buildContexts[from];
     if (named?.kind === 'dir') return deps.dirDigest(resolvePath(named.path));
     const idx = named ? undefined : resolveStageRef(this.plan, from, stage);
-    if (idx !== undefined) return (results.get(idx) as StageResult).key;
+    if (idx !== undefined) return (await wait(idx)).key;
     const img = named?.kind === 'oci' ? await deps.loadOciLayout(this.store, named.path, named.ref) : await this.resolveBase(named?.kind === 'image' ? named.ref : from);
     return img.manifestDigest;
   }
@@ -704,7 +706,7 @@ class Builder {
     v: VertexHandle,
     step: Step,
     stage: number,
-    results: Map<number, StageResult>,
+    wait: (n: number) => Promise<StageResult>,
     signal: AbortSignal,
     work: string,
   ): Promise<void> {
@@ -762,7 +764,7 @@ class Builder {
           case 'bind': {
             let srcRoot = this.contextDir;
             if (m.from !== undefined) {
-              const src = await (await this.fromSource(m.from, stage, results)).open();
+              const src = await (await this.fromSource(m.from, stage, wait)).open();
               releases.push(src.release);
               srcRoot = src.root;
             }

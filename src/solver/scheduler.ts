@@ -1,13 +1,14 @@
 /**
  * Runs a DAG of stages: every node starts as soon as the nodes it depends on have finished, so
  * independent stages run concurrently (Node's event loop; the real work is in child processes and
- * I/O). In: node ids, their dependencies, and the work per node. Out: each node's result; the first
+ * I/O). A node may also `wait(m)` for another node in the middle of its work (a COPY --from step).
+ * In: node ids, their dependencies, and the work per node. Out: each node's result; the first
  * failure aborts the shared AbortSignal and rejects the whole run with that failure.
  */
 export async function runDag<T>(
   nodes: number[],
   deps: (n: number) => number[],
-  work: (n: number, results: Map<number, T>, signal: AbortSignal) => Promise<T>,
+  work: (n: number, wait: (m: number) => Promise<T>, signal: AbortSignal) => Promise<T>,
   outer?: AbortSignal,
 ): Promise<Map<number, T>> {
   const ac = new AbortController();
@@ -22,7 +23,7 @@ export async function runDag<T>(
     const p = (async () => {
       await Promise.all(deps(n).map((d) => visit(d, [...path, n])));
       if (ac.signal.aborted) throw ac.signal.reason ?? new Error('aborted');
-      const r = await work(n, results, ac.signal);
+      const r = await work(n, (m) => visit(m, [...path, n]), ac.signal);
       results.set(n, r);
       return r;
     })();
