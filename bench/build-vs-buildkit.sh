@@ -38,7 +38,7 @@ if ! docker image inspect bench-bigroot:latest >/dev/null 2>&1 || ! $SC inspect 
 fi
 
 hf() { hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$OUT/$1.md" "${@:2}"; }
-DB="docker build --progress plain -q"
+DB="docker build --progress plain"
 
 hf cold-build \
   -n stagecraft "$SC build --no-cache --progress plain -t bench-ms:sc $ctx" \
