@@ -19,6 +19,11 @@ import { createGunzip, gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 
+// gzip pieces run on libuv's threadpool, which fs calls share (default 4 threads): with 2 pieces in
+// flight per core, file reads of the layer being archived would queue behind compression. Make
+// room before the pool starts (it is created on first use, after the bundle's modules load).
+if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = String(Math.max(4, availableParallelism() * 2 + 2));
+
 const gzipAsync = promisify(gzipCb) as (b: Buffer, o: object) => Promise<Buffer>;
 
 export type Compression = 'gzip' | 'zstd' | 'none';

@@ -33,7 +33,7 @@ import { UserError } from '../util/errors.js';
 import { applyLayer, measureLayer } from '../image/index.js';
 import { fsyncDir, pidAlive, tempName, writeFileAtomic } from './atomic.js';
 import { acquireLock, withFileLock, type HeldLock } from './lock.js';
-import { normalizeRef, normalizeTag, parseRef } from './refs.js';
+import { normalizeRef, normalizeTag } from './refs.js';
 
 export const StoreAnnotation = {
   Config: 'io.stagecraft.image.config',
@@ -668,14 +668,5 @@ export class Store {
       }
     }
     return out;
-  }
-}
-
-/** used by fsck and tests */
-export function parseRefOrUndefined(s: string): ReturnType<typeof parseRef> | undefined {
-  try {
-    return parseRef(s);
-  } catch {
-    return undefined;
   }
 }
