@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostPlatform } from '../src/image/types.js';
 import { importBusybox, isRoot, tmp } from './helpers/index.js';
-import { buildOk, context, imageConfig, imageTree } from './helpers/build.js';
+import { buildCli, buildOk, context, imageConfig, imageTree } from './helpers/build.js';
 
 const DOCKERFILE = `ARG BASE=busybox
 ARG GLOBAL=g1
@@ -76,5 +76,16 @@ describe.skipIf(!isRoot)('build: ARG and ENV', () => {
     expect(cfg.config?.Env).toContain('FROM_ARG=cli');
     expect((cfg.config?.Env ?? []).some((e) => e.startsWith('GLOBAL=') || e.startsWith('NOTGIVEN='))).toBe(false);
     expect((cfg.history ?? []).map((h) => h.created_by)).toContain('ARG LOCAL=l1');
+  });
+
+  it('FROM --platform accepts the build platform (predefined ARGs expand) and refuses others', async () => {
+    const ok = context({ Dockerfile: 'FROM --platform=$BUILDPLATFORM busybox\nARG TARGETPLATFORM\nRUN echo "$TARGETPLATFORM" > /tp\n' });
+    await buildOk(root, ok, ['-t', 'args:plat']);
+    const tree = await imageTree(root, 'args:plat');
+    expect(readFileSync(join(tree, 'tp'), 'utf8')).toBe(`linux/${arch}${hostPlatform().variant ? `/${hostPlatform().variant}` : ''}\n`);
+    const other = arch === 's390x' ? 'linux/ppc64le' : 'linux/s390x';
+    const bad = await buildCli(root, context({ Dockerfile: `FROM --platform=${other} busybox\n` }), []);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n').pop()).toMatch(/^Dockerfile:1:1: FROM --platform=linux\/s390x: only linux\/\w+ can be built here/);
   });
 });

@@ -81,4 +81,27 @@ COPY --from=b /b /b
     expect(readFileSync(join(tree, 'a'), 'utf8')).toBe('met\n');
     expect(readFileSync(join(tree, 'b'), 'utf8')).toBe('met\n');
   });
+
+  it('sharing=locked serialises concurrent users of one cache mount', async () => {
+    const step = (me: string): string =>
+      `RUN --mount=type=cache,target=/c,id=locked-one,sharing=locked sh -c 'echo start-${me} >> /c/log; sleep 1; echo end-${me} >> /c/log; cp /c/log /log-${me}'`;
+    const df = `FROM busybox AS a
+${step('a')}
+FROM busybox AS b
+${step('b')}
+FROM busybox
+COPY --from=a /log-a /log-a
+COPY --from=b /log-b /log-b
+`;
+    const fresh = tmp('sc-root-');
+    await importBusybox(fresh);
+    await buildOk(fresh, context({ Dockerfile: df }), ['-t', 'locked:t']);
+    const tree = await imageTree(fresh, 'locked:t');
+    const logs = [readFileSync(join(tree, 'log-a'), 'utf8'), readFileSync(join(tree, 'log-b'), 'utf8')];
+    const full = logs.sort((x, y) => y.length - x.length)[0].trim().split('\n');
+    // never start-x start-y: one finished before the other began
+    expect(full).toHaveLength(4);
+    expect(full[0].replace('start-', '')).toBe(full[1].replace('end-', ''));
+    expect(full[2].replace('start-', '')).toBe(full[3].replace('end-', ''));
+  });
 });

@@ -8,6 +8,7 @@
 import { parseDockerfile, ShellLex, type Instruction, type HeredocBody, type Dockerfile } from '../dockerfile/index.js';
 import type { Platform } from '../image/types.js';
 import { UserError } from '../util/errors.js';
+import { parsePlatform } from '../registry/index.js';
 import type { Heredoc, Lexer, SolverPlan, SolverStage, Step, StepPos } from './types.js';
 
 export function formatPlatform(p: Platform): string {
@@ -198,6 +199,20 @@ export function planFromText(text: string, opts: PlanOptions): { plan: SolverPla
     if (byName.has(lower) && byName.get(lower) !== undefined) base = { kind: 'stage', index: byName.get(lower) as number };
     else if (lower === 'scratch') base = { kind: 'scratch' };
     else base = { kind: 'image', ref: baseName };
+    if (s.from.platform !== undefined) {
+      // one platform per build: --platform must name the one we build for (the host's)
+      let want: Platform;
+      try {
+        want = parsePlatform(lex.processWord(s.from.platform, globalArgs));
+      } catch (e) {
+        throw positioned(e, opts.file, s.pos.line);
+      }
+      if (want.os !== opts.platform.os || want.architecture !== opts.platform.architecture) {
+        throw new UserError(`FROM --platform=${formatPlatform(want)}: only ${formatPlatform(opts.platform)} can be built here (no emulation)`, {
+          pos: { file: opts.file, line: s.pos.line, col: s.pos.col },
+        });
+      }
+    }
     const steps: Step[] = [];
     for (const ins of s.instructions) {
       const st = toStep(ins);
