@@ -2,6 +2,7 @@
  * `import`, `images`, `tag`, `rmi`, `inspect`, `history`, `system df|prune|fsck` through the CLI,
  * with the busybox rootfs from Debian's busybox-static.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +40,11 @@ describe('import and images', () => {
     const d = await cli(['images', '--digests'], { root });
     expect(d.stdout.split('\n')[0]).toMatch(/^REPOSITORY {3}TAG {7}DIGEST {2,}IMAGE ID/);
     expect(d.stdout).toContain(o.Digest);
+
+    // the store itself is an OCI image layout that other tools read
+    const sk = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${root}:busybox:latest`], { encoding: 'utf8' })) as { Digest: string };
+    expect(sk.Digest).toBe(o.Digest);
+    expect(execFileSync('umoci', ['ls', '--layout', root], { encoding: 'utf8' })).toBe('busybox:latest\n');
 
     const ins = JSON.parse((await cli(['inspect', 'busybox'], { root })).stdout) as Record<string, any>[];
     expect(ins).toHaveLength(1);
