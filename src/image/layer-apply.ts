@@ -89,6 +89,9 @@ export async function applyLayer(tar: Readable | AsyncIterable<Buffer>, target: 
     if (e instanceof UserError) throw e;
     const m = (e as Error).message ?? String(e);
     if (/^corrupt (gzip|zstd)/.test(m) || /incorrect header check|unexpected end of file|invalid .* (block|distance)/i.test(m)) throw new UserError(`invalid layer: ${m}`);
+    // file system errors caused by the layer's content (ENAMETOOLONG, ENOTDIR, ENOSPC, ...)
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new UserError(`cannot extract layer: ${m.split('\n')[0]}`);
     throw e;
   }
 }

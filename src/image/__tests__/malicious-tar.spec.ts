@@ -87,6 +87,8 @@ const corpus: { name: string; entries: (s: Sandbox) => E[] }[] = [
   { name: 'whiteout through absolute symlink', entries: (s) => [{ name: 'evil', type: 'symlink', linkname: s.outside }, { name: 'evil/.wh.secret', data: '' }] },
   { name: 'opaque whiteout through symlink parent', entries: () => [{ name: 'evil', type: 'symlink', linkname: '../outside' }, { name: 'evil/.wh..wh..opq', data: '' }] },
   { name: 'opaque whiteout at dot-dot', entries: () => [{ name: '../outside/.wh..wh..opq', data: '' }] },
+  { name: 'name longer than PATH_MAX', entries: () => [{ name: `${'d'.repeat(250)}/`.repeat(20) + 'f', data: 'x' }] },
+  { name: 'file below a file', entries: () => [{ name: 'f', data: 'x' }, { name: 'f/g', data: 'y' }] },
   { name: 'symlink loop parent', entries: () => [{ name: 'loop', type: 'symlink', linkname: 'loop' }, { name: 'loop/x', data: 'x' }] },
   { name: 'device node through symlink parent', entries: () => [{ name: 'evil', type: 'symlink', linkname: '../outside' }, { name: 'evil/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o666 }] },
   { name: 'fifo replacing canary via absolute name', entries: (s) => [{ name: s.canary, type: 'fifo', mode: 0o644 }] },
