@@ -222,6 +222,8 @@ export class Store {
     } catch (e) {
       await fh.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS' || code === 'EIO') throw new UserError(`cannot write to the store at ${this.root}: ${(e as Error).message}`);
       throw e;
     }
     await fh.close();
