@@ -7,7 +7,7 @@ export * from './types.js';
 export { applyLayer, measureLayer, cleanEntryName, type ApplyOptions, type ApplyStats, type WhiteoutMode } from './layer-apply.js';
 export { writeLayer, writeTarAsLayer, packDir, type WriteLayerOptions, type WrittenLayer, type PackOptions } from './layer-write.js';
 export { compress, decompress, gzipParallel, zstdCompress, sniffCompression, type Compression } from './compress.js';
-export { readTar, encodeHeader, TAR_END, padLen, type TarEntry, type TarHeader, type TarType } from './tar.js';
+export { readTar, encodeHeader, TAR_END, padLen, TarContentSize, TarFormatError, type TarEntry, type TarHeader, type TarType } from './tar.js';
 export { readXattrsTree, restoreXattrs } from './xattrs.js';
 export { importRootfs, type ImportOptions } from './import.js';
 export { applyChange, splitWords } from './changes.js';
