@@ -5,14 +5,13 @@
  * beside the Dockerfile wins over the context's .dockerignore. Skipped without a Docker engine.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, readdirSync, lstatSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, readdirSync, lstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTar } from '../src/image/index.js';
 import { copyFiles } from '../src/worker/fileops/index.js';
 import { loadContext } from '../src/worker/context/index.js';
-import { makeTree } from '../src/worker/fileops/__tests__/helpers.js';
+import { makeTree, tmpDir } from '../src/worker/fileops/__tests__/helpers.js';
 
 const dockerOk = spawnSync('docker', ['info'], { timeout: 15_000 }).status === 0;
 
@@ -56,9 +55,9 @@ function paths(files: string[]): Record<string, string> {
 }
 
 async function dockerPaths(ctx: string, df: string, dfPath?: string): Promise<string[]> {
-  const p = dfPath ?? join(mkdtempSync(join(tmpdir(), 'sc-ign-df-')), 'Dockerfile');
+  const p = dfPath ?? join(tmpDir('sc-ign-df-'), 'Dockerfile');
   writeFileSync(p, df);
-  const out = join(mkdtempSync(join(tmpdir(), 'sc-ign-out-')), 'out.tar');
+  const out = join(tmpDir('sc-ign-out-'), 'out.tar');
   execFileSync('docker', ['build', '-q', '--no-cache', '-f', p, '--output', `type=tar,dest=${out}`, ctx], {
     env: { ...process.env, DOCKER_BUILDKIT: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -91,26 +90,26 @@ function makeFiles(dir: string): void {
 describe.skipIf(!dockerOk)('.dockerignore parity with BuildKit', () => {
   for (const [name, text] of Object.entries(IGNORES)) {
     it(`COPY . copies the same paths: ${name}`, async () => {
-      const ctx = mkdtempSync(join(tmpdir(), `sc-ign-${name}-`));
+      const ctx = tmpDir(`sc-ign-${name}-`);
       makeFiles(ctx);
       writeFileSync(join(ctx, '.dockerignore'), text);
       const want = await dockerPaths(ctx, 'FROM scratch\nCOPY . /t/\n');
       const c = await loadContext(ctx, { dockerfile: '-', stdin: 'FROM scratch\n' });
-      const root = mkdtempSync(join(tmpdir(), 'sc-ign-root-'));
+      const root = tmpDir('sc-ign-root-');
       await copyFiles({ srcRoot: c.dir, ignore: c.ignore, resetOwnership: true, sources: ['.'], dest: '/t/', destRoot: root });
       expect(hostPaths(root)).toEqual(want);
     });
   }
 
   it('<Dockerfile>.dockerignore next to a Dockerfile outside the context wins', async () => {
-    const ctx = mkdtempSync(join(tmpdir(), 'sc-ign-ctx-'));
+    const ctx = tmpDir('sc-ign-ctx-');
     makeFiles(ctx);
     writeFileSync(join(ctx, '.dockerignore'), 'docs\n');
-    const dfDir = mkdtempSync(join(tmpdir(), 'sc-ign-dfdir-'));
+    const dfDir = tmpDir('sc-ign-dfdir-');
     writeFileSync(join(dfDir, 'app.Dockerfile.dockerignore'), 'src\n');
     const want = await dockerPaths(ctx, 'FROM scratch\nCOPY . /t/\n', join(dfDir, 'app.Dockerfile'));
     const c = await loadContext(ctx, { dockerfile: join(dfDir, 'app.Dockerfile') });
-    const root = mkdtempSync(join(tmpdir(), 'sc-ign-root-'));
+    const root = tmpDir('sc-ign-root-');
     await copyFiles({ srcRoot: c.dir, ignore: c.ignore, resetOwnership: true, sources: ['.'], dest: '/t/', destRoot: root });
     const got = hostPaths(root);
     expect(got).toEqual(want);

@@ -10,14 +10,13 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, linkSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, linkSync, lstatSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTar } from '../src/image/index.js';
 import { copyFiles, patternMatcher, type CopyOptions } from '../src/worker/fileops/index.js';
 import { parseDockerignore } from '../src/worker/context/index.js';
-import { makeTree } from '../src/worker/fileops/__tests__/helpers.js';
+import { makeTree, tmpDir } from '../src/worker/fileops/__tests__/helpers.js';
 
 const dockerOk = spawnSync('docker', ['info'], { timeout: 15_000 }).status === 0;
 
@@ -25,7 +24,7 @@ type Step = { line: string; opts: Omit<CopyOptions, 'srcRoot' | 'destRoot' | 're
 
 const T = 978307200;
 function makeContext(): string {
-  const c = makeTree(mkdtempSync(join(tmpdir(), 'sc-parity-')), {
+  const c = makeTree(tmpDir('sc-parity-'), {
     'a.txt': { file: 'a', mtime: T },
     'b.txt': { file: 'b', uid: 1234, gid: 1234, mtime: T + 1 },
     'exec.sh': { file: '#!/bin/sh\n', mode: 0o755, mtime: T + 2 },
@@ -102,9 +101,9 @@ const steps: Step[] = [
 type Tree = Record<string, string>;
 
 async function dockerTree(ctx: string, df = ['FROM scratch', ...steps.map((s) => s.line).filter(Boolean)].join('\n') + '\n'): Promise<Tree> {
-  const dfPath = join(ctx, '..', `${ctx.split('/').pop()}.Dockerfile`);
+  const dfPath = join(tmpDir('sc-parity-df-'), 'Dockerfile');
   writeFileSync(dfPath, df);
-  const out = join(mkdtempSync(join(tmpdir(), 'sc-parity-out-')), 'out.tar');
+  const out = join(tmpDir('sc-parity-out-'), 'out.tar');
   execFileSync('docker', ['build', '-q', '--no-cache', '-f', dfPath, '--output', `type=tar,dest=${out}`, ctx], {
     env: { ...process.env, DOCKER_BUILDKIT: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -157,7 +156,7 @@ describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () =>
   it('produces the same trees for the same steps', async () => {
     const ctx = makeContext();
     const want = await dockerTree(ctx);
-    const root = mkdtempSync(join(tmpdir(), 'sc-parity-root-'));
+    const root = tmpDir('sc-parity-root-');
     const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
     for (const s of steps) await copyFiles({ srcRoot: ctx, destRoot: root, resetOwnership: true, ignore, ...s.opts });
     const got = hostTree(root);
@@ -190,9 +189,9 @@ describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () =>
     ].join('\n');
     const want = await dockerTree(ctx, `${df}\n`);
     const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
-    const stage = mkdtempSync(join(tmpdir(), 'sc-parity-stage-'));
+    const stage = tmpDir('sc-parity-stage-');
     for (const s of stageSteps) await copyFiles({ srcRoot: ctx, destRoot: stage, resetOwnership: true, ignore, ...s.opts });
-    const root = mkdtempSync(join(tmpdir(), 'sc-parity-root-'));
+    const root = tmpDir('sc-parity-root-');
     for (const s of finalSteps) await copyFiles({ srcRoot: stage, destRoot: root, ...s.opts });
     const got = hostTree(root);
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
@@ -211,7 +210,7 @@ describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () =>
   for (const f of failures) {
     it(`fails like BuildKit: ${f.name}`, async () => {
       const ctx = makeContext();
-      const dfPath = join(mkdtempSync(join(tmpdir(), 'sc-parity-df-')), 'Dockerfile');
+      const dfPath = join(tmpDir('sc-parity-df-'), 'Dockerfile');
       writeFileSync(dfPath, ['FROM scratch', ...f.df].join('\n') + '\n');
       const r = spawnSync('docker', ['build', '--no-cache', '--progress=plain', '-f', dfPath, '--output', 'type=tar,dest=/dev/null', ctx], {
         env: { ...process.env, DOCKER_BUILDKIT: '1' },
@@ -220,7 +219,7 @@ describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () =>
       });
       expect(r.status).not.toBe(0);
       const theirs = (/ERROR: failed to solve: (.*)/.exec(r.stderr) ?? [])[1] ?? r.stderr;
-      const root = mkdtempSync(join(tmpdir(), 'sc-parity-root-'));
+      const root = tmpDir('sc-parity-root-');
       const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
       let ours = '';
       try {

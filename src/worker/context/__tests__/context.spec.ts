@@ -1,13 +1,12 @@
-import { chmodSync, lchownSync, mkdtempSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, lchownSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../util/errors.js';
 import { hashPaths, loadContext, parseDockerignore } from '../index.js';
 import { copyFiles } from '../../fileops/index.js';
-import { dumpTree, makeTree } from '../../fileops/__tests__/helpers.js';
+import { dumpTree, makeTree, tmpDir } from '../../fileops/__tests__/helpers.js';
 
-const tmp = (p = 'sc-ctx-'): string => mkdtempSync(join(tmpdir(), p));
+const tmp = (p = 'sc-ctx-'): string => tmpDir(p);
 
 describe('loadContext', () => {
   it('reads <context>/Dockerfile and .dockerignore', async () => {

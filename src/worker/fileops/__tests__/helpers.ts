@@ -1,11 +1,28 @@
 /** Tree builders and dumpers for the file-operation specs (plain temp dirs, no store, no CLI). */
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, chmodSync, lchownSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, chmodSync, lchownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { afterAll } from 'vitest';
 
-export function tmpDir(prefix = 'sc-fileops-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+const made: string[] = [];
+/** A fresh temp dir (prefix `sc-fo-…`), removed after the spec file's tests (unless STAGECRAFT_KEEP_TMP). */
+export function tmpDir(prefix = 'sc-fo-'): string {
+  const p = prefix.startsWith('sc-fo-') ? prefix : `sc-fo-${prefix.replace(/^sc-/, '')}`;
+  const d = mkdtempSync(join(tmpdir(), p));
+  made.push(d);
+  return d;
 }
+// registered in each spec file that imports this module (vitest re-evaluates it per file)
+afterAll(() => {
+  if (process.env.STAGECRAFT_KEEP_TMP) return;
+  for (const d of made.splice(0)) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      // leave it
+    }
+  }
+});
 
 export type Spec =
   | string // file content
