@@ -378,3 +378,39 @@ describe('copyFiles: overlay whiteouts in a source root', () => {
     await expect(copyFiles({ srcRoot: c, destRoot: tmpDir(), sources: ['wh'], dest: '/t/' })).rejects.toThrow('"/wh": not found');
   });
 });
+
+describe('copyFiles: --parents, BuildKit integration cases (dockerfile_parents_test.go)', () => {
+  const base = (): string =>
+    makeTree(tmpDir(), {
+      'test/a/b/c/d/foo': '',
+      'test/a/b/c/d/e/bay': '',
+      'test/a/b2/c/d/e/bar': '',
+      'test/a/b/c2/d/e/baz': '',
+      'test/a/b/c2/d/e2/baz': '',
+    });
+  const cases: [string, string[], string[], string[]][] = [
+    // name, sources, must exist under /out, must not exist
+    ['middle', ['/test/a/b/./c/d'], ['c/d/e', 'c/d/foo'], ['a', 'e']],
+    ['end', ['/test/a/b/c/d/.'], ['test/a/b/c/d/e', 'test/a/b/c/d/foo'], []],
+    ['start', ['./test/a/b/c/d'], ['test/a/b/c/d/e', 'test/a/b/c/d/foo'], []],
+    ['double', ['/test/a/./b/./c'], ['b/c/d/e', 'b/c/d/foo'], []],
+    ['wildcard', ['/test/a/./*/c'], ['b/c/d/e', 'b2/c/d/e/bar'], []],
+    ['doublewildcard', ['/test/a/b*/./c/**/e'], ['c/d/e', 'c/d/e/bay', 'c/d/e/bar'], []],
+    ['doubleinputs', ['/test/a/b/c*/./d/**/baz', '/test/a/b*/./c/**/bar'], ['d/e/baz', 'd/e2/baz', 'c/d/e/bar'], ['d/e/bay']],
+    ['wildcard-nonexistent', ['/test/a/b3*/c'], [''], ['a', 'test']],
+    ['wildcard-afterpivot', ['/test/a/b/./c2*'], ['c2/d/e/baz'], ['a']],
+  ];
+  for (const [name, sources, present, absent] of cases) {
+    it(name, async () => {
+      const d = tmpDir();
+      await copyFiles({ srcRoot: base(), destRoot: d, sources, dest: '/out/', parents: true });
+      for (const p of present) expect(existsSync(join(d, 'out', p)), `${name}: /out/${p}`).toBe(true);
+      for (const p of absent) expect(existsSync(join(d, 'out', p)), `${name}: no /out/${p}`).toBe(false);
+    });
+  }
+  it('nonexistentfile', async () => {
+    await expect(copyFiles({ srcRoot: base(), destRoot: tmpDir(), sources: ['/test/nonexistent-file'], dest: '/out/', parents: true })).rejects.toThrow(
+      '"/test/nonexistent-file": not found',
+    );
+  });
+});
