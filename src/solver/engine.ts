@@ -45,9 +45,17 @@ import type { Attribution } from './attribution.js';
 import { exportImage } from './export.js';
 
 export interface LayerRec {
+  /** valid once `ready` resolved (layers are written in the background, see runStage) */
   descriptor: Descriptor;
   diffId: string;
   attribution?: Attribution;
+  /** set while the layer blob is still being written */
+  ready?: Promise<void>;
+}
+
+/** Waits until every layer of the list has its blob, descriptor and diffID. */
+export async function layersReady(layers: LayerRec[]): Promise<void> {
+  for (const l of layers) if (l.ready) await l.ready;
 }
 
 export interface StageResult {
@@ -177,6 +185,8 @@ class Builder {
   private cacheBusy = new Set<string>();
   private cachedCount = 0;
   private fromShown = new Set<string>();
+  /** executed steps whose upper dirs are adopted as snapshots at the end of the build */
+  private pendingCommits: Array<{ rec: LayerRec; prefix: LayerRec[]; upper: string; work: string }> = [];
   private pulled = new Set<string>();
   private executedCount = 0;
   private signal: AbortSignal | undefined;
@@ -262,13 +272,24 @@ class Builder {
     // a stage starts once its FROM stage is done; a COPY --from / mount from= waits for its
     // source stage at that step only, so the steps before it run meanwhile (as in BuildKit)
     for (const i of needed) stageDeps(plan, i, named); // validates every --from reference up front
-    const results = await runDag<StageResult>(
-      needed,
-      (i) => (plan.stages[i].base.kind === 'stage' ? [(plan.stages[i].base as { index: number }).index] : []),
-      (i, wait, signal) => this.runStage(i, wait, signal),
-      this.signal,
-    );
-    const final = results.get(plan.target) as StageResult;
+    let results: Map<number, StageResult>;
+    let ok = false;
+    try {
+      results = await runDag<StageResult>(
+        needed,
+        (i) => (plan.stages[i].base.kind === 'stage' ? [(plan.stages[i].base as { index: number }).index] : []),
+        (i, wait, signal) => this.runStage(i, wait, signal),
+        this.signal,
+      );
+      const final0 = results.get(plan.target) as StageResult;
+      await layersReady(final0.layers);
+      ok = true;
+    } finally {
+      // after a failure the original error wins over one from finishing the layers
+      const fe = await this.finishLayers().then(() => undefined, (e: unknown) => e ?? new Error('layer write failed'));
+      if (ok && fe) throw fe;
+    }
+    const final = { ...(results.get(plan.target) as StageResult), snapshots: undefined };
 
     // 5. export
     const r = await exportImage({
@@ -381,8 +402,30 @@ class Builder {
     return img;
   }
 
+  /**
+   * End of the stages (success or failure): waits for the background layer writes, adopts each
+   * executed step's upper dir as the store snapshot of its chainID, removes the step dirs.
+   * Nothing mounts them any more at this point.
+   */
+  private async finishLayers(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const p of this.pendingCommits) {
+      try {
+        await p.rec.ready;
+        await layersReady(p.prefix);
+        await this.store.commitSnapshot(deps.chainId(p.prefix.map((l) => l.diffId)), p.upper);
+      } catch (e) {
+        errors.push(e);
+      }
+      await rm(p.work, { recursive: true, force: true }).catch(() => undefined);
+    }
+    this.pendingCommits = [];
+    if (errors.length) throw errors[0];
+  }
+
   /** Overlay-ready snapshot dirs for a layer list (unpacked on demand, cached by chainID). */
   async materialize(layers: LayerRec[]): Promise<string[]> {
+    await layersReady(layers);
     return deps.layerSnapshots(this.store, layers);
   }
 
@@ -511,9 +554,10 @@ class Builder {
         const work = await this.store.tmpDir('step-');
         const upper = join(work, 'upper');
         const empty = join(work, 'empty');
-        await mkdir(upper);
-        await mkdir(empty);
+        let kept = false;
         try {
+          await mkdir(upper);
+          await mkdir(empty);
           const m = await deps.mountOverlay(lowers.length ? lowers : [empty], upper, join(work, 'scratch'));
           try {
             if (action.type === 'run') await this.execRun(action, m.root, v, step, i, wait, signal, work);
@@ -524,20 +568,29 @@ class Builder {
               } finally {
                 await src.release();
               }
-            }
-            else await this.execWorkdir(action, m.root);
+            } else await this.execWorkdir(action, m.root);
           } finally {
             await m.unmount();
           }
-          const wl = await deps.writeLayer(this.store, upper);
-          const chain = deps.chainId([...layers.map((l) => l.diffId), wl.diffId]);
-          const snap = await this.store.commitSnapshot(chain, upper);
-          await this.cache.put(k, { descriptor: wl.descriptor, diffId: wl.diffId, created: new Date().toISOString() });
-          layers = [...layers, { descriptor: wl.descriptor, diffId: wl.diffId, attribution }];
-          snapshots = [...lowers, snap];
+          // The upper dir is the layer. It becomes a lower of the next steps right away; its blob
+          // is written in the background (BuildKit also compresses at export time), and it is
+          // adopted as a store snapshot at the end of the build, when no mount uses it any more.
+          const rec: LayerRec = { descriptor: { mediaType: '', digest: '', size: 0 }, diffId: '', attribution };
+          const prefix = [...layers, rec];
+          rec.ready = (async () => {
+            const wl = await deps.writeLayer(this.store, upper);
+            rec.descriptor = wl.descriptor;
+            rec.diffId = wl.diffId;
+            await this.cache.put(k, { descriptor: wl.descriptor, diffId: wl.diffId, created: new Date().toISOString() });
+          })();
+          rec.ready.catch(() => undefined);
+          this.pendingCommits.push({ rec, prefix, upper, work });
+          kept = true;
+          layers = prefix;
+          snapshots = [...lowers, upper];
           key = k;
         } finally {
-          await rm(work, { recursive: true, force: true }).catch(() => undefined);
+          if (!kept) await rm(work, { recursive: true, force: true }).catch(() => undefined);
         }
         v.done();
       } catch (e) {
@@ -596,7 +649,7 @@ class Builder {
     const idx = named && !/^[0-9]+$/.test(from) && !this.plan.stages.some((s) => s.name === from.toLowerCase()) ? undefined : resolveStageRef(this.plan, from, stage);
     if (idx !== undefined) {
       const r = await wait(idx);
-      return this.mountLayers(r.layers, r.key, /^[0-9]+$/.test(from) ? from : stageLabel(this.plan, idx));
+      return this.mountLayers(r.layers, r.key, /^[0-9]+$/.test(from) ? from : stageLabel(this.plan, idx), r.snapshots);
     }
     if (named?.kind === 'dir') {
       const dir = resolvePath(named.path);
@@ -607,13 +660,13 @@ class Builder {
     return this.mountLayers(ls, img.manifestDigest, from);
   }
 
-  private mountLayers(layers: LayerRec[], key: string, label: string): CopySource {
+  private mountLayers(layers: LayerRec[], key: string, label: string, snapshots?: string[]): CopySource {
     return {
       digest: key,
       fromContext: false,
       label,
       open: async () => {
-        const lowers = await this.materialize(layers);
+        const lowers = snapshots ?? (await this.materialize(layers));
         const work = await this.store.tmpDir('src-');
         const empty = join(work, 'empty');
         await mkdir(empty);
