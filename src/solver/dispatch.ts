@@ -296,22 +296,6 @@ function trimFloat(x: number): string {
   return String(Number(x.toFixed(9)));
 }
 
-/** Parses a Go duration string (`30s`, `1m30s`, `500ms`) into nanoseconds. */
-export function parseGoDuration(s: string): number {
-  const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 };
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let pos = 0;
-  if (s === '0') return 0;
-  while ((m = re.exec(s))) {
-    total += parseFloat(m[1]) * units[m[2]];
-    pos = re.lastIndex;
-  }
-  if (pos !== s.length || s.length === 0) throw new UserError(`time: invalid duration "${s}"`);
-  return Math.round(total);
-}
-
 /** `$VAR`/`${VAR}` substitution leaving quotes alone (BuildKit's RawQuotes/SkipProcessQuotes). */
 export function expandRaw(text: string, env: Record<string, string>, skipUnset: boolean): string {
   return text.replace(/\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a?: string, b?: string) => {
