@@ -36,7 +36,7 @@ export interface VertexHandle {
   status(text: string): void;
   done(): void;
   fail(message: string): void;
-  /** the last output lines (for the error report) */
+  /** the last output lines, `0.123 text` (for the error report) */
   lastLogs(max: number): string[];
   readonly name: string;
 }
@@ -79,9 +79,10 @@ abstract class BaseProgress implements ProgressSink {
         const lines = text.split(/\r?\n/);
         partial = lines.pop() ?? '';
         for (const l of lines) {
-          v.logs.push(l);
+          const ts = (now() - v.started) / 1000;
+          v.logs.push(`${ts.toFixed(3)} ${l}`);
           if (v.logs.length > 200) v.logs.shift();
-          self.onLog(v, l, (now() - v.started) / 1000);
+          self.onLog(v, l, ts);
         }
       },
       status(text: string) {
@@ -213,7 +214,7 @@ class TtyProgress extends BaseProgress {
       lines.push(l.padEnd(room) + ' ' + dur);
       if (v.completed === undefined || v.error !== undefined) {
         const tail = v.error !== undefined ? [] : v.logs.slice(-6);
-        for (const t of tail) lines.push(` => => # ${t}`.slice(0, cols));
+        for (const t of tail) lines.push(` => => # ${t.replace(/^\S+ /, '')}`.slice(0, cols));
       }
       for (const s of v.statuses.slice(-3)) lines.push(` => => ${s}`.slice(0, cols));
     }
@@ -258,8 +259,8 @@ export function formatFailure(opts: {
   for (const l of opts.logs) out += `${l}\n`;
   out += '------\n';
   if (opts.dockerfileText !== undefined && opts.line !== undefined) {
+    // like BuildKit, a final newline makes a last empty line that the snippet may show
     const lines = opts.dockerfileText.split('\n');
-    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
     let start = opts.line;
     let end = opts.endLine ?? opts.line;
     if (start >= 1 && start <= lines.length) {
