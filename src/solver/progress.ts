@@ -123,6 +123,7 @@ abstract class BaseProgress implements ProgressSink {
 
 class PlainProgress extends BaseProgress {
   private last = 0;
+  private lastFailed = false;
   constructor(private out: Writable | null) {
     super();
   }
@@ -149,12 +150,14 @@ class PlainProgress extends BaseProgress {
   }
   protected onEnd(v: Vertex): void {
     this.header(v);
+    this.lastFailed = v.error !== undefined;
     if (v.cached) this.w(`#${v.n} CACHED\n`);
     else if (v.error !== undefined) this.w(`#${v.n} ERROR: ${v.error}\n`);
     else this.w(`#${v.n} DONE ${secs((v.completed ?? now()) - v.started)}s\n`);
   }
   override async close(): Promise<void> {
-    if (this.last !== 0) this.w('\n');
+    // BuildKit follows a failed vertex directly with the error report
+    if (this.last !== 0 && !this.lastFailed) this.w('\n');
   }
 }
 
