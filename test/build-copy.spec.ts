@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lstatSync, readFileSync, readlinkSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { snapshotterKind } from '../src/worker/snapshot/index.js';
 import { importBusybox, isRoot, tmp } from './helpers/index.js';
 import { buildOk, context, imageConfig, imageTree, layerEntries } from './helpers/build.js';
 
@@ -97,7 +98,8 @@ describe.skipIf(!isRoot)('build: COPY', () => {
     const layers = await layerEntries(root, 'copy:t');
     const last = layers[layers.length - 1].map((e) => e.path);
     expect(last).toContain('contents/sub/.wh.s');
-    expect(last).toContain('logs/.wh..wh..opq');
+    if (snapshotterKind() === 'overlayfs') expect(last).toContain('logs/.wh..wh..opq');
+    else expect(last).toEqual(expect.arrayContaining(['logs/.wh.a.log', 'logs/.wh.b.log'])); // the copying fallback
     expect(last).toContain('logs/only');
     // the RUN layer holds only what the RUN changed
     expect(last.filter((p) => p.startsWith('bin/'))).toEqual([]);
