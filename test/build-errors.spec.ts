@@ -4,10 +4,11 @@
  * still cached). Bad input (flags, missing Dockerfile, unknown target, parse errors) is one line.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Store } from '../src/store/index.js';
-import { importBusybox, isRoot, runCli, tmp } from './helpers/index.js';
+import { CLI, importBusybox, isRoot, runCli, tmp } from './helpers/index.js';
 import { buildCli, buildOk, cachedVertices, context } from './helpers/build.js';
 
 describe.skipIf(!isRoot)('build: errors', () => {
@@ -57,6 +58,22 @@ RUN echo never
     expect(r.stderr).toMatch(/#\d+ \[2\/2\] COPY nope \/x\n#\d+ ERROR: failed to compute cache key: failed to calculate checksum of ref: "\/nope": not found\n/);
     expect(r.stderr).toContain('Dockerfile:2\n--------------------\n   1 |     FROM busybox\n   2 | >>> COPY nope /x\n   3 |     \n--------------------\n');
     expect(r.stderr.trim().split('\n').pop()).toBe('ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref: "/nope": not found');
+  });
+
+  it('Ctrl-C stops the running step, unmounts everything and exits 130', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox AS a\nRUN sleep 60\nFROM busybox\nRUN sleep 60\nCOPY --from=a /etc/passwd /p\n' });
+    const child = spawn(process.execPath, [CLI, 'build', '--progress', 'plain', ctx], { env: { ...process.env, STAGECRAFT_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const started = Date.now();
+    while ((err.match(/RUN sleep 60\n/g) ?? []).length < 2 && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(err.trim().split('\n').pop()).toBe('ERROR: failed to solve: canceled (SIGINT)');
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(root);
   });
 
   it('a command that does not exist: exit code 127', async () => {
