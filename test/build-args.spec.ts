@@ -88,4 +88,13 @@ describe.skipIf(!isRoot)('build: ARG and ENV', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n').pop()).toMatch(/^Dockerfile:1:1: FROM --platform=linux\/s390x: only linux\/\w+ can be built here/);
   });
+
+  it('proxy build args reach RUN without an ARG line, and stay out of the history', async () => {
+    const ctx2 = context({ Dockerfile: 'FROM busybox\nRUN echo "[$HTTP_PROXY] [$OTHER]" > /p\n' });
+    await buildOk(root, ctx2, ['-t', 'args:proxy', '--build-arg', 'HTTP_PROXY=http://proxy.invalid:3128', '--build-arg', 'OTHER=x']);
+    const tree = await imageTree(root, 'args:proxy');
+    expect(readFileSync(join(tree, 'p'), 'utf8')).toBe('[http://proxy.invalid:3128] []\n');
+    const cfg = await imageConfig(root, 'args:proxy');
+    expect(JSON.stringify(cfg)).not.toContain('proxy.invalid');
+  });
 });

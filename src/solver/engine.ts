@@ -765,6 +765,10 @@ class Builder {
   ): Promise<void> {
     const mounts: deps.Mount[] = [];
     const env = [...action.env];
+    // BuildKit's predefined proxy ARGs reach RUN without an ARG line (and stay out of the cache key)
+    for (const [k, val] of Object.entries(this.opts.buildArgs)) {
+      if (/^(http_proxy|https_proxy|ftp_proxy|no_proxy|all_proxy)$/i.test(k) && !env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${val}`);
+    }
     const releases: Array<() => Promise<void> | void> = [];
     const secretDir = join(work, 'secrets');
     try {
