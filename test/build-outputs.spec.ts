@@ -5,7 +5,7 @@
  * `--build-context` (a directory, a docker-image:// and an oci-layout:// source).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/store/index.js';
@@ -20,6 +20,8 @@ const hasUmoci = (() => {
     return false;
   }
 })();
+
+const dockerUp = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
 
 describe.skipIf(!isRoot)('build: command flags and exporters', () => {
   let root: string;
@@ -115,5 +117,17 @@ COPY --from=laid /layout.txt /layout.txt
     expect(readFileSync(join(tree, 'data.txt'), 'utf8')).toBe('from named dir\n');
     expect(readFileSync(join(tree, 'layout.txt'), 'utf8')).toBe('in-layout\n');
     expect(existsSync(join(tree, 'bin/busybox'))).toBe(true);
+  });
+
+  it.runIf(dockerUp)('the docker tarball loads and runs in a real Docker engine (peer lab)', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo from-stagecraft > /m\nCMD ["cat", "/m"]\n' });
+    const tar = join(tmp('sc-docker-'), 'img.tar');
+    await buildOk(root, ctx, ['-t', 'stagecraft-interop:t', '--output', `type=docker,dest=${tar}`]);
+    try {
+      execFileSync('docker', ['load', '-i', tar], { stdio: 'ignore' });
+      expect(execFileSync('docker', ['run', '--rm', 'stagecraft-interop:t'], { encoding: 'utf8' })).toBe('from-stagecraft\n');
+    } finally {
+      spawnSync('docker', ['rmi', '-f', 'stagecraft-interop:t'], { stdio: 'ignore' });
+    }
   });
 });
