@@ -76,6 +76,14 @@ RUN echo never
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(root);
   });
 
+  it('an unknown USER fails the RUN with BuildKit’s wording', async () => {
+    const r = await buildCli(root, context({ Dockerfile: 'FROM busybox\nUSER nosuch\nRUN true\n' }), []);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      'ERROR: failed to solve: process "/bin/sh -c true" did not complete successfully: unable to find user nosuch: no matching entries in passwd file',
+    );
+  });
+
   it('a command that does not exist: exit code 127', async () => {
     const ctx = context({ Dockerfile: 'FROM busybox\nRUN ["/no/such/binary"]\n' });
     const r = await buildCli(root, ctx, []);

@@ -867,6 +867,7 @@ class Builder {
         args = [...action.args.slice(0, -1), script];
       }
       const net = action.network ?? this.opts.network;
+      const proc = `process ${goQuote(action.args.join(' '))} did not complete successfully`;
       const res = await deps.runContainer({
         rootfs: root,
         args,
@@ -880,9 +881,13 @@ class Builder {
         stderr: (c: Buffer) => v.log(c.toString()),
         signal,
         killGraceMs: 1000,
+      }).catch((e: unknown) => {
+        // the container could not be set up (unknown USER, ...): BuildKit words it as the process failing
+        if (isUserError(e)) throw new StepFailure(`${proc}: ${e.message}`, v.name, v.lastLogs(10), step.line, step.endLine);
+        throw e;
       });
       if (res.exitCode !== 0) {
-        throw new StepFailure(`process ${goQuote(action.args.join(' '))} did not complete successfully: exit code: ${res.exitCode}`, v.name, v.lastLogs(10), step.line, step.endLine);
+        throw new StepFailure(`${proc}: exit code: ${res.exitCode}`, v.name, v.lastLogs(10), step.line, step.endLine);
       }
     } finally {
       for (const r of releases.reverse()) await r();
