@@ -386,7 +386,7 @@ class Builder {
     }
     const v = this.progress.start(`[internal] load metadata for ${full}`);
     let img: deps.ResolvedImage | undefined;
-    if (!this.opts.pull) img = await this.store.resolveImage(real).catch(() => undefined);
+    if (!this.opts.pull) img = await this.store.resolveImage(real);
     if (!img) {
       try {
         img = await deps.pull(this.store, real, this.platform);
