@@ -4,7 +4,11 @@
  *  - `plain`: `#N name` / `#N 0.123 output` / `#N CACHED` / `#N DONE 1.2s` / `#N ERROR: ...`
  *    (the header is repeated when output switches between concurrent vertices, as BuildKit does);
  *  - `tty`: a live `[+] Building` view redrawn with log-update, printed in full at the end;
- *  - `json`: one JSON object per event and line.
+ *  - `json`: one JSON object per line, on the same stream:
+ *      {"type":"vertex","vertex":N,"name":"[build 2/4] RUN ...","started":ISO[,"cached":true]}
+ *      {"type":"log","vertex":N,"ts":0.123,"line":"output"}
+ *      {"type":"status","vertex":N,"text":"naming to docker.io/library/x:y done"}
+ *      {"type":"vertex","vertex":N,"name":...,"completed":ISO,"duration":1.2[,"cached":true][,"error":"..."]}
  * Also formats BuildKit's failure report: the last log lines box and the Dockerfile snippet.
  */
 import type { Writable } from 'node:stream';
