@@ -85,5 +85,5 @@ describe.skipIf(!isRoot || !hasDebootstrap)('build: Node app on a debootstrapped
     const again = await buildOk(root, ctx, ['-t', 'fruit:multi']);
     expect(again.stderr).not.toMatch(/#\d+ \d+\.\d{3} /); // no RUN produced output: nothing ran
     expect(cachedVertices(again.stderr)).toHaveLength(8);
-  });
+  }, 600_000);
 });
