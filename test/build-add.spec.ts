@@ -44,6 +44,7 @@ describe.skipIf(!isRoot)('build: ADD', () => {
 ADD bundle.tar.gz /unpacked/
 ADD --checksum=sha256:${sum} ${base}/file.txt /dl/
 ADD --chmod=755 src/a.txt /bin-a
+ADD --unpack=false bundle.tar.gz /kept/
 `;
     writeDf(ctx, df);
     const r = await buildOk(root, ctx, ['-t', 'add:t']);
@@ -52,6 +53,7 @@ ADD --chmod=755 src/a.txt /bin-a
     expect(readFileSync(join(tree, 'unpacked/sub/b.txt'), 'utf8')).toBe('b\n');
     expect(readFileSync(join(tree, 'dl/file.txt'), 'utf8')).toBe(BODY);
     expect(statSync(join(tree, 'bin-a')).mode & 0o777).toBe(0o755);
+    expect(statSync(join(tree, 'kept/bundle.tar.gz')).isFile()).toBe(true);
     const again = await buildOk(root, ctx, ['-t', 'add:t']);
     expect(cachedVertices(again.stderr).filter((n) => n.includes('ADD bundle') || n.includes('--chmod'))).toHaveLength(2);
 

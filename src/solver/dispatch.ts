@@ -86,6 +86,7 @@ export interface CopyAction {
   exclude: string[];
   checksum?: string;
   keepGitDir: boolean;
+  unpack?: boolean;
   workdir: string;
 }
 
@@ -765,6 +766,7 @@ function dispatchCopy(st: StageState, c: CopyStep, ctx: DispatchContext, display
     exclude: c.exclude.map(word),
     checksum: c.checksum ? word(c.checksum) : undefined,
     keepGitDir: !!c.keepGitDir,
+    unpack: c.unpack,
     workdir: st.workdir,
   };
   return { action, name, history: history(st, msg, true, true) };

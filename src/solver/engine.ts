@@ -722,6 +722,7 @@ class Builder {
       add: action.add,
       checksum: action.checksum,
       keepGitDir: action.keepGitDir,
+      unpack: action.unpack,
       instruction: action.add ? 'ADD' : 'COPY',
       signal,
     });

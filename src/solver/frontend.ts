@@ -133,6 +133,7 @@ export function toStep(ins: Instruction): Step | undefined {
         exclude: [...ins.exclude],
         checksum: ins.checksum,
         keepGitDir: ins.keepGitDir,
+        unpack: ins.unpack,
       };
   }
 }

@@ -56,6 +56,8 @@ export interface CopyStep extends StepBase {
   exclude: string[];
   checksum?: string;
   keepGitDir?: boolean;
+  /** ADD --unpack=true|false (undefined: extract local archives, not URLs) */
+  unpack?: boolean;
 }
 
 export interface KvStep extends StepBase {
