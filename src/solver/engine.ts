@@ -274,6 +274,7 @@ class Builder {
     for (const i of needed) stageDeps(plan, i, named); // validates every --from reference up front
     let results: Map<number, StageResult>;
     let ok = false;
+    let layersStart = performance.now();
     try {
       results = await runDag<StageResult>(
         needed,
@@ -282,6 +283,7 @@ class Builder {
         this.signal,
       );
       const final0 = results.get(plan.target) as StageResult;
+      layersStart = performance.now();
       await layersReady(final0.layers);
       ok = true;
     } finally {
@@ -289,6 +291,7 @@ class Builder {
       const fe = await this.finishLayers().then(() => undefined, (e: unknown) => e ?? new Error('layer write failed'));
       if (ok && fe) throw fe;
     }
+    const layersSeconds = (performance.now() - layersStart) / 1000;
     const final = { ...(results.get(plan.target) as StageResult), snapshots: undefined };
 
     // 5. export
@@ -298,6 +301,7 @@ class Builder {
       final,
       progress: this.progress,
       platform: this.platform,
+      layersSeconds,
       materialize: (layers) => this.materialize(layers),
     });
     return { ...r, cached: this.cachedCount, executed: this.executedCount };

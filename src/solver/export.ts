@@ -27,6 +27,8 @@ export interface ExportInput {
   final: StageResult;
   progress: ProgressSink;
   platform: Platform;
+  /** time spent waiting for the background layer writes (shown as "exporting layers") */
+  layersSeconds?: number;
   materialize: (layers: LayerRec[]) => Promise<string[]>;
 }
 
@@ -81,7 +83,7 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
   for (const o of outputs) {
     if (o.type === 'image') {
       const v = progress.start('exporting to image');
-      v.status('exporting layers 0.0s done');
+      v.status(`exporting layers ${(inp.layersSeconds ?? 0).toFixed(1)}s done`);
       const names = o.name ? o.name.split(',').filter(Boolean) : opts.tags;
       for (const n of names) {
         try {
