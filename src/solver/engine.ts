@@ -127,8 +127,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const builder = new Builder({ ...opts, signal: ac.signal }, progress);
   try {
-    const r = await new Builder({ ...opts, signal: ac.signal }, progress).run();
+    const r = await builder.run();
     await close();
     return r;
   } catch (e) {
@@ -139,7 +140,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         vertexName: e.vertexName,
         logs: e.logs,
         dockerfileName: e.line !== undefined ? dockerfileDisplayName(opts) : '',
-        dockerfileText: e.line !== undefined ? lastDockerfileText : undefined,
+        dockerfileText: e.line !== undefined ? builder.dockerfileText : undefined,
         line: e.line,
         endLine: e.endLine,
       }));
@@ -153,8 +154,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     process.off('SIGTERM', onSignal);
   }
 }
-
-let lastDockerfileText: string | undefined;
 
 function dockerfileDisplayName(opts: BuildOptions): string {
   if (!opts.dockerfile || opts.dockerfile === '-') return 'Dockerfile';
@@ -190,6 +189,8 @@ class Builder {
   private pulled = new Set<string>();
   private executedCount = 0;
   private signal: AbortSignal | undefined;
+  /** the Dockerfile's text once read (for the error report's snippet) */
+  dockerfileText?: string;
 
   constructor(
     private opts: BuildOptions,
@@ -231,14 +232,20 @@ class Builder {
       }
     }
     v1.status(`transferring dockerfile: ${humanSize(Buffer.byteLength(text))} done`);
-    lastDockerfileText = text;
-    const { plan } = planFromText(text, {
-      file: dfName,
-      target: opts.target,
-      buildArgs: opts.buildArgs,
-      platform: this.platform,
-      buildPlatform: hostPlatform(),
-    });
+    this.dockerfileText = text;
+    let plan: SolverPlan;
+    try {
+      plan = planFromText(text, {
+        file: dfName,
+        target: opts.target,
+        buildArgs: opts.buildArgs,
+        platform: this.platform,
+        buildPlatform: hostPlatform(),
+      }).plan;
+    } catch (e) {
+      v1.fail(errMsg(e));
+      throw e;
+    }
     this.plan = plan;
     v1.done();
 
