@@ -36,6 +36,9 @@ describe.skipIf(!isRoot || !existsSync(REGISTRY_BIN))('build: --push, pulling ba
     // the pulled base keeps the attribution annotations it was pushed with
     const m = await imageManifest(other, ref);
     expect(m.layers[1].annotations?.['dev.stagecraft.instruction']).toBe('RUN echo v1 > /version');
+    // ... but in the child they are base-image layers: only the child's own layer is attributed
+    const child = await imageManifest(other, 'child:t');
+    expect(child.layers.map((l) => l.annotations?.['dev.stagecraft.instruction'])).toEqual([undefined, undefined, 'RUN cat /version > /seen']);
   });
 
   it('--pull refreshes a stored base image', async () => {

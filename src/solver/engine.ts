@@ -103,6 +103,15 @@ function humanSize(n: number): string {
   return i === 0 ? `${n}B` : `${Number(v.toPrecision(3))}${units[i]}`;
 }
 
+function withoutAttribution(d: Descriptor): Descriptor {
+  if (!d.annotations) return d;
+  const ann = Object.fromEntries(Object.entries(d.annotations).filter(([k]) => !k.startsWith('dev.stagecraft.')));
+  const out: Descriptor = { ...d };
+  if (Object.keys(ann).length) out.annotations = ann;
+  else delete out.annotations;
+  return out;
+}
+
 function errMsg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -465,7 +474,9 @@ class Builder {
     } else {
       const img = await this.resolveBase(s.base.ref);
       st = initStageState({ kind: 'image', config: img.config }, this.platform, stageName);
-      layers = img.manifest.layers.map((d, j) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[j] as string }));
+      // base layers are "the base image" for this build: an attribution they carry from the build
+      // that made them (a stagecraft-built base) is dropped
+      layers = img.manifest.layers.map((d, j) => ({ descriptor: withoutAttribution(d), diffId: img.config.rootfs.diff_ids[j] as string }));
       key = baseKey({ kind: 'image', manifestDigest: img.manifestDigest }, platStr);
       const nc = this.namedContextFor(s.base.ref);
       const real = nc?.kind === 'image' ? nc.ref : s.base.ref;
