@@ -36,7 +36,7 @@ import {
   type WorkdirAction,
 } from './dispatch.js';
 import * as deps from './deps.js';
-import { formatPlatform, makeLexer, mountFrom, neededStages, parseTrigger, planFromText, positioned, resolveStageRef, stageDeps, stageLabel } from './frontend.js';
+import { formatPlatform, makeLexer, mountFrom, neededStages, parseTrigger, planFromText, positioned, resolveStageRef, stageLabel } from './frontend.js';
 import type { BuildOptions, NamedContext } from './options.js';
 import { createProgress, formatFailure, type ProgressSink, type VertexHandle } from './progress.js';
 import { runDag } from './scheduler.js';
@@ -209,10 +209,6 @@ class Builder {
     this.signal = opts.signal;
   }
 
-  private named(): Set<string> {
-    return new Set(Object.keys(this.opts.buildContexts));
-  }
-
   async run(): Promise<BuildResult> {
     const opts = this.opts;
     if (!existsSync(this.contextDir) || !statSync(this.contextDir).isDirectory()) {
@@ -260,8 +256,7 @@ class Builder {
 
     this.store = await deps.openStore(opts.storeRoot);
     this.cache = new BuildCache(this.store.root);
-    const named = this.named();
-    const needed = neededStages(plan, named);
+    const needed = neededStages(plan);
 
     // 2. base images (load metadata), in parallel
     const refs = new Set<string>();
@@ -287,7 +282,6 @@ class Builder {
     // 4. the stages
     // a stage starts once its FROM stage is done; a COPY --from / mount from= waits for its
     // source stage at that step only, so the steps before it run meanwhile (as in BuildKit)
-    for (const i of needed) stageDeps(plan, i, named); // validates every --from reference up front
     let results: Map<number, StageResult>;
     let ok = false;
     let layersStart = performance.now();

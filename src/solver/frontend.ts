@@ -1,34 +1,19 @@
 /**
  * Front end → solver. In: Dockerfile text, target, --build-arg values, platforms. Out: a
  * `SolverPlan` — stages with raw `Step`s, each stage's base resolved (scratch / an earlier stage /
- * an image reference after global-ARG expansion), the global ARG scope (meta ARGs with build args
- * applied, plus BuildKit's predefined platform args), and the target. This is the one place that
- * knows the parser's instruction shapes (src/dockerfile); the engine sees only `Step`s.
+ * an image reference after global-ARG expansion), which stages the target needs and what each
+ * depends on (from the planner, src/plan), the global ARG scope (meta ARGs with build args applied,
+ * plus BuildKit's predefined platform args), and the target. This is the one place that knows the
+ * parser's instruction shapes (src/dockerfile); the engine sees only `Step`s.
  */
 import { parseDockerfile, ShellLex, type Instruction, type HeredocBody, type Dockerfile } from '../dockerfile/index.js';
 import type { Platform } from '../image/types.js';
 import { UserError } from '../util/errors.js';
 import { parsePlatform } from '../registry/index.js';
+import { formatPlatform, planBuild } from '../plan/index.js';
 import type { Heredoc, Lexer, SolverPlan, SolverStage, Step, StepPos } from './types.js';
 
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-
-/** BuildKit's defaultArgs: the predefined platform ARGs. */
-export function predefinedArgs(target: Platform, buildPlatform: Platform, targetStage: string): Record<string, string> {
-  return {
-    BUILDPLATFORM: formatPlatform(buildPlatform),
-    BUILDOS: buildPlatform.os,
-    BUILDARCH: buildPlatform.architecture,
-    BUILDVARIANT: buildPlatform.variant ?? '',
-    TARGETPLATFORM: formatPlatform(target),
-    TARGETOS: target.os,
-    TARGETARCH: target.architecture,
-    TARGETVARIANT: target.variant ?? '',
-    TARGETSTAGE: targetStage,
-  };
-}
+export { formatPlatform };
 
 export function makeLexer(escapeChar: string): Lexer & { raw: ShellLex } {
   const lex = new ShellLex(escapeChar);
@@ -156,55 +141,21 @@ export interface PlanOptions {
   buildPlatform: Platform;
 }
 
-/** Dockerfile text → SolverPlan (stages, bases, global args, target). */
+/** Dockerfile text → SolverPlan (stages, bases, global args, target), via the planner (src/plan). */
 export function planFromText(text: string, opts: PlanOptions): { plan: SolverPlan; df: Dockerfile } {
   if (text.trim() === '') throw new UserError('the Dockerfile cannot be empty');
   const df = parseDockerfile(text, { file: opts.file });
   if (df.stages.length === 0) throw new UserError('dockerfile contains no stages to build');
-  const lex = makeLexer(df.escapeChar);
-  let targetIdx = df.stages.length - 1;
-  if (opts.target !== undefined && opts.target !== '') {
-    const t = opts.target.toLowerCase();
-    const i = df.stages.findIndex((s) => s.name === t);
-    if (i < 0) throw new UserError(`target stage "${opts.target}" could not be found`);
-    targetIdx = i;
-  }
-  const targetName = df.stages[targetIdx].name ?? '';
-  const globalArgs: Record<string, string> = predefinedArgs(opts.platform, opts.buildPlatform, targetName);
-  for (const a of df.globalArgs) {
-    for (const kv of a.args) {
-      let v: string | undefined;
-      if (Object.prototype.hasOwnProperty.call(opts.buildArgs, kv.key)) v = opts.buildArgs[kv.key];
-      else if (kv.value !== undefined) {
-        try {
-          v = lex.processWord(kv.value, globalArgs);
-        } catch (e) {
-          throw positioned(e, opts.file, a.pos.line);
-        }
-      }
-      if (v !== undefined) globalArgs[kv.key] = v;
-    }
-  }
-  const stages: SolverStage[] = [];
-  const byName = new Map<string, number>();
-  for (const s of df.stages) {
-    let baseName: string;
-    try {
-      baseName = lex.processWord(s.from.image, globalArgs);
-    } catch (e) {
-      throw positioned(e, opts.file, s.pos.line);
-    }
-    if (baseName === '') throw new UserError(`base name (${s.from.image}) should not be blank`, { pos: { file: opts.file, line: s.pos.line, col: s.pos.col } });
-    let base: SolverStage['base'];
-    const lower = baseName.toLowerCase();
-    if (byName.has(lower) && byName.get(lower) !== undefined) base = { kind: 'stage', index: byName.get(lower) as number };
-    else if (lower === 'scratch') base = { kind: 'scratch' };
-    else base = { kind: 'image', ref: baseName };
-    if (s.from.platform !== undefined) {
+  const p = planBuild(df, { target: opts.target, buildArgs: opts.buildArgs, platform: opts.platform, buildPlatform: opts.buildPlatform });
+  // ARGs a stage can inherit without a default: the predefined ones, then the global ones
+  const globalArgs: Record<string, string> = { ...p.platformArgs, TARGETSTAGE: df.stages[p.target]?.name ?? '', ...p.globalArgs };
+  const stages: SolverStage[] = p.stages.map((ps) => {
+    const s = df.stages[ps.index];
+    if (ps.needed && ps.platform !== undefined) {
       // one platform per build: --platform must name the one we build for (the host's)
       let want: Platform;
       try {
-        want = parsePlatform(lex.processWord(s.from.platform, globalArgs));
+        want = parsePlatform(ps.platform);
       } catch (e) {
         throw positioned(e, opts.file, s.pos.line);
       }
@@ -219,19 +170,20 @@ export function planFromText(text: string, opts: PlanOptions): { plan: SolverPla
       const st = toStep(ins);
       if (st) steps.push(st);
     }
-    stages.push({
-      index: s.index,
-      name: s.name,
-      base,
-      baseName,
-      platform: s.from.platform,
+    return {
+      index: ps.index,
+      name: ps.name,
+      base: ps.base,
+      baseName: ps.baseName,
+      platform: ps.platform,
       steps,
       pos: { line: s.pos.line, endLine: s.from.endLine ?? s.pos.line },
       original: s.from.original,
-    });
-    if (s.name) byName.set(s.name.toLowerCase(), s.index);
-  }
-  return { plan: { stages, target: targetIdx, globalArgs, escapeChar: df.escapeChar, dockerfile: { name: opts.file, text } }, df };
+      needed: ps.needed,
+      dependsOn: ps.dependsOn,
+    };
+  });
+  return { plan: { stages, target: p.target, globalArgs, escapeChar: df.escapeChar, dockerfile: { name: opts.file, text } }, df };
 }
 
 export function positioned(e: unknown, file: string, line: number): unknown {
@@ -270,40 +222,12 @@ export function mountFrom(raw: string): string | undefined {
   return undefined;
 }
 
-/** The stages a stage depends on: its base stage, COPY --from stages, RUN --mount from= stages. */
-export function stageDeps(plan: SolverPlan, i: number, named: Set<string>): number[] {
-  const s = plan.stages[i];
-  const out = new Set<number>();
-  if (s.base.kind === 'stage') out.add(s.base.index);
-  for (const st of s.steps) {
-    const refs: Array<{ ref: string; line: number }> = [];
-    if (st.kind === 'copy' && st.from !== undefined) refs.push({ ref: st.from, line: st.line });
-    if (st.kind === 'run') for (const m of st.mounts) {
-      const f = mountFrom(m);
-      if (f !== undefined) refs.push({ ref: f, line: st.line });
-    }
-    for (const r of refs) {
-      if (named.has(r.ref) && !/^[0-9]+$/.test(r.ref) && !plan.stages.some((x) => x.name === r.ref.toLowerCase())) continue;
-      let d: number | undefined;
-      try {
-        d = resolveStageRef(plan, r.ref, i);
-      } catch (e) {
-        throw positioned(e, plan.dockerfile.name, r.line);
-      }
-      if (d !== undefined) out.add(d);
-    }
-  }
-  return [...out];
+/** The stages a stage depends on (its base stage, COPY --from and RUN --mount from= stages). */
+export function stageDeps(plan: SolverPlan, i: number): number[] {
+  return plan.stages[i].dependsOn;
 }
 
 /** Stages reachable from the target, in index order. */
-export function neededStages(plan: SolverPlan, named: Set<string>): number[] {
-  const seen = new Set<number>();
-  const visit = (i: number): void => {
-    if (seen.has(i)) return;
-    seen.add(i);
-    for (const d of stageDeps(plan, i, named)) visit(d);
-  };
-  visit(plan.target);
-  return [...seen].sort((a, b) => a - b);
+export function neededStages(plan: SolverPlan): number[] {
+  return plan.stages.filter((s) => s.needed).map((s) => s.index);
 }

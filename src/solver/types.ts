@@ -125,6 +125,10 @@ export interface SolverStage {
   pos: StepPos;
   /** the FROM line as written */
   original: string;
+  /** the target needs this stage (only those are built) */
+  needed: boolean;
+  /** stages this one needs: base stage, COPY --from, RUN --mount from= (ascending) */
+  dependsOn: number[];
 }
 
 export interface SolverPlan {
