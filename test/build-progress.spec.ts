@@ -38,7 +38,7 @@ describe.skipIf(!isRoot)('build: progress', () => {
     expect(e).toMatch(/#(\d+) \[one 2\/2\] RUN echo out-one && echo err-one >&2\n(#\1 \d+\.\d{3} (out|err)-one\n){2}#\1 DONE \d+\.\ds\n/);
     expect(e).toMatch(/#\d+ \[stage-1 2\/3\] COPY --from=one \/etc\/passwd \/h\n/);
     expect(e).toMatch(/#(\d+) exporting to image\n(#\1 .*\n)*#\1 naming to docker\.io\/library\/prog:t done\n#\1 DONE/);
-    expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(r.stdout).toBe('');
 
     const r2 = await buildOk(root, ctx, ['-t', 'prog:t']);
     expect(r2.stderr).toMatch(/#(\d+) \[one 2\/2\] RUN echo out-one && echo err-one >&2\n#\1 CACHED\n/);

@@ -1,6 +1,6 @@
 /**
  * `stagecraft build`: parses flags like `docker build` (BuildKit) and hands off to the solver.
- * Prints the image ID on stdout when the build succeeds (progress goes to stderr).
+ * Progress goes to stderr; like `docker build`, stdout stays empty unless `-q` asks for the image ID.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -81,6 +81,6 @@ export function register(program: Command): void {
         buildContexts,
       };
       const r = await build(opts);
-      if (!opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${r.imageId}\n`);
+      if (o.quiet && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${r.imageId}\n`);
     });
 }
