@@ -58,7 +58,8 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
     }
     return out.size ? out : undefined;
   };
-  const whiteoutHeader = (name: string): TarHeader => ({ name, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: epoch ?? 0 });
+  // modes as BuildKit writes them (checked against Docker 26): 0600 for `.wh.NAME`, 0755 for the opaque marker
+  const whiteoutHeader = (name: string): TarHeader => ({ name, type: 'file', mode: name.endsWith('/.wh..wh..opq') || name === '.wh..wh..opq' ? 0o755 : 0o600, uid: 0, gid: 0, size: 0, mtime: epoch ?? 0 });
 
   async function* walk(rel: string): AsyncGenerator<Buffer> {
     const abs = rel === '' ? dir : join(dir, rel);
