@@ -1,9 +1,14 @@
 /**
- * Cross-process locks on the store, implemented with the kernel's flock(2) through util-linux's
- * `flock` helper (Node has no flock binding): a child process takes the lock on `locks/NAME.lock`,
- * says "L" when it holds it, and keeps it until its stdin closes. Because the kernel drops the lock
- * when the holder dies, and the holder dies when our stdin pipe closes, a SIGKILLed stagecraft never
- * leaves a stale lock behind: no pid files to clean up, no timeouts to guess.
+ * Cross-process locks on the store, implemented with the kernel's flock(2). Node has no flock
+ * binding, so each stagecraft process starts ONE small bash "lock server" on first use and talks
+ * to it over a pipe: `x|s NAME` opens `locks/NAME.lock` on a new fd and tries `flock -n` on it
+ * (answering `ok ID` or `busy`), `u ID` closes the fd. Blocking is done here, by retrying with a
+ * short backoff, so the server never blocks and one lock never waits behind another.
+ *
+ * Because the kernel drops a lock when its fd closes, and the server exits (closing every fd) when
+ * our end of the pipe closes, a SIGKILLed stagecraft never leaves a stale lock behind: no pid files
+ * to clean up, no timeouts to guess. Two holders in one process conflict like two processes do
+ * (flock locks belong to the open file description, and every acquisition opens the file anew).
  *
  * Exclusive locks serialize index updates and snapshot unpacking; the shared "gc" lease is held by
  * any process that writes blobs (from its first write until exit or `release`), and garbage
@@ -18,53 +23,110 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-type Holder = ChildProcessByStdio<Writable, Readable, null>;
+type Server = ChildProcessByStdio<Writable, Readable, null>;
+
+// One request at a time per line; answers come back in order.
+const SERVER = `
+declare -A fds
+while IFS=' ' read -r op arg; do
+  case "$op" in
+    x|s)
+      if exec {fd}>>"$arg" 2>/dev/null; then
+        if flock -n "-$op" "$fd"; then fds[$fd]=1; echo "ok $fd"; else exec {fd}>&-; echo busy; fi
+      else echo "err cannot open $arg"; fi ;;
+    u) if [ -n "\${fds[$arg]}" ]; then exec {arg}>&-; unset "fds[$arg]"; fi; echo done ;;
+    *) echo "err bad request" ;;
+  esac
+done
+`;
+
+class LockServer {
+  private child: Server;
+  private buf = '';
+  private waiting: Array<(line: string) => void> = [];
+  private dead?: Error;
+
+  constructor() {
+    this.child = spawn('bash', ['--noprofile', '--norc', '-c', SERVER], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (d: string) => {
+      this.buf += d;
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        this.waiting.shift()?.(line);
+      }
+      this.updateRef();
+    });
+    this.child.stdin.on('error', () => undefined);
+    const fail = (e: Error) => {
+      this.dead = e;
+      for (const w of this.waiting.splice(0)) w(`err ${e.message}`);
+    };
+    this.child.on('error', (e) => fail(new Error(`cannot start the store lock helper (bash): ${e.message}`)));
+    this.child.on('close', () => fail(new Error('the store lock helper exited')));
+    this.updateRef();
+  }
+
+  /** The server must not keep the process alive by itself, only while a request is in flight. */
+  private updateRef(): void {
+    const busy = this.waiting.length > 0;
+    const handles = [this.child, this.child.stdout, this.child.stdin] as unknown as Array<{ ref?: () => void; unref?: () => void }>;
+    for (const h of handles) (busy ? h.ref : h.unref)?.call(h);
+  }
+
+  request(line: string): Promise<string> {
+    if (this.dead) return Promise.reject(this.dead);
+    return new Promise((resolve, reject) => {
+      this.waiting.push((answer) => (answer.startsWith('err ') ? reject(new Error(answer.slice(4))) : resolve(answer)));
+      this.updateRef();
+      this.child.stdin.write(`${line}\n`);
+    });
+  }
+}
+
+let server: LockServer | undefined;
+function lockServer(): LockServer {
+  server ??= new LockServer();
+  return server;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Takes `locks/NAME.lock`. `shared` = flock -s; `waitMs` = give up after that long (0 = try once);
- * resolves undefined when not acquired in time.
+ * Takes `locks/NAME.lock`. `shared` = a shared lock; `waitMs` = give up after that long (0 = try
+ * once); resolves undefined when not acquired in time. `daemon` is accepted for compatibility: no
+ * lock ever keeps the process alive.
  */
-export function acquireLock(lockDir: string, name: string, opts: { shared?: boolean; waitMs?: number; daemon?: boolean } = {}): Promise<HeldLock | undefined> {
+export async function acquireLock(lockDir: string, name: string, opts: { shared?: boolean; waitMs?: number; daemon?: boolean } = {}): Promise<HeldLock | undefined> {
   const file = join(lockDir, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
-  const args = [opts.shared ? '-s' : '-x'];
-  if (opts.waitMs !== undefined) args.push('-w', String(Math.max(0, opts.waitMs) / 1000));
-  args.push('-E', '75', file, 'sh', '-c', 'echo L; exec cat >/dev/null');
-  return new Promise((resolve, reject) => {
-    let child: Holder;
+  if (/[\n]/.test(file)) throw new Error(`invalid lock path: ${file}`);
+  const srv = lockServer();
+  const deadline = opts.waitMs === undefined ? Infinity : Date.now() + opts.waitMs;
+  let backoff = 1;
+  for (;;) {
+    let answer: string;
     try {
-      child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'ignore'] });
+      answer = await srv.request(`${opts.shared ? 's' : 'x'} ${file}`);
     } catch (e) {
-      reject(e);
-      return;
+      throw new Error(`cannot take store lock ${file}: ${(e as Error).message}`);
     }
-    let got = false;
-    const onData = (d: Buffer): void => {
-      if (got || !d.toString().includes('L')) return;
-      got = true;
-      if (opts.daemon) {
-        child.unref();
-        (child.stdout as unknown as { unref?: () => void }).unref?.();
-        (child.stdin as unknown as { unref?: () => void }).unref?.();
-      }
-      const exited = new Promise<void>((r) => child.once('close', () => r()));
-      resolve({
+    if (answer.startsWith('ok ')) {
+      const fd = answer.slice(3);
+      let released = false;
+      return {
         release: async () => {
-          child.stdin.end();
-          await exited;
+          if (released) return;
+          released = true;
+          await srv.request(`u ${fd}`).catch(() => undefined);
         },
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stdin.on('error', () => undefined);
-    child.on('error', (e) => {
-      if (!got) reject(new Error(`cannot take store lock (flock): ${e.message}`));
-    });
-    child.on('close', (code) => {
-      if (got) return;
-      if (code === 75) resolve(undefined);
-      else reject(new Error(`cannot take store lock ${file} (flock exited ${code})`));
-    });
-  });
+      };
+    }
+    if (Date.now() >= deadline) return undefined;
+    await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+    backoff = Math.min(backoff * 2, 25);
+  }
 }
 
 /** Runs fn while holding the exclusive lock NAME. */
