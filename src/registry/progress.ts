@@ -4,7 +4,6 @@
  * state change, docker-style (`3f4a5b6c7d8e: Pull complete`), so logs stay readable in CI.
  * `silentProgress` discards everything (library callers, the build engine's own reporting).
  */
-import { createLogUpdate } from 'log-update';
 
 export interface ProgressSink {
   /** A blob starts (or is known); `total` in bytes. */
@@ -63,10 +62,26 @@ export class LineProgress implements ProgressSink {
   close(): void {}
 }
 
+/**
+ * Redraws a block of lines in place (cursor up + erase), each line cut to the terminal width so the
+ * line count stays exact; `done()` leaves the last frame on screen. A few lines instead of log-update,
+ * whose start-up cost (its width tables) every command would otherwise pay.
+ */
+function redrawInPlace(out: NodeJS.WriteStream): ((frame: string) => void) & { done(): void } {
+  let shown = 0;
+  const draw = (frame: string) => {
+    const cols = Math.max(10, out.columns || 80);
+    const lines = frame.split('\n').map((l) => (l.length > cols - 1 ? l.slice(0, cols - 1) : l));
+    out.write(`${shown > 0 ? `\x1b[${shown}F\x1b[0J` : ''}${lines.join('\n')}\n`);
+    shown = lines.length;
+  };
+  return Object.assign(draw, { done: () => void (shown = 0) });
+}
+
 /** Bars redrawn in place on a terminal. */
 export class BarProgress implements ProgressSink {
   private rows = new Map<string, Row>();
-  private log: ReturnType<typeof createLogUpdate>;
+  private log: ((frame: string) => void) & { done(): void };
   private timer?: NodeJS.Timeout;
   private dirty = false;
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
@@ -80,7 +95,7 @@ export class BarProgress implements ProgressSink {
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
       },
     });
-    this.log = createLogUpdate(sized);
+    this.log = redrawInPlace(sized);
   }
   private schedule(): void {
     this.dirty = true;
