@@ -12,7 +12,8 @@
  * size beside the blob.
  */
 import { createHash } from 'node:crypto';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/index.js';
@@ -34,6 +35,8 @@ export interface PackStats {
 
 const OPAQUE = 'trusted.overlay.opaque';
 const READ_CHUNK = 1 << 20;
+/** files up to this size are read with one synchronous call */
+const SMALL_FILE = 256 * 1024;
 
 function sortBytewise(names: string[]): string[] {
   return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -61,31 +64,54 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
   // modes as BuildKit writes them (checked against Docker 26): 0600 for `.wh.NAME`, 0755 for the opaque marker
   const whiteoutHeader = (name: string): TarHeader => ({ name, type: 'file', mode: name.endsWith('/.wh..wh..opq') || name === '.wh..wh..opq' ? 0o755 : 0o600, uid: 0, gid: 0, size: 0, mtime: epoch ?? 0 });
 
+  // Metadata and small files are read synchronously (a few microseconds each, where an async call
+  // costs a threadpool round trip) and batched into ~1 MiB chunks; big files stream asynchronously.
+  // The event loop gets a turn every 256 entries so progress and parallel steps stay live.
+  let batch: Buffer[] = [];
+  let batchLen = 0;
+  let sinceYield = 0;
+  const push = (b: Buffer): void => {
+    batch.push(b);
+    batchLen += b.length;
+  };
+  function* flush(): Generator<Buffer> {
+    if (batchLen === 0) return;
+    const out = batch.length === 1 ? batch[0] : Buffer.concat(batch, batchLen);
+    batch = [];
+    batchLen = 0;
+    yield out;
+  }
+
   async function* walk(rel: string): AsyncGenerator<Buffer> {
     const abs = rel === '' ? dir : join(dir, rel);
-    const names = sortBytewise(await readdir(abs));
+    const names = sortBytewise(readdirSync(abs));
     for (const name of names) {
+      if (++sinceYield >= 256) {
+        sinceYield = 0;
+        yield* flush();
+        await new Promise<void>((r) => setImmediate(r));
+      }
       const r = rel === '' ? name : `${rel}/${name}`;
       const p = join(abs, name);
-      const st = await lstat(p);
+      const st = lstatSync(p);
       const base: Omit<TarHeader, 'name' | 'type' | 'size'> = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st), xattrs: attrsFor(r) };
       if (st.isCharacterDevice() && st.rdev === 0 && opts.overlayUpper) {
-        yield encodeHeader(whiteoutHeader(rel === '' ? `.wh.${name}` : `${rel}/.wh.${name}`));
+        push(encodeHeader(whiteoutHeader(rel === '' ? `.wh.${name}` : `${rel}/.wh.${name}`)));
         stats.files++;
         continue;
       }
       if (st.isDirectory()) {
-        yield encodeHeader({ ...base, name: `${r}/`, type: 'dir', size: 0 });
+        push(encodeHeader({ ...base, name: `${r}/`, type: 'dir', size: 0 }));
         stats.files++;
         if (opts.overlayUpper && xattrs.get(r)?.get(OPAQUE)?.toString() === 'y') {
-          yield encodeHeader(whiteoutHeader(`${r}/.wh..wh..opq`));
+          push(encodeHeader(whiteoutHeader(`${r}/.wh..wh..opq`)));
           stats.files++;
         }
         yield* walk(r);
         continue;
       }
       if (st.isSymbolicLink()) {
-        yield encodeHeader({ ...base, name: r, type: 'symlink', size: 0, linkname: await readlink(p) });
+        push(encodeHeader({ ...base, name: r, type: 'symlink', size: 0, linkname: readlinkSync(p) }));
         stats.files++;
         continue;
       }
@@ -93,7 +119,7 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
         const type = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char' : 'block';
         const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn) | Number((BigInt(st.rdev) >> 32n) & ~0xfffn);
         const minor = Number(BigInt(st.rdev) & 0xffn) | Number((BigInt(st.rdev) >> 12n) & ~0xffn);
-        yield encodeHeader({ ...base, name: r, type, size: 0, devmajor: major, devminor: minor });
+        push(encodeHeader({ ...base, name: r, type, size: 0, devmajor: major, devminor: minor }));
         stats.files++;
         continue;
       }
@@ -102,32 +128,41 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
         const key = `${st.dev}:${st.ino}`;
         const first = links.get(key);
         if (first !== undefined) {
-          yield encodeHeader({ ...base, name: r, type: 'link', size: 0, linkname: first });
+          push(encodeHeader({ ...base, name: r, type: 'link', size: 0, linkname: first }));
           stats.files++;
           continue;
         }
         links.set(key, r);
       }
-      yield encodeHeader({ ...base, name: r, type: 'file', size: st.size });
+      push(encodeHeader({ ...base, name: r, type: 'file', size: st.size }));
       stats.files++;
-      const fh = await open(p, 'r');
-      try {
-        let left = st.size;
-        while (left > 0) {
-          const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
-          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-          if (bytesRead === 0) throw new Error(`${p} shrank while it was being archived`);
-          left -= bytesRead;
-          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      if (st.size <= SMALL_FILE) {
+        const data = st.size === 0 ? Buffer.alloc(0) : readFileSync(p);
+        if (data.length !== st.size) throw new Error(`${p} changed size while it was being archived`);
+        push(data);
+      } else {
+        yield* flush();
+        const fh = await open(p, 'r');
+        try {
+          let left = st.size;
+          while (left > 0) {
+            const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
+            const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+            if (bytesRead === 0) throw new Error(`${p} shrank while it was being archived`);
+            left -= bytesRead;
+            yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+          }
+        } finally {
+          await fh.close();
         }
-      } finally {
-        await fh.close();
       }
       const pad = padLen(st.size);
-      if (pad) yield Buffer.alloc(pad);
+      if (pad) push(Buffer.alloc(pad));
+      if (batchLen >= READ_CHUNK) yield* flush();
     }
   }
   yield* walk('');
+  yield* flush();
   yield TAR_END;
 }
 
