@@ -18,7 +18,28 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as fsc } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, unlink } from 'node:fs/promises';
+import * as fss from 'node:fs';
+
+// Extraction makes several metadata calls per entry; the synchronous calls take microseconds where
+// the promise versions each cost a threadpool round trip (7.6 s -> well under half for a 240 MB
+// Debian layer). Same names and shapes as node:fs/promises, so the logic below reads the same.
+const chmod = async (p: string, m: number) => fss.chmodSync(p, m);
+const lchown = async (p: string, u: number, g: number) => fss.lchownSync(p, u, g);
+const link = async (a: string, b: string) => fss.linkSync(a, b);
+const lstat = async (p: string) => fss.lstatSync(p);
+const lutimes = async (p: string, a: number, m: number) => fss.lutimesSync(p, a, m);
+const mkdir = async (p: string, o: fss.MakeDirectoryOptions & { recursive?: boolean }) => void fss.mkdirSync(p, o);
+const readdir = async (p: string) => fss.readdirSync(p);
+const rm = async (p: string, o: fss.RmOptions) => fss.rmSync(p, o);
+const symlink = async (t: string, p: string) => fss.symlinkSync(t, p);
+const unlink = async (p: string) => fss.unlinkSync(p);
+const open = async (p: string, flags: number, mode: number) => {
+  const fd = fss.openSync(p, flags, mode);
+  return {
+    write: async (b: Buffer, off: number, len: number) => ({ bytesWritten: fss.writeSync(fd, b, off, len) }),
+    close: async () => fss.closeSync(fd),
+  };
+};
 import { posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
