@@ -1,6 +1,28 @@
-/** Bundles the CLI once before the suite, so tests spawn `node dist/stagecraft.js` like a user. */
-import { execFileSync } from 'node:child_process';
+/**
+ * Before the suite: bundles the CLI once, so tests spawn `node dist/stagecraft.js` like a user, and
+ * points TMPDIR at a fresh directory for this run. After the suite: lazily unmounts anything a test
+ * left mounted under it and removes it, so no run leaves temp trees or mounts behind.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-export default function setup(): void {
+export default function setup(): () => void {
   execFileSync(process.execPath, ['scripts/bundle.mjs'], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'stagecraft-tests-'));
+  process.env.TMPDIR = dir;
+  return () => {
+    try {
+      const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[4])
+        .filter((m): m is string => !!m && m.startsWith(`${dir}/`))
+        .sort((a, b) => b.length - a.length);
+      for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      /* not Linux */
+    }
+    if (!process.env.STAGECRAFT_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  };
 }
