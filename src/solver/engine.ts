@@ -195,6 +195,8 @@ class Builder {
   private fromShown = new Set<string>();
   /** executed steps whose upper dirs are adopted as snapshots at the end of the build */
   private pendingCommits: Array<{ rec: LayerRec; prefix: LayerRec[]; upper: string; work: string }> = [];
+  /** unmounts of COPY --from sources, done off the critical path; awaited before snapshots move */
+  private pendingReleases: Array<Promise<void>> = [];
   private pulled = new Set<string>();
   private executedCount = 0;
   private signal: AbortSignal | undefined;
@@ -423,6 +425,7 @@ class Builder {
    */
   private async finishLayers(): Promise<void> {
     const errors: unknown[] = [];
+    for (const r of await Promise.allSettled(this.pendingReleases.splice(0))) if (r.status === 'rejected') errors.push(r.reason);
     for (const p of this.pendingCommits) {
       try {
         await p.rec.ready;
@@ -699,8 +702,14 @@ class Builder {
           release: async () => {
             if (released) return;
             released = true;
-            await m.unmount();
-            await rm(work, { recursive: true, force: true }).catch(() => undefined);
+            // The copy is done; unmounting (a umount process) can run while the next step starts.
+            // finishLayers waits for it before any upper dir that this mount uses is moved.
+            const p = (async () => {
+              await m.unmount();
+              await rm(work, { recursive: true, force: true }).catch(() => undefined);
+            })();
+            p.catch(() => undefined);
+            this.pendingReleases.push(p);
           },
         };
       },
