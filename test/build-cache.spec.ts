@@ -67,3 +67,46 @@ describe.skipIf(!isRoot)('build: cache', () => {
     expect(doneVertices(r.stderr).filter((n) => /RUN|COPY/.test(n))).toHaveLength(6);
   });
 });
+
+describe.skipIf(!isRoot)('build: layers of stages that are not exported', () => {
+  it('get no blob, still serve the cache, and get one when a later build exports them', async () => {
+    const root = tmp('sc-root-');
+    await importBusybox(root);
+    const ctx = context({
+      Dockerfile: `FROM busybox AS build
+RUN mkdir /out && echo built > /out/a && dd if=/dev/zero of=/out/big bs=1k count=64 2>/dev/null
+FROM busybox
+COPY --from=build /out/a /a
+`,
+    });
+    const { Store } = await import('../src/store/index.js');
+    const blobs = async () => (await import('node:fs')).readdirSync(join(root, 'blobs/sha256')).length;
+    await buildOk(root, ctx, ['-t', 'lazy:final']);
+    const afterFinal = await blobs();
+    // the build stage ran, but its RUN layer was never compressed into a blob
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const recs = readdirSync(join(root, 'buildcache')).map((f) => JSON.parse(readFileSync(join(root, 'buildcache', f), 'utf8')) as { descriptor?: unknown });
+    expect(recs.some((r) => r.descriptor === undefined)).toBe(true);
+    // exporting the build stage now: all CACHED, and its layer blob is made from the snapshot
+    const r = await buildOk(root, ctx, ['-t', 'lazy:build', '--target', 'build']);
+    expect(doneVertices(r.stderr).filter((n) => /RUN|COPY/.test(n))).toEqual([]);
+    expect(await blobs()).toBeGreaterThan(afterFinal);
+    const store = await Store.open(root);
+    const img = await store.resolveImage('lazy:build');
+    expect(img).toBeDefined();
+    for (const l of img!.manifest.layers) expect(store.hasBlob(l.digest)).toBe(true);
+    // the blob is the layer: its diffID matches the config's
+    const { measureLayer } = await import('../src/image/index.js');
+    const last = img!.manifest.layers[img!.manifest.layers.length - 1]!;
+    expect((await measureLayer(store.blobStream(last.digest))).diffId).toBe(img!.config.rootfs.diff_ids[img!.config.rootfs.diff_ids.length - 1]);
+    // a record whose snapshot is gone (and that has no blob) is a miss, not a failure
+    await buildOk(root, ctx, ['-t', 'lazy:final2', '--no-cache']);
+    const { rmSync } = await import('node:fs');
+    rmSync(join(root, 'snapshots'), { recursive: true, force: true });
+    const ctx2 = context({ Dockerfile: `FROM busybox AS build\nRUN mkdir /out && echo other > /out/a\nFROM busybox\nCOPY --from=build /out/a /a\n` });
+    await buildOk(root, ctx2, ['-t', 'lazy:o1']);
+    rmSync(join(root, 'snapshots'), { recursive: true, force: true });
+    const r3 = await buildOk(root, ctx2, ['-t', 'lazy:o2']);
+    expect(doneVertices(r3.stderr).some((n) => /RUN mkdir/.test(n))).toBe(true);
+  });
+});

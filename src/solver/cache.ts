@@ -1,7 +1,8 @@
 /**
  * The build cache's records: cache key → the layer a step produced (descriptor + diffID). Stored
  * as small JSON files under `<store root>/buildcache/` (atomic rename), so a cache hit needs no
- * work but a lookup; a record whose blob was garbage-collected is a miss. Writing a record happens
+ * work but a lookup; a record whose blob was garbage-collected is a miss. Layers of stages that are
+ * not exported get no blob at all (only their diffID and snapshot), see engine.ts `exported`. Writing a record happens
  * only after the layer blob is in the store, so a failed build leaves no dangling record.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -10,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import type { Descriptor } from '../image/types.js';
 
 export interface CacheRecord {
-  descriptor: Descriptor;
+  /** absent for a layer of a stage that was not exported: only its diffID and snapshot exist */
+  descriptor?: Descriptor;
   diffId: string;
   created: string;
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readlinkSync, readFileSync, statSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Store, chainIdOf, type ResolvedImage } from '../store/index.js';
-import { writeLayer as imageWriteLayer, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
+import { measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
 import { runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
 import { copyFiles as fileopsCopy, patternMatcher, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
@@ -58,6 +58,12 @@ export function mountOverlay(lowers: string[], upper: string, scratch: string): 
 export async function writeLayer(store: Store, dir: string): Promise<{ descriptor: Descriptor; diffId: string }> {
   const w = await imageWriteLayer(store, dir, { overlayUpper: true });
   return { descriptor: w.descriptor, diffId: w.diffId };
+}
+
+/** diffID of a dir as a layer, without compressing or storing it (tar + sha256 only). */
+export async function measureLayerDir(dir: string): Promise<{ diffId: string }> {
+  const m = await imageMeasureLayer(imagePackDir(dir, { overlayUpper: true }));
+  return { diffId: m.diffId };
 }
 
 export function chainId(diffIds: string[]): string {

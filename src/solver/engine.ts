@@ -21,7 +21,7 @@ import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../image/
 import { MediaType, hostPlatform } from '../image/types.js';
 import { UserError, isUserError } from '../util/errors.js';
 import { resolveInRoot } from '../util/fspath.js';
-import { BuildCache } from './cache.js';
+import { BuildCache, type CacheRecord } from './cache.js';
 import { baseKey, digestOf, stepKey } from './cachekey.js';
 import {
   countCommands,
@@ -45,13 +45,21 @@ import type { Attribution } from './attribution.js';
 import { exportImage } from './export.js';
 
 export interface LayerRec {
-  /** valid once `ready` resolved (layers are written in the background, see runStage) */
+  /**
+   * valid once `ready` resolved (layers are written in the background, see runStage); NO_BLOB
+   * (digest '') for a layer of a stage that is not exported, until ensureBlobs makes one
+   */
   descriptor: Descriptor;
+  /** the step's cache key, to record the blob when one is made later */
+  cacheKey?: string;
   diffId: string;
   attribution?: Attribution;
   /** set while the layer blob is still being written */
   ready?: Promise<void>;
 }
+
+/** Descriptor of a layer that has a diffID and a snapshot but no blob (yet). */
+export const NO_BLOB: Descriptor = { mediaType: '', digest: '', size: 0 };
 
 /** Waits until every layer of the list has its blob, descriptor and diffID. */
 export async function layersReady(layers: LayerRec[]): Promise<void> {
@@ -195,6 +203,13 @@ class Builder {
   private fromShown = new Set<string>();
   /** executed steps whose upper dirs are adopted as snapshots at the end of the build */
   private pendingCommits: Array<{ rec: LayerRec; prefix: LayerRec[]; upper: string; work: string }> = [];
+  /**
+   * Stages whose layers end up in the result: the target and its FROM-stage ancestors. Only their
+   * layers are compressed into blobs while the build runs; the others get a diffID and a snapshot
+   * (like BuildKit, which never compresses what it does not export), which is all that COPY --from
+   * and the cache need. A later build that exports such a layer makes the blob from the snapshot.
+   */
+  private exported = new Set<number>();
   /** unmounts of COPY --from sources, done off the critical path; awaited before snapshots move */
   private pendingReleases: Array<Promise<void>> = [];
   private pulled = new Set<string>();
@@ -288,6 +303,11 @@ class Builder {
     let ok = false;
     let layersStart = performance.now();
     try {
+      for (let s: number | undefined = plan.target; s !== undefined && !this.exported.has(s); ) {
+        this.exported.add(s);
+        const b: (typeof plan.stages)[number]['base'] = plan.stages[s].base;
+        s = b.kind === 'stage' ? b.index : undefined;
+      }
       results = await runDag<StageResult>(
         needed,
         (i) => (plan.stages[i].base.kind === 'stage' ? [(plan.stages[i].base as { index: number }).index] : []),
@@ -305,6 +325,7 @@ class Builder {
     }
     const layersSeconds = (performance.now() - layersStart) / 1000;
     const final = { ...(results.get(plan.target) as StageResult), snapshots: undefined };
+    await this.ensureBlobs(final.layers);
 
     // 5. export
     const r = await exportImage({
@@ -440,6 +461,35 @@ class Builder {
     if (errors.length) throw errors[0];
   }
 
+  /**
+   * A cache record can be used when its layer, and every earlier layer that has no blob, can be
+   * had: from a blob in the store, or from a snapshot already committed to the store.
+   */
+  private async usableRecord(rec: CacheRecord, layers: LayerRec[]): Promise<boolean> {
+    if (rec.descriptor && this.store.hasBlob(rec.descriptor.digest) && layers.every((l) => l.descriptor.digest !== '')) return true;
+    await layersReady(layers);
+    const all = [...layers, { descriptor: rec.descriptor ?? NO_BLOB, diffId: rec.diffId }];
+    for (let j = 0; j < all.length; j++) {
+      const l = all[j] as LayerRec;
+      if (l.descriptor.digest !== '' && this.store.hasBlob(l.descriptor.digest)) continue;
+      if (!existsSync(this.store.snapshotPath(deps.chainId(all.slice(0, j + 1).map((x) => x.diffId))))) return false;
+    }
+    return true;
+  }
+
+  /** Makes the blobs of exported layers that only had a snapshot (built earlier as non-exported). */
+  private async ensureBlobs(layers: LayerRec[]): Promise<void> {
+    for (let j = 0; j < layers.length; j++) {
+      const l = layers[j] as LayerRec;
+      if (l.descriptor.digest !== '' && this.store.hasBlob(l.descriptor.digest)) continue;
+      const dir = this.store.snapshotPath(deps.chainId(layers.slice(0, j + 1).map((x) => x.diffId)));
+      const wl = await deps.writeLayer(this.store, dir);
+      if (wl.diffId !== l.diffId) throw new Error(`snapshot ${dir} does not match its layer (${wl.diffId} != ${l.diffId})`);
+      l.descriptor = wl.descriptor;
+      if (l.cacheKey) await this.cache.put(l.cacheKey, { descriptor: wl.descriptor, diffId: wl.diffId, created: new Date().toISOString() });
+    }
+  }
+
   /** Overlay-ready snapshot dirs for a layer list (unpacked on demand, cached by chainID). */
   async materialize(layers: LayerRec[]): Promise<string[]> {
     await layersReady(layers);
@@ -558,10 +608,10 @@ class Builder {
       }
       const k = stepKey(key, action, inputs);
       const rec = this.opts.noCache ? undefined : await this.cache.get(k);
-      if (rec && this.store.hasBlob(rec.descriptor.digest)) {
+      if (rec && (await this.usableRecord(rec, layers))) {
         this.progress.cached(name);
         this.cachedCount++;
-        layers = [...layers, { descriptor: rec.descriptor, diffId: rec.diffId, attribution }];
+        layers = [...layers, { descriptor: rec.descriptor ?? NO_BLOB, diffId: rec.diffId, attribution, cacheKey: k }];
         key = k;
         snapshots = undefined;
         continue;
@@ -596,7 +646,16 @@ class Builder {
           // adopted as a store snapshot at the end of the build, when no mount uses it any more.
           const rec: LayerRec = { descriptor: { mediaType: '', digest: '', size: 0 }, diffId: '', attribution };
           const prefix = [...layers, rec];
+          rec.cacheKey = k;
+          const exported = this.exported.has(i);
           rec.ready = (async () => {
+            if (!exported) {
+              const m = await deps.measureLayerDir(upper);
+              rec.descriptor = NO_BLOB;
+              rec.diffId = m.diffId;
+              await this.cache.put(k, { diffId: m.diffId, created: new Date().toISOString() });
+              return;
+            }
             const wl = await deps.writeLayer(this.store, upper);
             rec.descriptor = wl.descriptor;
             rec.diffId = wl.diffId;
