@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # stagecraft vs BuildKit (docker build) side by side, same workloads, same base images, one run.
-# Needs the peer lab (../shared/lab/peer.sh: dockerd 26 + buildx, busybox:latest) and hyperfine.
-#   bench/build-vs-buildkit.sh [RUNS]      results: bench/results/*.md (hyperfine markdown)
+# Needs the peer lab (../shared/lab/peer.sh: dockerd 26 + buildx, busybox:latest).
+#   bench/build-vs-buildkit.sh [RUNS]      results: bench/results/build-vs-buildkit.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
@@ -11,7 +11,6 @@ W=$PWD/bench/workloads
 OUT=$PWD/bench/results
 mkdir -p "$OUT"
 node scripts/bundle.mjs
-command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
 docker info >/dev/null 2>&1 || { echo "no docker engine: run ../shared/lab/peer.sh first" >&2; exit 1; }
 
 # Same base image in both tools: busybox from the lab's docker, loaded into stagecraft.
@@ -37,23 +36,21 @@ if ! docker image inspect bench-bigroot:latest >/dev/null 2>&1 || ! $SC inspect 
   $SC import "$tmp/bigroot.tar" bench-bigroot:latest >/dev/null
 fi
 
-hf() { hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$OUT/$1.md" "${@:2}"; }
+# Each row: stagecraft and BuildKit run alternately (A B, B A, ...), so both see the same drift of
+# this shared machine; the ratio column is the median of the per-pair ratios.
+P="node $PWD/bench/pairs.mjs --runs $RUNS --warmup 1"
 DB="docker build --progress plain"
-
-hf cold-build \
-  -n stagecraft "$SC build --no-cache --progress plain -t bench-ms:sc $ctx" \
-  -n buildkit "$DB --no-cache -t bench-ms:bk $ctx"
-
-hf noop-rebuild \
-  -n stagecraft "$SC build --progress plain -t bench-ms:sc $ctx" \
-  -n buildkit "$DB -t bench-ms:bk $ctx"
-
-hf edit-rebuild --prepare "sh -c 'date +%s%N > $ctx/src/f0.txt'" \
-  -n stagecraft "$SC build --progress plain -t bench-ms:sc $ctx" \
-  -n buildkit "$DB -t bench-ms:bk $ctx"
-
-hf snapshot-100k \
-  -n stagecraft "$SC build --no-cache --progress plain -t bench-snap:sc $W/snapshot" \
-  -n buildkit "$DB --no-cache -t bench-snap:bk $W/snapshot"
+{
+  echo "| row | stagecraft (median) | BuildKit (median) | stagecraft / BuildKit | min ratio | max ratio |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  $P --title "cold build (--no-cache)" \
+    "$SC build --no-cache --progress plain -t bench-ms:sc $ctx" "$DB --no-cache -t bench-ms:bk $ctx"
+  $P --title "no-op rebuild" \
+    "$SC build --progress plain -t bench-ms:sc $ctx" "$DB -t bench-ms:bk $ctx"
+  $P --title "rebuild after a source edit" --prepare "date +%s%N > $ctx/src/f0.txt" \
+    "$SC build --progress plain -t bench-ms:sc $ctx" "$DB -t bench-ms:bk $ctx"
+  $P --title "RUN snapshot on a 100k-file root (--no-cache)" \
+    "$SC build --no-cache --progress plain -t bench-snap:sc $W/snapshot" "$DB --no-cache -t bench-snap:bk $W/snapshot"
+} | tee "$OUT/build-vs-buildkit.md"
 
 echo "results in $OUT"
