@@ -22,17 +22,9 @@ export interface LayerEntry {
   content?: string;
 }
 
-/** Where a layer came from, as recorded by `stagecraft build`. */
-export interface Attribution {
-  stage?: string;
-  stageIndex?: number;
-  line?: number;
-  instruction?: string;
-  /** For COPY --from: the source stage (name or index) or image. */
-  from?: string;
-  /** For COPY/ADD: the source paths. */
-  paths?: string[];
-}
+/** Where a layer came from, as recorded by `stagecraft build` (one definition: the solver's). */
+import type { Attribution } from '../solver/attribution.js';
+export type { Attribution };
 
 export interface LayerModel {
   index: number;
