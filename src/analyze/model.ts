@@ -5,6 +5,7 @@
  * this folder is pure over it.
  */
 import type { HistoryEntry } from '../image/types.js';
+import type { Attribution } from '../solver/attribution.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'link' | 'char' | 'block' | 'fifo';
 
@@ -23,7 +24,6 @@ export interface LayerEntry {
 }
 
 /** Where a layer came from, as recorded by `stagecraft build` (one definition: the solver's). */
-import type { Attribution } from '../solver/attribution.js';
 export type { Attribution };
 
 export interface LayerModel {
