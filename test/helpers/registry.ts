@@ -422,18 +422,23 @@ function sha256(b: Buffer): string {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }
 
+/** A function that stores a blob in the OCI layout at `dir` and returns its digest and size. */
+function layoutBlobWriter(dir: string): (b: Buffer) => { digest: string; size: number } {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  return (b: Buffer) => {
+    const d = sha256(b);
+    writeFileSync(join(blobs, d.slice(7)), b);
+    return { digest: d, size: b.length };
+  };
+}
+
 /**
  * An OCI image layout with an image index of two platform images (linux/amd64 and linux/arm64,
  * both the busybox rootfs, different configs), built here without stagecraft, for skopeo to push.
  */
 export function makeMultiPlatformLayout(dir = tmp('sc-oci-')): { dir: string; indexDigest: string; manifests: Record<string, string> } {
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (b: Buffer) => {
-    const d = sha256(b);
-    writeFileSync(join(blobs, d.slice(7)), b);
-    return { digest: d, size: b.length };
-  };
+  const put = layoutBlobWriter(dir);
   const rawTar = readFileSync(busyboxRootfsTar());
   const layerGz = gzipSync(rawTar, { level: 1 });
   const layer = put(layerGz);
@@ -482,13 +487,7 @@ export function makeMultiPlatformLayout(dir = tmp('sc-oci-')): { dir: string; in
  * random bytes, gzip level 0 so sizes stay as given), tagged `layered`.
  */
 export function makeLayeredLayout(n: number, bytesPerLayer: number, dir = tmp('sc-oci-')): { dir: string; manifestDigest: string; layers: string[] } {
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (b: Buffer) => {
-    const d = sha256(b);
-    writeFileSync(join(blobs, d.slice(7)), b);
-    return { digest: d, size: b.length };
-  };
+  const put = layoutBlobWriter(dir);
   const layers = [];
   const diffIds = [];
   for (let i = 0; i < n; i++) {
