@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mountNative } from './native.js';
 import { mountOverlayfs } from './overlay.js';
 import type { Mounted, MountOptions } from './types.js';
+import { UserError } from '../../util/errors.js';
 
 export type { Mounted, MountOptions } from './types.js';
 
@@ -32,5 +33,9 @@ export function snapshotterKind(): 'overlayfs' | 'native' {
 
 /** Mounts `lowers` (bottom→top) with `upper` (created when missing; a fresh temp dir when omitted). */
 export function mountOverlay(lowers: string[], upper?: string, opts?: MountOptions): Promise<Mounted> {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    // rootless mode (user namespaces + fuse-overlayfs) is not implemented: say so in one line
+    return Promise.reject(new UserError('RUN/COPY steps and containers need root (overlay mounts, namespaces): run stagecraft as root', { exitCode: 125 }));
+  }
   return snapshotterKind() === 'native' ? mountNative(lowers, upper, opts) : mountOverlayfs(lowers, upper, opts);
 }

@@ -59,7 +59,7 @@ export async function mountOverlayfs(lowers: string[], upper?: string, opts?: Mo
     } else await run(mount, ['-t', 'overlay', 'overlay', '-o', options, 'm'], { cwd: scratch });
   } catch (e) {
     rmSync(scratch, { recursive: true, force: true });
-    const msg = (e as { stderr?: string }).stderr?.trim() || (e as Error).message;
+    const msg = ((e as { stderr?: string }).stderr?.trim() || (e as Error).message).split('\n')[0];
     throw new Error(`overlay mount failed: ${msg}`);
   }
   const root = join(scratch, 'm');
