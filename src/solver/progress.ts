@@ -210,7 +210,7 @@ class TtyProgress extends BaseProgress {
   private frame(final: boolean): string {
     const elapsed = secs(now() - this.t0);
     const finished = this.vertices.filter((v) => v.completed !== undefined).length;
-    const cols = this.out.columns ?? 80;
+    const cols = this.out.columns || 80;
     const lines = [`[+] Building ${elapsed}s (${finished}/${this.vertices.length})${final ? ' FINISHED' : ''}`];
     for (const v of this.vertices) {
       const dur = v.cached ? '' : `${secs((v.completed ?? now()) - v.started)}s`;
@@ -227,7 +227,7 @@ class TtyProgress extends BaseProgress {
     }
     if (!final) {
       // keep the live frame within the terminal: the header and the most recent lines
-      const rows = (this.out as { rows?: number }).rows ?? 24;
+      const rows = (this.out as { rows?: number }).rows || 24;
       if (lines.length > rows - 1) return [lines[0], ...lines.slice(lines.length - (rows - 2))].join('\n');
     }
     return lines.join('\n');
