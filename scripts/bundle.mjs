@@ -1,14 +1,19 @@
-// Bundles src/cli/main.ts into one ESM file, dist/stagecraft.js (the npm `bin`).
-// Written to a temporary name and renamed, so a process running the CLI never reads half a file.
+// Bundles src/cli/main.ts into dist/stagecraft.js (the npm `bin`) plus code-split chunks that each
+// command loads on demand (dist/chunks/*.js), so `stagecraft run` does not parse the builder.
+// Built into a temporary directory; the chunks (content-hashed names) are moved in first and the
+// entry last, so a process running the CLI never reads half a file or a missing chunk.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
-const out = 'dist/stagecraft.js';
-const tmp = `dist/.stagecraft.${process.pid}.js`;
+const tmp = `dist/.build-${process.pid}`;
+rmSync(tmp, { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: tmp,
+  entryPoints: { stagecraft: 'src/cli/main.ts' },
+  outdir: tmp,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
+  splitting: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
@@ -20,7 +25,11 @@ await build({
   },
   logLevel: 'warning',
 });
-writeFileSync(tmp, readFileSync(tmp, 'utf8').replace(/sourceMappingURL=\.stagecraft\.\d+\.js\.map/, 'sourceMappingURL=stagecraft.js.map'));
-chmodSync(tmp, 0o755);
-renameSync(`${tmp}.map`, `${out}.map`);
-renameSync(tmp, out);
+mkdirSync('dist/chunks', { recursive: true });
+if (existsSync(join(tmp, 'chunks'))) {
+  for (const f of readdirSync(join(tmp, 'chunks'))) renameSync(join(tmp, 'chunks', f), join('dist/chunks', f));
+}
+chmodSync(join(tmp, 'stagecraft.js'), 0o755);
+renameSync(join(tmp, 'stagecraft.js.map'), 'dist/stagecraft.js.map');
+renameSync(join(tmp, 'stagecraft.js'), 'dist/stagecraft.js');
+rmSync(tmp, { recursive: true, force: true });

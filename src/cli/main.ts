@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../util/errors.js';
-import { commandModules } from './commands/index.js';
+import { modulesFor } from './commands/index.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -16,8 +16,8 @@ export async function main(argv: string[]): Promise<number> {
     .version(VERSION, '-v, --version')
     .showHelpAfterError(false)
     .exitOverride();
-  for (const m of commandModules) m.register(program);
   try {
+    for (const m of await modulesFor(argv)) m.register(program);
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
