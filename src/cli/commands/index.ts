@@ -56,6 +56,7 @@ export const COMMANDS: Record<string, ModuleName> = {
 /** The modules needed to run `argv`: the command's own, or all of them. */
 export async function modulesFor(argv: string[]): Promise<CommandModule[]> {
   const first = argv.find((a) => !a.startsWith('-'));
+  if (first === undefined && argv.some((a) => a === '-v' || a === '--version')) return [];
   const own = first === undefined ? undefined : COMMANDS[first];
   const names = own ? [own] : (Object.keys(MODULES) as ModuleName[]);
   return Promise.all(names.map((n) => MODULES[n]()));
