@@ -122,15 +122,18 @@ export function buildSetupScript(p: Prepared): string {
   writeFileSync(fstab, containerFstab(p));
   const L: string[] = ['set -e', 'exec 2>&3'];
   const R = q(p.rootfs);
-  if (s.readOnlyRoot) L.push(`${mount} --bind ${R} ${R}`);
-  L.push(`${mount} -a -T ${q(fstab)}`);
+  // -n: no /run/mount/utab bookkeeping. These mounts die with the namespace, never unmounted,
+  // so libmount would keep their x-mount.mkdir entries forever: the file grew by three lines per
+  // container and every later mount on the host parsed it (1 MB after a day of tests: +10 ms/mount).
+  if (s.readOnlyRoot) L.push(`${mount} -n --bind ${R} ${R}`);
+  L.push(`${mount} -n -a -T ${q(fstab)}`);
   L.push(`${cp} -a ${q(`${devTemplate()}/.`)} ${q(p.paths.dev)}`);
   if (s.hostname) L.push(`printf '%s' ${q(s.hostname)} > /proc/sys/kernel/hostname`);
   if (s.network === 'none') {
     const ip = findHostBinary('ip');
     if (ip) L.push(`${ip} link set lo up 2>/dev/null || true`);
   }
-  if (s.readOnlyRoot) L.push(`${mount} -o remount,bind,ro ${R}`);
+  if (s.readOnlyRoot) L.push(`${mount} -n -o remount,bind,ro ${R}`);
   L.push(`printf 'OK' >&3`);
   L.push('exec 2>&4 4>&- 3>&-');
   const u = p.user;

@@ -151,6 +151,18 @@ describe.skipIf(!isRoot).each(['builtin', 'runc'] as const)('executor (%s)', (ru
     expectNoTrace(r.m!.upper);
   });
 
+  it('leaves no lines behind in /run/mount/utab (the mounts die with the namespace)', async () => {
+    const utab = '/run/mount/utab';
+    const lines = () => (existsSync(utab) ? readFileSync(utab, 'utf8').split('\n').filter((l) => l.includes('sc-exec-')).length : 0);
+    const before = lines();
+    const src = tmp('sc-exec-utab-');
+    for (let i = 0; i < 3; i++) {
+      const r = await run({ runtime, mounts: [{ type: 'bind', source: src, target: '/mnt/in', readonly: true }, { type: 'tmpfs', target: '/dev/scratch' }], args: ['true'] });
+      expect(r.exitCode).toBe(0);
+    }
+    expect(lines()).toBe(before);
+  });
+
   it('read-only root', async () => {
     const r = await run({ runtime, readOnlyRoot: true, args: ['sh', '-c', 'touch /x 2>/dev/null && echo rw || echo ro; echo ok > /dev/shm/y && echo shm'] });
     expect(r.out).toBe('ro\nshm\n');
