@@ -139,26 +139,39 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
       throw new UserError(`invalid layer: ${(e as Error).message}`);
     }
   };
+  // Parent directories already resolved to a real directory inside the root, by container path.
+  // Most entries share their parent with the previous one, so this saves the component-by-component
+  // resolution and the mkdir -p of every entry. Emptied whenever a directory is removed (a later
+  // entry may put a symlink there); a new symlink cannot shadow a cached path, since cached paths
+  // are existing directories.
+  const parentDirs = new Map<string, string>();
   const hostOf = (rel: string[]): string => {
     if (rel.length === 0) return root;
-    const parent = scoped(`/${rel.slice(0, -1).join('/')}`);
+    const cp = `/${rel.slice(0, -1).join('/')}`;
+    const parent = parentDirs.get(cp) ?? scoped(cp);
     const p = posix.join(parent, rel[rel.length - 1] as string);
     if (!isWithin(root, p) || p === root) throw new UserError(`invalid layer: ${rel.join('/')} resolves outside the root`);
     return p;
   };
   const ensureParent = async (rel: string[]): Promise<void> => {
-    const parent = scoped(`/${rel.slice(0, -1).join('/')}`);
+    const cp = `/${rel.slice(0, -1).join('/')}`;
+    if (parentDirs.has(cp)) return;
+    const parent = scoped(cp);
     if (!isWithin(root, parent)) throw new UserError(`invalid layer: parent of ${rel.join('/')} is outside the root`);
     try {
       await mkdir(parent, { recursive: true, mode: 0o755 });
     } catch (e) {
       throw new UserError(`invalid layer: cannot create parent directory of ${rel.join('/')}: ${(e as NodeJS.ErrnoException).code}`);
     }
+    if ((await lstatOrUndef(parent))?.isDirectory()) parentDirs.set(cp, parent);
   };
   const removeAt = async (p: string): Promise<void> => {
     const st = await lstatOrUndef(p);
     if (!st) return;
-    if (st.isDirectory()) await rm(p, { recursive: true, force: true });
+    if (st.isDirectory()) {
+      parentDirs.clear();
+      await rm(p, { recursive: true, force: true });
+    }
     else await unlink(p);
   };
   const setMeta = async (p: string, e: TarEntry, isLink: boolean): Promise<void> => {
