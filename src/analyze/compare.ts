@@ -3,6 +3,7 @@
  * sizes, layers, efficiency, baggage in each, the biggest directories that only one of them has,
  * and a verdict in plain words, including the seed's trap: a "multi-stage" image that came out bigger.
  */
+import { humanSize } from '../image/human.js';
 import { findLeaks, type Leak } from './leaks.js';
 import type { ImageModel } from './model.js';
 import { sizeReport, type Bucket, type SizeReport } from './size.js';
@@ -61,17 +62,6 @@ export function summarize(img: ImageModel, report: SizeReport = sizeReport(img))
   };
 }
 
-export function humanBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : Number(v.toPrecision(3))}${units[i]}`;
-}
-
 function dirMap(b: Bucket[]): Map<string, number> {
   return new Map(b.map((x) => [x.key, x.bytes]));
 }
@@ -95,29 +85,29 @@ export function compareImages(a: ImageModel, b: ImageModel): Comparison {
   const multiA = sa.stages.length > 1;
   const multiB = sb.stages.length > 1;
   if (delta > 0 && multiB && !multiA) {
-    verdict.push(`WARNING: the multi-stage image ${sb.name} is ${humanBytes(delta)} (${pct.toFixed(1)}%) LARGER than the single-stage ${sa.name}: the final stage carries what the build stage was meant to leave behind.`);
+    verdict.push(`WARNING: the multi-stage image ${sb.name} is ${humanSize(delta)} (${pct.toFixed(1)}%) LARGER than the single-stage ${sa.name}: the final stage carries what the build stage was meant to leave behind.`);
   } else if (delta < 0) {
-    verdict.push(`${sb.name} is ${humanBytes(-delta)} (${pct.toFixed(1)}%) smaller than ${sa.name}.`);
+    verdict.push(`${sb.name} is ${humanSize(-delta)} (${pct.toFixed(1)}%) smaller than ${sa.name}.`);
   } else if (delta > 0) {
-    verdict.push(`${sb.name} is ${humanBytes(delta)} (${pct.toFixed(1)}%) larger than ${sa.name}.`);
+    verdict.push(`${sb.name} is ${humanSize(delta)} (${pct.toFixed(1)}%) larger than ${sa.name}.`);
   } else {
     verdict.push(`${sa.name} and ${sb.name} have the same size.`);
   }
   for (const s of [sa, sb]) {
     if (s.leaks.length > 0) {
       const kinds = [...new Set(s.leaks.map((l) => l.what))].slice(0, 4).join(', ');
-      verdict.push(`${s.name} carries ${humanBytes(s.leakedBytes)} of build-time baggage (${kinds}${s.leaks.length > 4 ? ', ...' : ''}).`);
+      verdict.push(`${s.name} carries ${humanSize(s.leakedBytes)} of build-time baggage (${kinds}${s.leaks.length > 4 ? ', ...' : ''}).`);
     } else {
       verdict.push(`${s.name}: no build-time baggage found.`);
     }
   }
   for (const s of [sa, sb]) {
-    if (s.duplicatedBytes > 0) verdict.push(`${s.name} stores ${humanBytes(s.duplicatedBytes)} twice: a later layer copies files identical to ones the image already has (e.g. COPY --from=<stage> / /).`);
-    else if (s.wastedBytes > 0) verdict.push(`${s.name} stores ${humanBytes(s.wastedBytes)} that later layers delete or overwrite.`);
+    if (s.duplicatedBytes > 0) verdict.push(`${s.name} stores ${humanSize(s.duplicatedBytes)} twice: a later layer copies files identical to ones the image already has (e.g. COPY --from=<stage> / /).`);
+    else if (s.wastedBytes > 0) verdict.push(`${s.name} stores ${humanSize(s.wastedBytes)} that later layers delete or overwrite.`);
   }
   const grew = dirDiff.filter((d) => d.b > d.a).slice(0, 3);
   if (delta > 0 && grew.length > 0) {
-    verdict.push(`Where ${sb.name} grew: ${grew.map((d) => `${d.dir} +${humanBytes(d.b - d.a)}`).join(', ')}.`);
+    verdict.push(`Where ${sb.name} grew: ${grew.map((d) => `${d.dir} +${humanSize(d.b - d.a)}`).join(', ')}.`);
   }
   return { a: sa, b: sb, delta, dirDiff, verdict };
 }

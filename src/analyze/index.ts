@@ -7,7 +7,7 @@ export type { Attribution, EntryType, ImageModel, LayerEntry, LayerModel } from 
 export { mergeLayers, type MergedTree, type TreeNode, type WastedEntry } from './tree.js';
 export { sizeReport, stageOf, type Bucket, type LayerStats, type SizeReport } from './size.js';
 export { findLeaks, wantsContent, type Leak, type LeakKind } from './leaks.js';
-export { compareImages, summarize, humanBytes, type Comparison, type ImageSummary } from './compare.js';
+export { compareImages, summarize, type Comparison, type ImageSummary } from './compare.js';
 export { loadImageModel } from './load.js';
 export { lintDockerfile, LINT_RULES, type LintFinding, type LintRule, type Severity } from './lint.js';
 export { convertToMultiStage, type ConvertInput, type ConvertResult } from './convert.js';

@@ -69,6 +69,12 @@ function bucketize(map: Map<string, Bucket>, key: string, bytes: number): void {
   map.set(key, b);
 }
 
+/** The bucket of a path: its first two directory levels (`/usr/lib`), or the top one for shallow paths. */
+function dirKey(path: string): string {
+  const parts = path.split('/');
+  return parts.length > 2 ? `/${parts[0]}/${parts[1]}` : `/${parts[0]}`;
+}
+
 const sorted = (m: Map<string, Bucket>): Bucket[] => [...m.values()].sort((a, b) => b.bytes - a.bytes || a.key.localeCompare(b.key));
 
 export function sizeReport(img: ImageModel): SizeReport {
@@ -87,8 +93,7 @@ export function sizeReport(img: ImageModel): SizeReport {
     const layer = img.layers[n.layer];
     bucketize(byStage, stageOf(layer), size);
     bucketize(byInstruction, `${layer.attribution?.line ? `L${layer.attribution.line} ` : ''}${layerLabel(layer)}`, size);
-    const parts = path.split('/');
-    bucketize(byDir, parts.length > 2 ? `/${parts[0]}/${parts[1]}` : `/${parts[0]}`, size);
+    bucketize(byDir, dirKey(path), size);
     largest.push({ path: `/${path}`, size, layer: n.layer });
   }
   largest.sort((a, b) => b.size - a.size || a.path.localeCompare(b.path));
@@ -96,8 +101,7 @@ export function sizeReport(img: ImageModel): SizeReport {
   for (const l of img.layers) {
     for (const e of l.entries) {
       if (e.type !== 'file' || e.path.split('/').pop()?.startsWith('.wh.')) continue;
-      const parts = e.path.split('/');
-      bucketize(byDirWritten, parts.length > 2 ? `/${parts[0]}/${parts[1]}` : `/${parts[0]}`, e.size);
+      bucketize(byDirWritten, dirKey(e.path), e.size);
     }
   }
   const duplicatedBytes = tree.wasted.filter((w) => w.how === 'duplicated').reduce((s, w) => s + w.size, 0);

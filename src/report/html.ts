@@ -5,7 +5,8 @@
  * Input: analysis data; output: an HTML string.
  */
 import { hierarchy, treemap, treemapSquarify } from 'd3-hierarchy';
-import { humanBytes, type Comparison } from '../analyze/compare.js';
+import { humanSize } from '../image/human.js';
+import { type Comparison } from '../analyze/compare.js';
 import type { Leak } from '../analyze/leaks.js';
 import type { SizeReport } from '../analyze/size.js';
 
@@ -34,11 +35,11 @@ export function layerChart(r: SizeReport): string {
     const vw = (l.visibleBytes / max) * barW;
     const ww = ((l.bytes - l.visibleBytes) / max) * barW;
     const label = `${l.index}: ${l.createdBy}`;
-    return `<g class="layer"><title>${esc(`${label}\nstage: ${l.stage}${l.line ? `, line ${l.line}` : ''}\n${humanBytes(l.bytes)} written, ${humanBytes(l.wastedBytes)} wasted`)}</title>
+    return `<g class="layer"><title>${esc(`${label}\nstage: ${l.stage}${l.line ? `, line ${l.line}` : ''}\n${humanSize(l.bytes)} written, ${humanSize(l.wastedBytes)} wasted`)}</title>
 <text x="0" y="${y + 14}" class="lbl">${esc(label.length > 52 ? `${label.slice(0, 51)}…` : label)}</text>
 <rect x="${labelW}" y="${y + 3}" width="${vw.toFixed(1)}" height="${rowH - 6}" fill="${colors.get(l.stage)}"/>
 <rect x="${(labelW + vw).toFixed(1)}" y="${y + 3}" width="${ww.toFixed(1)}" height="${rowH - 6}" fill="url(#hatch)"/>
-<text x="${(labelW + vw + ww + 6).toFixed(1)}" y="${y + 14}" class="val">${humanBytes(l.bytes)}</text></g>`;
+<text x="${(labelW + vw + ww + 6).toFixed(1)}" y="${y + 14}" class="val">${humanSize(l.bytes)}</text></g>`;
   });
   const legend = [...colors].map(([s, c], i) => `<rect x="${i * 140}" y="${h - 14}" width="10" height="10" fill="${c}"/><text x="${i * 140 + 14}" y="${h - 5}" class="lbl">${esc(s)}</text>`);
   return `<svg class="chart layers" xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 80}" height="${h}" role="img" aria-label="layer sizes">
@@ -87,8 +88,8 @@ export function treemapChart(r: SizeReport, width = 820, height = 420): string {
     const color = PALETTE[Math.max(0, tops.indexOf(top?.data.name ?? '')) % PALETTE.length];
     const path = node.ancestors().reverse().slice(1).map((a) => a.data.name).join('/');
     const isDir = !!node.children;
-    cells.push(`<g><title>${esc(`/${path}\n${humanBytes(node.value ?? 0)}`)}</title><rect x="${n.x0}" y="${n.y0}" width="${w}" height="${hh}" fill="${color}" fill-opacity="${isDir ? 0.25 + 0.15 * node.depth : 0.85}" stroke="#fff" stroke-width="0.5"/>${
-      w > 60 && hh > 12 ? `<text x="${n.x0 + 3}" y="${n.y0 + 11}" class="tm">${esc(`${node.data.name} ${humanBytes(node.value ?? 0)}`.slice(0, Math.floor(w / 6)))}</text>` : ''
+    cells.push(`<g><title>${esc(`/${path}\n${humanSize(node.value ?? 0)}`)}</title><rect x="${n.x0}" y="${n.y0}" width="${w}" height="${hh}" fill="${color}" fill-opacity="${isDir ? 0.25 + 0.15 * node.depth : 0.85}" stroke="#fff" stroke-width="0.5"/>${
+      w > 60 && hh > 12 ? `<text x="${n.x0 + 3}" y="${n.y0 + 11}" class="tm">${esc(`${node.data.name} ${humanSize(node.value ?? 0)}`.slice(0, Math.floor(w / 6)))}</text>` : ''
     }</g>`);
   }
   return `<svg class="chart treemap" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="final image treemap">${cells.join('')}</svg>`;
@@ -97,7 +98,7 @@ export function treemapChart(r: SizeReport, width = 820, height = 420): string {
 function leakTable(leaks: Leak[]): string {
   if (leaks.length === 0) return '<p class="ok">No build-time baggage found.</p>';
   return `<table class="leaks"><thead><tr><th>severity</th><th>kind</th><th>what</th><th>size</th><th>layer</th><th>path</th></tr></thead><tbody>${leaks
-    .map((l) => `<tr class="${l.severity}"><td>${l.severity}</td><td>${esc(l.kind)}</td><td>${esc(l.what)}</td><td class="num">${humanBytes(l.bytes)}</td><td class="num">${l.layer}</td><td><code>${esc(l.path)}</code></td></tr>`)
+    .map((l) => `<tr class="${l.severity}"><td>${l.severity}</td><td>${esc(l.kind)}</td><td>${esc(l.what)}</td><td class="num">${humanSize(l.bytes)}</td><td class="num">${l.layer}</td><td><code>${esc(l.path)}</code></td></tr>`)
     .join('')}</tbody></table>`;
 }
 
@@ -119,11 +120,11 @@ function cards(items: Array<[string, string]>): string {
 
 function imageSection(name: string, r: SizeReport, leaks: Leak[]): string {
   return `${cards([
-    ['size', humanBytes(r.finalBytes)],
+    ['size', humanSize(r.finalBytes)],
     ['layers', String(r.layers.length)],
     ['efficiency', `${(r.efficiency * 100).toFixed(1)}%`],
-    ['wasted', humanBytes(r.wastedBytes)],
-    ['baggage', humanBytes(leaks.reduce((s, l) => s + l.bytes, 0))],
+    ['wasted', humanSize(r.wastedBytes)],
+    ['baggage', humanSize(leaks.reduce((s, l) => s + l.bytes, 0))],
   ])}
 <h2>Layers of ${esc(name)} (colour = stage; hatched = bytes hidden by a later layer)</h2>${layerChart(r)}
 <h2>Final image by directory</h2>${treemapChart(r)}
@@ -140,7 +141,7 @@ export function comparisonHtml(c: Comparison, ra: SizeReport, rb: SizeReport): s
     .map((s, i) => {
       const w = (s.bytes / max) * 600;
       const lw = (Math.min(s.leakedBytes, s.bytes) / max) * 600;
-      return `<text x="0" y="${i * 34 + 20}" class="lbl">${esc(s.name)}</text><rect x="220" y="${i * 34 + 6}" width="${w.toFixed(1)}" height="22" fill="${PALETTE[i]}"/><rect x="${(220 + w - lw).toFixed(1)}" y="${i * 34 + 6}" width="${lw.toFixed(1)}" height="22" fill="url(#hatch2)"/><text x="${(226 + w).toFixed(1)}" y="${i * 34 + 21}" class="val">${humanBytes(s.bytes)}</text>`;
+      return `<text x="0" y="${i * 34 + 20}" class="lbl">${esc(s.name)}</text><rect x="220" y="${i * 34 + 6}" width="${w.toFixed(1)}" height="22" fill="${PALETTE[i]}"/><rect x="${(220 + w - lw).toFixed(1)}" y="${i * 34 + 6}" width="${lw.toFixed(1)}" height="22" fill="url(#hatch2)"/><text x="${(226 + w).toFixed(1)}" y="${i * 34 + 21}" class="val">${humanSize(s.bytes)}</text>`;
     })
     .join('');
   const svg = `<svg class="chart compare" xmlns="http://www.w3.org/2000/svg" width="900" height="80" role="img" aria-label="image sizes"><defs><pattern id="hatch2" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#e15759"/><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>${bars}</svg>`;

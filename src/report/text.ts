@@ -2,7 +2,8 @@
  * Terminal renderings of analysis results: plain aligned tables (no colour when not a TTY), the way
  * `docker images` and `dive --ci` read. Input: analysis data; output: a string.
  */
-import { humanBytes, type Comparison, type ImageSummary } from '../analyze/compare.js';
+import { humanSize } from '../image/human.js';
+import { type Comparison, type ImageSummary } from '../analyze/compare.js';
 import type { Leak } from '../analyze/leaks.js';
 import type { SizeReport } from '../analyze/size.js';
 
@@ -22,9 +23,9 @@ const trunc = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…
 
 export function renderLeaks(leaks: Leak[]): string {
   if (leaks.length === 0) return 'Build-time baggage: none found';
-  return `Build-time baggage (${humanBytes(leaks.reduce((s, l) => s + l.bytes, 0))}):\n${table(
+  return `Build-time baggage (${humanSize(leaks.reduce((s, l) => s + l.bytes, 0))}):\n${table(
     ['SEVERITY', 'KIND', 'WHAT', 'SIZE', 'LAYER', 'PATH'],
-    leaks.map((l) => [l.severity, l.kind, l.what, humanBytes(l.bytes), String(l.layer), l.path]),
+    leaks.map((l) => [l.severity, l.kind, l.what, humanSize(l.bytes), String(l.layer), l.path]),
     [3],
   )}`;
 }
@@ -32,29 +33,29 @@ export function renderLeaks(leaks: Leak[]): string {
 export function renderAnalysis(name: string, r: SizeReport, leaks: Leak[]): string {
   const out: string[] = [];
   out.push(`Image: ${name}`);
-  out.push(`Size: ${humanBytes(r.finalBytes)} in ${r.layers.length} layers (${humanBytes(r.totalBytes)} written, ${humanBytes(r.wastedBytes)} wasted)`);
+  out.push(`Size: ${humanSize(r.finalBytes)} in ${r.layers.length} layers (${humanSize(r.totalBytes)} written, ${humanSize(r.wastedBytes)} wasted)`);
   out.push(`Efficiency: ${pct(r.efficiency)}`);
   out.push('');
   out.push(
     table(
       ['LAYER', 'SIZE', 'WASTED', 'STAGE', 'LINE', 'CREATED BY'],
-      r.layers.map((l) => [String(l.index), humanBytes(l.bytes), humanBytes(l.wastedBytes), l.stage, l.line ? String(l.line) : '', trunc(l.createdBy, 70)]),
+      r.layers.map((l) => [String(l.index), humanSize(l.bytes), humanSize(l.wastedBytes), l.stage, l.line ? String(l.line) : '', trunc(l.createdBy, 70)]),
       [1, 2],
     ),
   );
   out.push('');
   out.push('Bytes in the final image by stage:');
-  out.push(table(['STAGE', 'SIZE', 'SHARE'], r.byStage.map((b) => [b.key, humanBytes(b.bytes), pct(r.finalBytes ? b.bytes / r.finalBytes : 0)]), [1, 2]));
+  out.push(table(['STAGE', 'SIZE', 'SHARE'], r.byStage.map((b) => [b.key, humanSize(b.bytes), pct(r.finalBytes ? b.bytes / r.finalBytes : 0)]), [1, 2]));
   out.push('');
   out.push('Largest directories:');
-  out.push(table(['DIRECTORY', 'SIZE', 'FILES'], r.byDir.slice(0, 10).map((b) => [b.key, humanBytes(b.bytes), String(b.files)]), [1, 2]));
+  out.push(table(['DIRECTORY', 'SIZE', 'FILES'], r.byDir.slice(0, 10).map((b) => [b.key, humanSize(b.bytes), String(b.files)]), [1, 2]));
   out.push('');
   out.push(renderLeaks(leaks));
   return `${out.join('\n')}\n`;
 }
 
 function summaryRow(s: ImageSummary): string[] {
-  return [s.name, humanBytes(s.bytes), String(s.layers), s.stages.length > 1 ? `multi (${s.stages.length})` : 'single', pct(s.efficiency), humanBytes(s.leakedBytes)];
+  return [s.name, humanSize(s.bytes), String(s.layers), s.stages.length > 1 ? `multi (${s.stages.length})` : 'single', pct(s.efficiency), humanSize(s.leakedBytes)];
 }
 
 export function renderComparison(c: Comparison): string {
@@ -66,7 +67,7 @@ export function renderComparison(c: Comparison): string {
     out.push(
       table(
         ['DIRECTORY', c.a.name, c.b.name, 'DELTA'],
-        c.dirDiff.map((d) => [d.dir, humanBytes(d.a), humanBytes(d.b), `${d.b >= d.a ? '+' : '-'}${humanBytes(Math.abs(d.b - d.a))}`]),
+        c.dirDiff.map((d) => [d.dir, humanSize(d.a), humanSize(d.b), `${d.b >= d.a ? '+' : '-'}${humanSize(Math.abs(d.b - d.a))}`]),
         [1, 2, 3],
       ),
     );

@@ -19,6 +19,7 @@ import { mkdir, readFile, rm, writeFile, chmod, chown, lstat } from 'node:fs/pro
 import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../image/types.js';
 import { MediaType, hostPlatform } from '../image/types.js';
+import { humanSize } from '../image/human.js';
 import { UserError, isUserError } from '../util/errors.js';
 import { resolveInRoot } from '../util/fspath.js';
 import { BuildCache, type CacheRecord } from './cache.js';
@@ -98,17 +99,6 @@ export class StepFailure extends Error {
   ) {
     super(message);
   }
-}
-
-function humanSize(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return i === 0 ? `${n}B` : `${Number(v.toPrecision(3))}${units[i]}`;
 }
 
 function withoutAttribution(d: Descriptor): Descriptor {
@@ -472,9 +462,14 @@ class Builder {
     for (let j = 0; j < all.length; j++) {
       const l = all[j] as LayerRec;
       if (l.descriptor.digest !== '' && this.store.hasBlob(l.descriptor.digest)) continue;
-      if (!existsSync(this.store.snapshotPath(deps.chainId(all.slice(0, j + 1).map((x) => x.diffId))))) return false;
+      if (!existsSync(this.snapshotOf(all, j))) return false;
     }
     return true;
+  }
+
+  /** The store snapshot dir of `layers[0..j]` (it may not exist). */
+  private snapshotOf(layers: Array<{ diffId: string }>, j: number): string {
+    return this.store.snapshotPath(deps.chainId(layers.slice(0, j + 1).map((x) => x.diffId)));
   }
 
   /** Makes the blobs of exported layers that only had a snapshot (built earlier as non-exported). */
@@ -482,7 +477,7 @@ class Builder {
     for (let j = 0; j < layers.length; j++) {
       const l = layers[j] as LayerRec;
       if (l.descriptor.digest !== '' && this.store.hasBlob(l.descriptor.digest)) continue;
-      const dir = this.store.snapshotPath(deps.chainId(layers.slice(0, j + 1).map((x) => x.diffId)));
+      const dir = this.snapshotOf(layers, j);
       const wl = await deps.writeLayer(this.store, dir);
       if (wl.diffId !== l.diffId) throw new Error(`snapshot ${dir} does not match its layer (${wl.diffId} != ${l.diffId})`);
       l.descriptor = wl.descriptor;

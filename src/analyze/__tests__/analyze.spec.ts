@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareImages, humanBytes } from '../compare.js';
+import { humanSize } from '../../image/human.js';
+import { compareImages } from '../compare.js';
 import { findLeaks } from '../leaks.js';
 import type { Attribution, ImageModel, LayerEntry, LayerModel } from '../model.js';
 import { sizeReport } from '../size.js';
@@ -106,8 +107,8 @@ describe('comparing images', () => {
     expect(compareImages(a, b).verdict[0]).toBe('b is 60B (60.0%) smaller than a.');
   });
   it('formats bytes like docker', () => {
-    expect(humanBytes(1_980_000)).toBe('1.98MB');
-    expect(humanBytes(288_000_000)).toBe('288MB');
-    expect(humanBytes(999)).toBe('999B');
+    expect(humanSize(1_980_000)).toBe('1.98MB');
+    expect(humanSize(288_000_000)).toBe('288MB');
+    expect(humanSize(999)).toBe('999B');
   });
 });
