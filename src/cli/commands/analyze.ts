@@ -11,6 +11,7 @@ import { planBuild } from '../../plan/index.js';
 import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
 import { Store } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
+import { readDockerfile } from '../io.js';
 
 type Format = 'text' | 'json' | 'html';
 
@@ -24,15 +25,6 @@ function bytesArg(v: string): number {
   if (!m) throw new UserError(`invalid size: ${v}`);
   const mult: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
   return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
-}
-
-function readDockerfile(file: string): { text: string; name: string } {
-  const name = file === '-' ? '<stdin>' : file;
-  try {
-    return { text: readFileSync(file === '-' ? 0 : file, 'utf8'), name };
-  } catch (e) {
-    throw new UserError(`cannot read ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
 }
 
 export function register(program: Command): void {
@@ -49,7 +41,8 @@ export function register(program: Command): void {
         for (const r of LINT_RULES) process.stdout.write(`${r.id}  ${r.severity.padEnd(7)}  ${r.summary}\n`);
         return;
       }
-      const { text, name } = readDockerfile(file);
+      const name = file === '-' ? '<stdin>' : file;
+      const text = readDockerfile(file);
       const df = parseDockerfile(text, { file: name });
       const findings = lintDockerfile(df, planBuild(df, { target: o.target }));
       if (o.format === 'json') process.stdout.write(`${JSON.stringify(findings.map((f) => ({ file: name, ...f })), null, 2)}\n`);
@@ -67,7 +60,8 @@ export function register(program: Command): void {
     .option('--context <dir>', 'build context, read for package.json / tsconfig.json (default: the Dockerfile\'s directory)')
     .option('--artifact <path>', 'a path in the build stage to copy into the final stage (repeatable; overrides detection)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action((file: string, o: { output?: string; context?: string; artifact: string[] }) => {
-      const { text, name } = readDockerfile(file);
+      const name = file === '-' ? '<stdin>' : file;
+      const text = readDockerfile(file);
       const df = parseDockerfile(text, { file: name });
       const ctx = resolve(o.context ?? (file === '-' ? '.' : dirname(file)));
       const read = (f: string) => (existsSync(join(ctx, f)) ? readFileSync(join(ctx, f), 'utf8') : undefined);

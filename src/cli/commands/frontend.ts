@@ -3,23 +3,12 @@
  * Thin: read the file, call `src/dockerfile` / `src/plan`, print. User errors are `UserError`s
  * (`FILE:LINE:COL: message`, exit 1).
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { dumpAst, parseAst, parseDockerfile } from '../../dockerfile/index.js';
 import { planBuild, planToJson, renderPlanDot, renderPlanText } from '../../plan/index.js';
 import type { Platform } from '../../image/types.js';
 import { UserError } from '../../util/errors.js';
-
-function readDockerfile(file: string): string {
-  try {
-    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`open ${file}: no such file or directory`);
-    if (code === 'EISDIR') throw new UserError(`read ${file}: is a directory`);
-    throw new UserError(`read ${file}: ${(e as Error).message}`);
-  }
-}
+import { readDockerfile } from '../io.js';
 
 /** Name used in `FILE:LINE:COL` messages; stdin shows as `<stdin>`. */
 function displayName(file: string): string | undefined {
