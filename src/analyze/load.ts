@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cleanEntryName, decompress, readTar, type HistoryEntry } from '../image/index.js';
-import type { Store } from '../store/index.js';
+import { normalizeRef, type Store } from '../store/index.js';
 import { attributionFromAnnotations } from '../solver/attribution.js';
 import { UserError } from '../util/errors.js';
 import { wantsContent } from './leaks.js';
@@ -51,14 +51,9 @@ export async function loadImageModel(store: Store, refOrId: string): Promise<Ima
     });
   }
   return {
-    name: img.refs[0] ? familiar(img.refs[0]) : refOrId,
+    name: img.refs[0] ? normalizeRef(img.refs[0]) : refOrId,
     id: img.configDigest.slice(7, 19),
     layers,
     history: history.filter((x) => x.empty_layer),
   };
-}
-
-/** `docker.io/library/x:tag` → `x:tag`, as docker prints names. */
-function familiar(ref: string): string {
-  return ref.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
 }
