@@ -104,7 +104,9 @@ describe('basic auth (htpasswd)', () => {
   it('reads auths keys written with a scheme and path, as older docker versions did', async () => {
     const cfg = tmp('sc-cfg-');
     writeFileSync(join(cfg, 'config.json'), JSON.stringify({ auths: { [`http://${reg.host}/v2/`]: { auth: Buffer.from('bob:other').toString('base64') } } }));
-    await cli(['pull', `${reg.host}/basic/busybox:v1`], { root: tmp(), env: { ...fast, DOCKER_CONFIG: cfg } });
+    const dst = tmp('sc-dst-');
+    await cli(['pull', `${reg.host}/basic/busybox:v1`], { root: dst, env: { ...fast, DOCKER_CONFIG: cfg } });
+    expect(await digestIn(dst, `${reg.host}/basic/busybox:v1`)).toBe(localDigest);
   });
 
   it('uses credHelpers / credsStore through docker-credential-<name>', async () => {
