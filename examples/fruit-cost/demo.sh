@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The seed's workflow, daemonless: build the fruit/cost example single- and multi-stage, list both
-# images with their sizes, run the multi-stage one by name, and show the exited container.
+# images with their sizes, run the multi-stage one by name, and show the exited container. Then the
+# seed's trap: a naive multi-stage build (Dockerfile.naive) that comes out LARGER than the
+# single-stage one, and what `compare` says about it.
 # Run as root (RUN steps use Linux namespaces and overlayfs). Uses the default store
 # (~/.local/share/stagecraft) unless STAGECRAFT_ROOT is set.
 set -euo pipefail
@@ -33,7 +35,14 @@ step ps -a
 step compare fruit-cost-single:latest fruit-cost-multi:latest
 "${SC[@]}" compare fruit-cost-single:latest fruit-cost-multi:latest --format html -o fruit-cost-report.html
 
-# What lint says about the single-stage Dockerfile (it exits 1 on warnings; the demo goes on)
+# The seed's trap (its multi-stage image was 294MB against 288MB): multi-stage is no guarantee.
+step build -q -t fruit-cost-naive:latest -f $EX/Dockerfile.naive "${CA[@]}" $EX
+step images
+step compare fruit-cost-single:latest fruit-cost-naive:latest
+
+# What lint says about the single-stage and the naive Dockerfiles (it exits 1 on warnings; the
+# demo goes on)
 step lint $EX/Dockerfile.single || true
+step lint $EX/Dockerfile.naive || true
 echo
 echo "HTML report: $PWD/fruit-cost-report.html"

@@ -35,6 +35,7 @@ export const LINT_RULES: LintRule[] = [
   { id: 'SC2003', severity: 'warning', summary: 'The final stage starts FROM a build stage and inherits everything it installed' },
   { id: 'SC2004', severity: 'info', summary: "COPY --from copies a stage's whole working directory or root (caches and dev files come along)" },
   { id: 'SC2005', severity: 'info', summary: 'Stage not used by the target: it is never built' },
+  { id: 'SC2006', severity: 'warning', summary: 'COPY --from of a system directory from a stage on the same base: what the base already has there is stored twice' },
   { id: 'SC3001', severity: 'warning', summary: 'Sensitive data in ARG or ENV (use RUN --mount=type=secret)' },
   { id: 'SC3002', severity: 'error', summary: 'COPY/ADD of a credentials file into the image' },
   { id: 'SC4001', severity: 'info', summary: 'JSON arguments recommended for CMD/ENTRYPOINT (signals reach the process)' },
@@ -49,6 +50,8 @@ const SEV = new Map(LINT_RULES.map((r) => [r.id, r.severity]));
 const BUILD_CMD = /\b(tsc|npm run build|yarn build|pnpm build|go build|cargo build|gcc|g\+\+|cc -|make\b|mvn (package|install)|gradle (build|assemble)|pip wheel|python setup\.py (build|bdist))/;
 const SECRET_KEY = /(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)($|_)/i;
 const SECRET_FILE = /(^|\/)(id_rsa|id_ed25519|id_ecdsa|\.npmrc|\.netrc|\.pypirc|\.git-credentials|\.env|credentials\.json)$/;
+/** Directories a base image already fills (package managers' and interpreters' trees). */
+const SYSTEM_DIR = /^\/(usr(\/local)?(\/lib(\/node_modules|\/python3[^/]*(\/(site|dist)-packages)?)?)?|lib|lib64|bin|sbin|etc|var(\/lib)?)$/;
 const ARCHIVE = /\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst)$/;
 
 function runText(r: RunInstruction): string {
@@ -58,6 +61,17 @@ function runText(r: RunInstruction): string {
 
 function hasCacheMount(r: RunInstruction, pathPart: string): boolean {
   return r.mounts.some((m) => m.type === 'cache' && (m.target ?? '').includes(pathPart));
+}
+
+/** The image a stage's FROM chain starts from (undefined for scratch). */
+function rootImage(plan: Plan, index: number): string | undefined {
+  const seen = new Set<number>();
+  let cur = plan.stages[index];
+  while (cur.base.kind === 'stage' && !seen.has(cur.index)) {
+    seen.add(cur.index);
+    cur = plan.stages[cur.base.index];
+  }
+  return cur.base.kind === 'image' ? cur.base.ref : undefined;
 }
 
 /** The stages whose filesystem ends up in the target: the target and its FROM-ancestors. */
@@ -137,6 +151,10 @@ export function lintDockerfile(df: Dockerfile, plan: Plan): LintFinding[] {
             const norm = s.replace(/\/+$/, '').replace(/\/\.$/, '') || '/';
             if (norm === '/' || srcWorkdirs.includes(norm)) {
               add('SC2004', ins, `COPY --from=${ins.from} ${s} copies the stage's whole ${norm === '/' ? 'root filesystem' : 'working directory'}: caches, sources and devDependencies come along; copy only the artifacts`);
+            }
+            const base = rootImage(plan, ps.index);
+            if (SYSTEM_DIR.test(norm) && base !== undefined && base === rootImage(plan, src.index)) {
+              add('SC2006', ins, `COPY --from=${ins.from} ${s} copies a system directory from a stage on the same base (${base}): what the base already has there is stored a second time, and the image can end up larger than a single-stage build; copy only what the build stage added`);
             }
           }
         }

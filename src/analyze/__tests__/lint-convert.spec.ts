@@ -38,6 +38,25 @@ COPY --from=build /app /app
     expect(r).toContain('SC2004@7');
     expect(r).not.toContain('SC2005@1');
   });
+  it("flags the seed's trap: a system directory copied from a stage on the same base", () => {
+    const r = rules(`FROM python:3.11-slim AS build
+WORKDIR /app
+RUN pip install --no-cache-dir pandas
+FROM build AS tested
+FROM python:3.11-slim
+COPY --from=build /usr/local/lib/python3.11/site-packages /usr/local/lib/python3.11/site-packages
+COPY --from=tested /usr/lib/node_modules/ /usr/lib/node_modules/
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /usr/local/bin/app /usr/local/bin/app
+`);
+    expect(r.filter((x) => x.startsWith('SC2006'))).toEqual(['SC2006@6', 'SC2006@7']);
+    // another base: nothing is stored twice
+    expect(rules(`FROM golang:1.22 AS build
+RUN go build -o /usr/local/bin/app .
+FROM debian:12
+COPY --from=build /usr/local/lib /usr/local/lib
+`).filter((x) => x.startsWith('SC2006'))).toEqual([]);
+  });
   it('flags secrets in ARG/ENV and credential files, casing and relative WORKDIR', () => {
     const r = rules(`ARG GITHUB_TOKEN
 FROM alpine:3.20 as base
