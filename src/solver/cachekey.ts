@@ -1,7 +1,7 @@
 /**
  * Content-addressed cache keys. In: the parent step's key, the step's action with every argument
  * expanded, the content digests of its inputs (context files, the source stage's key, mount
- * sources). Out: `sha256:<hex>`. Secrets never enter a key; mtimes never do either.
+ * sources). Out: `sha256:<hex>`. Secrets and ssh agents never enter a key; mtimes never do either.
  */
 import { createHash } from 'node:crypto';
 import type { Action, ParsedMount } from './dispatch.js';
@@ -25,9 +25,13 @@ export function baseKey(base: { kind: 'image'; manifestDigest: string } | { kind
   return digestOf({ v: 1, base, platform });
 }
 
-/** What of a mount goes into a key: everything but secrets (and the secret's content). */
+/**
+ * What of a mount goes into a key: everything but secrets (and the secret's content). An ssh
+ * mount enters with its Dockerfile options only (id, target, mode, uid, gid, required, as
+ * BuildKit's SSHOpt does); which agent or socket `--ssh` gave it has no place in a ParsedMount.
+ */
 export function mountKeyPart(m: ParsedMount, sourceDigest?: string): unknown {
-  if (m.type === 'secret' || m.type === 'ssh') return null;
+  if (m.type === 'secret') return null;
   return { ...m, sourceDigest };
 }
 

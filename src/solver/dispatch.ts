@@ -359,8 +359,11 @@ function summarizeHeredoc(doc: string): string {
   return lines.length > 1 ? `${lines[0]}...` : lines[0];
 }
 
-/** Parses a `--mount=` value (csv of k=v) like BuildKit's instructions.ParseMount. */
-export function parseMount(value: string, workdir: string): ParsedMount {
+/**
+ * Parses a `--mount=` value (csv of k=v) like BuildKit's instructions.ParseMount. `sshIndex`: how
+ * many ssh mounts precede this one in the RUN (BuildKit's default target /run/buildkit/ssh_agent.N).
+ */
+export function parseMount(value: string, workdir: string, sshIndex = 0): ParsedMount {
   const m: ParsedMount = { type: 'bind', target: '', readonly: true };
   let roSet: boolean | undefined;
   const fields = splitCsv(value);
@@ -434,7 +437,11 @@ export function parseMount(value: string, workdir: string): ParsedMount {
     if (!m.id) throw new UserError('secret ID missing from mount options');
     if (!m.target && !m.env) m.target = `/run/secrets/${m.id}`;
   }
-  if (m.type === 'ssh' && !m.target) m.target = '/run/buildkit/ssh_agent.0';
+  if (m.type === 'ssh') {
+    if (m.source) throw new UserError('ssh does not support source');
+    m.id ||= 'default';
+    if (!m.target) m.target = `/run/buildkit/ssh_agent.${sshIndex}`;
+  }
   if (m.type !== 'secret' && !m.target) throw new UserError('mount destination (target) is required');
   if (m.target && !m.target.startsWith('/')) m.target = posix.join(workdir, m.target);
   if (m.type === 'cache') {
@@ -690,13 +697,18 @@ function dispatchRun(st: StageState, c: RunStep, ctx: DispatchContext, display: 
     } catch {
       /* BuildKit keeps the value when expansion fails */
     }
-    mounts.push(parseMount(v, st.workdir));
+    mounts.push(parseMount(v, st.workdir, mounts.filter((m) => m.type === 'ssh').length));
   }
   const name = prefixCommand(st, customName, c.onbuild);
+  const runEnvVars = runEnv(st);
+  // LLB's ExecOp: SSH_AUTH_SOCK points at the first ssh mount unless the env sets it (whether or
+  // not an agent is given, so the step's key does not depend on it)
+  const ssh = mounts.find((m) => m.type === 'ssh');
+  if (ssh && !runEnvVars.some((e) => e.startsWith('SSH_AUTH_SOCK='))) runEnvVars.push(`SSH_AUTH_SOCK=${ssh.target}`);
   const action: RunAction = {
     type: 'run',
     args,
-    env: runEnv(st),
+    env: runEnvVars,
     cwd: st.workdir,
     user: st.user,
     mounts,

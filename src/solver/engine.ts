@@ -44,6 +44,7 @@ import { runDag } from './scheduler.js';
 import type { SolverPlan, Step } from './types.js';
 import type { Attribution } from './attribution.js';
 import { exportImage } from './export.js';
+import { SshAgents } from './ssh.js';
 
 export interface LayerRec {
   /**
@@ -159,6 +160,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await builder.close();
   }
 }
 
@@ -187,6 +189,8 @@ class Builder {
   private context?: deps.BuildContext;
   private contextDir: string;
   private secrets = new Map<string, Buffer>();
+  /** the --ssh agents; their private ssh-agents live until close() */
+  private ssh?: SshAgents;
   private cacheLocks = new Map<string, Mutex>();
   private cacheBusy = new Set<string>();
   private cachedCount = 0;
@@ -228,6 +232,8 @@ class Builder {
         throw new UserError(`invalid tag ${JSON.stringify(t)}: ${errMsg(e)}`);
       }
     }
+    // the --ssh agents, resolved before anything runs like buildx does before solving
+    this.ssh = await SshAgents.open(opts.ssh ?? []);
     // 1. the Dockerfile
     const dfName = dockerfileDisplayName(opts);
     const v1 = this.progress.start(`[internal] load build definition from ${dfName}`);
@@ -328,6 +334,11 @@ class Builder {
       materialize: (layers) => this.materialize(layers),
     });
     return { ...r, cached: this.cachedCount, executed: this.executedCount };
+  }
+
+  /** Ends what outlives the steps (the private ssh-agents). */
+  async close(): Promise<void> {
+    await this.ssh?.close();
   }
 
   private readDockerignore(): string | undefined {
@@ -924,9 +935,20 @@ class Builder {
             }
             break;
           }
-          case 'ssh':
-            if (m.required) throw new UserError('RUN --mount=type=ssh is not supported');
+          case 'ssh': {
+            // BuildKit: a fresh socket per mount forwarding to the agent; an ID not given to
+            // --ssh fails a required mount and skips an optional one
+            const id = m.id ?? 'default';
+            const ssh = this.ssh as SshAgents;
+            const sock = await ssh.mount(id, { uid: m.uid ?? 0, gid: m.gid ?? 0, mode: m.mode ?? 0o600 });
+            if (!sock) {
+              if (m.required) throw new UserError(ssh.missingMessage(id));
+              break;
+            }
+            releases.push(sock.close);
+            mounts.push({ type: 'bind', source: sock.path, target: m.target, readonly: false });
             break;
+          }
         }
       }
       let args = action.args;

@@ -6,6 +6,7 @@
 import type { Writable, Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 import type { ProgressMode } from './progress.js';
+import type { SshSpec } from './ssh.js';
 
 export interface SecretSpec {
   id: string;
@@ -33,6 +34,8 @@ export interface BuildOptions {
   noCache: boolean;
   pull: boolean;
   secrets: SecretSpec[];
+  /** `--ssh`: agents RUN --mount=type=ssh can use (see ssh.ts) */
+  ssh?: SshSpec[];
   progress: ProgressMode;
   outputs: OutputSpec[];
   push: boolean;

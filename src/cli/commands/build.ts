@@ -12,6 +12,7 @@ import {
   parseLabel,
   parseOutput,
   parseSecret,
+  parseSsh,
   type BuildOptions,
   type NamedContext,
   type ProgressMode,
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--no-cache', 'do not use the build cache')
     .option('--pull', 'always pull base images')
     .option('--secret <spec>', 'id=ID,src=PATH | id=ID,env=VAR; repeatable', collect, [])
+    .option('--ssh <spec>', 'SSH agent for RUN --mount=type=ssh: default | ID[=SOCKET|KEY[,KEY...]]; repeatable', collect, [])
     .option('--progress <mode>', 'auto, plain, tty, json, quiet', 'auto')
     .option('-o, --output <spec>', 'type=image|oci|docker|local|tar,dest=PATH; repeatable', collect, [])
     .option('--push', 'push the image after building (needs -t)')
@@ -72,6 +74,7 @@ export function register(program: Command): void {
         noCache: o.cache === false,
         pull: !!o.pull,
         secrets: (o.secret as string[]).map(parseSecret),
+        ssh: (o.ssh as string[]).map(parseSsh),
         progress: progress === ('rawjson' as ProgressMode) ? 'json' : progress,
         outputs: (o.output as string[]).map(parseOutput),
         push: !!o.push,
