@@ -1,10 +1,10 @@
 /**
  * Content-addressed cache keys. In: the parent step's key, the step's action with every argument
  * expanded, the content digests of its inputs (context files, the source stage's key, mount
- * sources). Out: `sha256:<hex>`. Secrets and ssh agents never enter a key; mtimes never do either.
+ * sources). Out: `sha256:<hex>`. Secret values and ssh agents never enter a key; mtimes never do either.
  */
 import { createHash } from 'node:crypto';
-import type { Action, ParsedMount } from './dispatch.js';
+import type { Action } from './dispatch.js';
 
 /** JSON with sorted object keys, so equal values hash equally. */
 export function stableStringify(v: unknown): string {
@@ -26,16 +26,6 @@ export function baseKey(base: { kind: 'image'; manifestDigest: string } | { kind
 }
 
 /**
- * What of a mount goes into a key: everything but secrets (and the secret's content). An ssh
- * mount enters with its Dockerfile options only (id, target, mode, uid, gid, required, as
- * BuildKit's SSHOpt does); which agent or socket `--ssh` gave it has no place in a ParsedMount.
- */
-export function mountKeyPart(m: ParsedMount, sourceDigest?: string): unknown {
-  if (m.type === 'secret') return null;
-  return { ...m, sourceDigest };
-}
-
-/**
  * The key of a layer-making step. `inputs` carries content digests: for COPY the digest of the
  * selected context files or the source stage's key; for RUN the digests of bind-mount sources.
  */
@@ -44,7 +34,11 @@ export function stepKey(parent: string, action: Action, inputs: Record<string, s
   if (action.type === 'run') {
     a = {
       ...action,
-      mounts: action.mounts.map((m, i) => mountKeyPart(m, inputs[`mount${i}`])).filter((x) => x !== null),
+      // every mount with its Dockerfile options, as BuildKit's ExecOp keeps its mounts (SecretOpt,
+      // SSHOpt: id, target, mode, uid, gid, required) in the op it hashes, plus the content digest
+      // of a bind or cache source. A secret's value and the agent or socket `--ssh` gave have no
+      // place in a ParsedMount, so a changed secret value does not re-run a step.
+      mounts: action.mounts.map((m, i) => ({ ...m, sourceDigest: inputs[`mount${i}`] })),
     };
   }
   return digestOf({ v: 1, parent, action: a, inputs });

@@ -112,13 +112,19 @@ describe('helpers', () => {
     expect(parseBuildContext('b=oci-layout:///l:tag')).toEqual(['b', { kind: 'oci', path: '/l', ref: 'tag' }]);
     expect(parseBuildContext('c=../dir')).toEqual(['c', { kind: 'dir', path: '../dir' }]);
   });
-  it('cache keys: stable, sensitive to inputs, blind to secrets', () => {
+  it('cache keys: stable, sensitive to inputs and to mount options, never to secret values', () => {
     const run = (mounts: RunAction['mounts'], env: string[] = []): RunAction => ({ type: 'run', args: ['x'], env, cwd: '/', user: '', mounts, pipes: [] });
     const k1 = stepKey('p', run([]), {});
     expect(stepKey('p', run([]), {})).toBe(k1);
     expect(stepKey('q', run([]), {})).not.toBe(k1);
     expect(stepKey('p', run([], ['A=1']), {})).not.toBe(k1);
-    expect(stepKey('p', run([{ type: 'secret', id: 's', target: '/run/secrets/s', readonly: true }]), {})).toBe(k1);
+    // as in BuildKit, the secret mount's options are part of the op that is hashed; its value is
+    // not (a ParsedMount never carries it)
+    const sec = (id: string, target = `/run/secrets/${id}`) => run([{ type: 'secret', id, target, readonly: true }]);
+    expect(stepKey('p', sec('s'), {})).not.toBe(k1);
+    expect(stepKey('p', sec('s'), {})).toBe(stepKey('p', sec('s'), {}));
+    expect(stepKey('p', sec('t'), {})).not.toBe(stepKey('p', sec('s'), {}));
+    expect(stepKey('p', sec('s', '/x'), {})).not.toBe(stepKey('p', sec('s'), {}));
   });
 });
 
