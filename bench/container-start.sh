@@ -2,9 +2,10 @@
 # Container start-to-exit for a busybox `true`: stagecraft vs `runc run` on the same OCI bundle.
 # Two tables: (1) in-process executor vs runc (bench/container-start.ts), (2) whole commands with
 # hyperfine: `runc run`, `stagecraft run --rm busybox true` (CLI start + store + overlay mount +
-# executor + cleanup), the same with --runtime runc, and `stagecraft --version` (node start alone).
+# executor + cleanup), the same with --runtime runc (and --runtime crun when crun is installed), and
+# `stagecraft --version` (node start alone).
 #   bench/container-start.sh [RUNS]      results: bench/results/container-start*.md
-# Needs root, runc (Debian's), busybox-static; hyperfine is installed when missing.
+# Needs root, runc (Debian's), busybox-static; crun optional; hyperfine is installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-20}
@@ -23,8 +24,12 @@ tar --numeric-owner -C "$BUNDLE/rootfs" -cf /tmp/sc-bench-busybox.tar .
 $SC import /tmp/sc-bench-busybox.tar busybox:latest >/dev/null
 rm -f /tmp/sc-bench-busybox.tar
 
+CRUN=()
+command -v crun >/dev/null && CRUN=(-n 'stagecraft run --rm --runtime crun busybox true' "$SC run --rm --runtime crun busybox true")
+
 hyperfine --warmup 2 --runs "$RUNS" -N --export-markdown "$OUT/container-start-cli.md" \
   -n 'runc run (bundle)' "runc run --bundle $BUNDLE sc-bench-cli" \
   -n 'stagecraft run --rm busybox true' "$SC run --rm busybox true" \
   -n 'stagecraft run --rm --runtime runc busybox true' "$SC run --rm --runtime runc busybox true" \
+  "${CRUN[@]}" \
   -n 'stagecraft --version (node startup only)' "$SC --version"

@@ -1,7 +1,9 @@
 /**
- * Container start-to-exit for a busybox `true`: stagecraft's executor vs `runc run` on the SAME OCI
- * bundle (one rootfs, one config.json). In-process timings (no node/CLI startup in the executor
- * rows); bench/container-start.sh adds whole-CLI rows with hyperfine.
+ * Container start-to-exit for a busybox `true`: stagecraft's executor vs `runc run` (and `crun run`
+ * when crun is installed) on the SAME OCI bundle (one rootfs, one config.json). In-process timings
+ * (no node/CLI startup in the executor rows); bench/container-start.sh adds whole-CLI rows with
+ * hyperfine. Bare runc/crun are started the way the executor starts them (runtimeCommand: on a
+ * hybrid-cgroup host crun runs in a mount namespace without the cgroup2 tree).
  *   npx tsx bench/container-start.ts [RUNS] [BUNDLE_DIR]   → markdown table on stdout
  * With BUNDLE_DIR missing it is created: busybox rootfs (test helper) + `runc spec` patched to run `true`.
  */
@@ -10,7 +12,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { busyboxRootfsTar } from '../test/helpers/index.js';
+import { findHostBinary } from '../src/worker/exec/hostbin.js';
 import { runContainer } from '../src/worker/exec/index.js';
+import { runtimeCommand } from '../src/worker/exec/oci.js';
 
 const RUNS = Number(process.argv[2] ?? 20);
 const bundle = process.argv[3] ?? join(tmpdir(), 'stagecraft-bench-bundle');
@@ -54,11 +58,18 @@ async function main(): Promise<void> {
   const check = (code: number | null, what: string) => {
     if (code !== 0) throw new Error(`${what} exited ${code}`);
   };
+  const runtimes = (['runc', 'crun'] as const).filter((r) => findHostBinary(r));
+  const bare = (r: 'runc' | 'crun') => {
+    const [bin, args] = runtimeCommand(r)('run', '--bundle', bundle, 'sc-bench');
+    return () => check(spawnSync(bin, args, { stdio: 'ignore' }).status, `${r} run`);
+  };
+  const executor = (runtime: 'builtin' | 'runc' | 'crun', network: 'host' | 'none' = 'host') => async () =>
+    check((await runContainer({ rootfs, args: ['true'], env: [], cwd: '/', network, runtime })).exitCode, `${runtime} via stagecraft`);
   const rows: [string, number[]][] = [];
-  rows.push(['`runc run` (bare runc, same bundle)', await time(() => check(spawnSync('runc', ['run', '--bundle', bundle, 'sc-bench'], { stdio: 'ignore' }).status, 'runc run'))]);
-  rows.push(['stagecraft executor, builtin runtime (unshare + chroot)', await time(async () => check((await runContainer({ rootfs, args: ['true'], env: [], cwd: '/', network: 'host' })).exitCode, 'builtin'))]);
-  rows.push(['stagecraft executor, builtin runtime, --network none', await time(async () => check((await runContainer({ rootfs, args: ['true'], env: [], cwd: '/', network: 'none' })).exitCode, 'builtin none'))]);
-  rows.push(['stagecraft executor, runc runtime (own config.json)', await time(async () => check((await runContainer({ rootfs, args: ['true'], env: [], cwd: '/', network: 'host', runtime: 'runc' })).exitCode, 'runc via stagecraft'))]);
+  for (const r of runtimes) rows.push([`\`${r} run\` (bare ${r}, same bundle)`, await time(bare(r))]);
+  rows.push(['stagecraft executor, builtin runtime (unshare + chroot)', await time(executor('builtin'))]);
+  rows.push(['stagecraft executor, builtin runtime, --network none', await time(executor('builtin', 'none'))]);
+  for (const r of runtimes) rows.push([`stagecraft executor, ${r} runtime (own config.json)`, await time(executor(r))]);
   const base = median(rows[0]![1]);
   const lines = [
     `busybox \`true\`, start to exit, ${RUNS} runs each (after one warmup), median; bundle ${bundle}`,

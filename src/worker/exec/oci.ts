@@ -2,10 +2,12 @@
  * The runc / crun runtime: writes an OCI runtime bundle (config.json per the runtime spec 1.0,
  * `root.path` pointing at the prepared rootfs) and runs `<runtime> run --bundle DIR ID` in the
  * foreground; the runtime forwards signals to the container's init and exits with its status.
- * `ociConfig(prepared)` is exported for the bench (same bundle for stagecraft and bare runc).
+ * `ociConfig(prepared)` and `runtimeCommand` are exported for the bench (same bundle, same runtime
+ * invocation for stagecraft and bare runc/crun). crun needs a cgroup view it accepts on hybrid hosts
+ * (see crunRefusesCgroups).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DOCKER_CAPS, type Launched } from './builtin.js';
 import { requireHostBinary } from './hostbin.js';
@@ -71,18 +73,54 @@ export function writeBundle(p: Prepared, dir = join(p.etc.dir, 'bundle')): strin
   return dir;
 }
 
-export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * crun (1.8, Debian bookworm) refuses every container on a hybrid cgroup host (v1 controllers under
+ * a tmpfs /sys/fs/cgroup, cgroup2 at /sys/fs/cgroup/unified) whose cgroup2 root still lists a
+ * controller: "cgroups in hybrid mode not supported, drop all controllers from cgroupv2". The check
+ * comes before the cgroup manager is chosen, so even --cgroup-manager=disabled fails; runc copes.
+ * True exactly when crun would refuse.
+ */
+export function crunRefusesCgroups(): boolean {
+  try {
+    if (statfsSync('/sys/fs/cgroup').type !== TMPFS_MAGIC) return false;
+    return readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * argv for one runtime command. On a host crun refuses (above), crun runs in a private mount
+ * namespace where /sys/fs/cgroup/unified is detached: it then sees a v1 (legacy) host and puts the
+ * container in the v1 cgroups runc uses too (runc also joins a cgroup2 one). Every command (run,
+ * kill, delete) goes through the same view so they agree on where the container's cgroups are.
+ * `unshare` without --fork execs, so the pid we signal is the runtime's. Without `stateRoot`: the
+ * runtime's default state directory (/run/runc, /run/crun).
+ */
+export function runtimeCommand(runtime: 'runc' | 'crun', stateRoot?: string): (...args: string[]) => [string, string[]] {
   const bin = requireHostBinary(runtime, runtime);
+  const base = stateRoot ? ['--root', stateRoot] : [];
+  if (runtime !== 'crun' || !crunRefusesCgroups()) return (...args) => [bin, [...base, ...args]];
+  const unshare = requireHostBinary('unshare', 'util-linux');
+  const sh = requireHostBinary('sh', 'a POSIX shell');
+  const script = 'umount -l /sys/fs/cgroup/unified && exec "$0" "$@"';
+  return (...args) => [unshare, ['--mount', '--propagation', 'private', '--', sh, '-c', script, bin, ...base, ...args]];
+}
+
+export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
   const s = p.spec;
   const bundle = writeBundle(p);
   const stateRoot = join(p.etc.dir, 'state');
-  const child = spawn(bin, ['--root', stateRoot, 'run', '--bundle', bundle, p.id], {
+  const cmd = runtimeCommand(runtime, stateRoot);
+  const child = spawn(...cmd('run', '--bundle', bundle, p.id), {
     stdio: [inSlot(s.stdin), outSlot(s.stdout), outSlot(s.stderr)],
     detached: !s.tty,
   });
   wireStdio(child, s.stdin, s.stdout, s.stderr);
-  // runc reports its own failures (not the container's) on stderr with exit 1; we cannot tell them
-  // apart from a container exiting 1 without parsing, so treat the start as ok.
+  // runc and crun report their own failures (not the container's) on stderr with exit 1; we cannot
+  // tell them apart from a container exiting 1 without parsing, so treat the start as ok.
   const setup = Promise.resolve({ ok: true, message: '' });
   return {
     child,
@@ -90,7 +128,7 @@ export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
     kill(sig) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       if (sig === 'SIGKILL') {
-        spawnSync(bin, ['--root', stateRoot, 'kill', p.id, 'KILL'], { stdio: 'ignore' });
+        spawnSync(...cmd('kill', p.id, 'KILL'), { stdio: 'ignore' });
       } else if (child.pid) {
         try {
           process.kill(child.pid, sig);
@@ -100,7 +138,8 @@ export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
       }
     },
     async after() {
-      spawnSync(bin, ['--root', stateRoot, 'delete', '--force', p.id], { stdio: 'ignore' });
+      // `run` removes its state when the container exits; only a runtime that died leaves one behind
+      if (existsSync(join(stateRoot, p.id))) spawnSync(...cmd('delete', '--force', p.id), { stdio: 'ignore' });
     },
   };
 }

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfsTar, isRoot, tmp } from '../../../../test/helpers/index.js';
+import { RUNTIMES, hasRuntime } from '../../../../test/helpers/runtimes.js';
 import { mountOverlay, type Mounted } from '../../snapshot/index.js';
 import { ociConfig, runContainer, startContainer, type ExecSpec } from '../index.js';
 
@@ -65,7 +66,7 @@ function upperTree(dir: string, rel = ''): string[] {
   return out;
 }
 
-describe.skipIf(!isRoot).each(['builtin', 'runc'] as const)('executor (%s)', (runtime) => {
+for (const runtime of RUNTIMES) describe.skipIf(!isRoot || !hasRuntime(runtime))(`executor (${runtime})`, () => {
   it('runs a command, streams stdout/stderr, returns its exit code', async () => {
     const r = await run({ runtime, args: ['sh', '-c', 'echo out; echo err >&2; exit 7'] });
     expect(r.exitCode).toBe(7);
