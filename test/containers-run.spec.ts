@@ -118,14 +118,6 @@ describe.skipIf(!isRoot)('run: config and flags', () => {
   });
 });
 
-/**
- * `stop` and `rm -f` signal the children of the recorded runtime pid, read from the MAIN thread's
- * /proc/PID/task/PID/children (containers/lifecycle.ts childrenOf). runc is a Go program whose
- * container init is the child of another thread, so it is never found: the container runs on and
- * `stop` reports it exited 0 when it ends by itself. Known bug, skipped for runc until childrenOf
- * reads every task's children; crun (one thread) and builtin are found.
- */
-const stopReaches = (r: Runtime) => r !== 'runc';
 
 // What the runtime does: the same commands through each one (STAGECRAFT_RUNTIME, like --runtime)
 for (const runtime of RUNTIMES) describe.skipIf(!isRoot || !hasRuntime(runtime))(`run: through the runtime (${runtime})`, () => {
@@ -183,7 +175,7 @@ for (const runtime of RUNTIMES) describe.skipIf(!isRoot || !hasRuntime(runtime))
     expect(r.stdout).toBe('ro\nlo\n');
   });
 
-  it.skipIf(!stopReaches(runtime))('rm of a running container needs -f', async () => {
+  it('rm of a running container needs -f', async () => {
     const p = spawn(process.execPath, [CLI, 'run', '--name', 'busy', 'busybox', 'sleep', '30'], { env: env(), stdio: 'ignore' });
     const exited = new Promise<number | null>((res) => p.on('close', (c) => res(c)));
     await waitFor(async () => (await run(['ps'])).stdout.includes('busy'));
@@ -224,7 +216,7 @@ for (const runtime of RUNTIMES) describe.skipIf(!isRoot || !hasRuntime(runtime))
     expect(c.out()).toContain('trapped');
   });
 
-  it.skipIf(!stopReaches(runtime))('a container that ignores SIGTERM is killed after the grace (stop -t 1)', async () => {
+  it('a container that ignores SIGTERM is killed after the grace (stop -t 1)', async () => {
     const name = `stubborn-${runtime}`;
     const c = start(['--name', name, 'busybox', 'sh', '-c', 'echo ready; exec sleep 60']);
     await waitFor(async () => c.out().includes('ready'));

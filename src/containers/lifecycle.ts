@@ -182,12 +182,26 @@ function withHostname(env: string[], hostname: string): string[] {
 }
 
 /** Host pids of the runtime's children (the container's init). */
+/**
+ * The children of `pid`, from every thread: /proc/PID/task/TID/children lists only what thread TID
+ * forked, and a Go runtime (runc) starts its children from whichever thread it is on.
+ */
 function childrenOf(pid: number): number[] {
+  let tids: string[];
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return [];
   }
+  const out: number[] = [];
+  for (const tid of tids) {
+    try {
+      out.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      /* thread gone */
+    }
+  }
+  return out;
 }
 
 /** Sends a signal to a running container of another stagecraft process. */
