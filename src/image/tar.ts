@@ -5,8 +5,10 @@
  *   name/link is longer than ustar allows, a number does not fit, or there are xattrs). PAX records
  *   are written in sorted key order so equal input gives equal bytes. Binary xattr values are kept
  *   byte-exact (SCHILY.xattr.NAME=<raw bytes>), like Go's archive/tar.
- * - `readTar(chunks)` is a streaming reader: it yields one `TarEntry` at a time whose `body` must be
- *   consumed (or is skipped automatically) before the next entry. xattr values come back as Buffers.
+ * - `TarParser` is the reader: chunks pushed in, entries out through synchronous callbacks, file data
+ *   as views of the pushed chunks (what the extractor uses). `readTar(chunks)` puts a pull interface
+ *   on it: it yields one `TarEntry` at a time whose `body` must be consumed (or is skipped
+ *   automatically) before the next entry. xattr values come back as Buffers.
  *
  * Why not tar-stream: its PAX reader decodes values as UTF-8, which corrupts binary xattrs such as
  * `security.capability`, and we need byte-for-byte control of what we write for reproducible layers.
@@ -131,69 +133,6 @@ export const TAR_END = Buffer.alloc(BLOCK * 2);
 
 export class TarFormatError extends Error {}
 
-/** Pulls exact byte counts out of a chunk stream. */
-class ByteSource {
-  private bufs: Buffer[] = [];
-  private have = 0;
-  private done = false;
-  private readonly it: AsyncIterator<Buffer | string>;
-  constructor(src: AsyncIterable<Buffer | string>) {
-    this.it = src[Symbol.asyncIterator]();
-  }
-  private async fill(n: number): Promise<boolean> {
-    while (this.have < n && !this.done) {
-      const r = await this.it.next();
-      if (r.done) {
-        this.done = true;
-        break;
-      }
-      const v = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-      if (v.length) {
-        this.bufs.push(v);
-        this.have += v.length;
-      }
-    }
-    return this.have >= n;
-  }
-  /** exactly n bytes, or undefined at end of input (a short read is reported as truncation) */
-  async read(n: number): Promise<Buffer | undefined> {
-    if (!(await this.fill(n))) {
-      if (this.have === 0) return undefined;
-      throw new TarFormatError('unexpected end of tar archive');
-    }
-    return this.take(n);
-  }
-  /** up to n bytes (at least 1) */
-  async readSome(n: number): Promise<Buffer> {
-    if (!(await this.fill(1))) throw new TarFormatError('unexpected end of tar archive');
-    return this.take(Math.min(n, this.have));
-  }
-  private take(n: number): Buffer {
-    const first = this.bufs[0] as Buffer;
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.bufs.shift();
-      else this.bufs[0] = first.subarray(n);
-      this.have -= n;
-      return out;
-    }
-    const all = Buffer.concat(this.bufs);
-    const out = all.subarray(0, n);
-    this.bufs = all.length > n ? [all.subarray(n)] : [];
-    this.have -= n;
-    return out;
-  }
-  async skip(n: number): Promise<void> {
-    while (n > 0) n -= (await this.readSome(Math.min(n, 1 << 20))).length;
-  }
-  async drainRest(): Promise<void> {
-    for (;;) {
-      const r = await this.it.next();
-      if (r.done) return;
-    }
-  }
-}
-
 function cstr(b: Buffer, off: number, len: number): string {
   const s = b.subarray(off, off + len);
   const z = s.indexOf(0);
@@ -233,20 +172,133 @@ function parsePax(body: Buffer): Map<string, Buffer> {
 }
 
 const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file', '': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+const NO_PAX: ReadonlyMap<string, Buffer> = new Map();
 
-/** Streams the entries of an (uncompressed) tar archive. */
-export async function* readTar(src: AsyncIterable<Buffer | string>): AsyncGenerator<TarEntry> {
-  const bs = new ByteSource(src);
-  let globalPax = new Map<string, Buffer>();
-  let pax = new Map<string, Buffer>();
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let sawAny = false;
-  for (;;) {
-    const hb = await bs.read(BLOCK);
-    if (!hb) return; // tolerate a missing end-of-archive marker (and empty input)
-    if (hb.every((x) => x === 0)) {
-      await bs.drainRest();
+/** What TarParser reports, in archive order. */
+export interface TarHandler {
+  /** one entry's metadata; a file's data follows through data(), then entryEnd() */
+  entry(h: TarHeader): void;
+  /** the next piece of the current file's data: a view into the pushed chunk (copy it to keep it) */
+  data(b: Buffer): void;
+  /** the current entry is complete */
+  entryEnd(): void;
+}
+
+/**
+ * The tar reader: push chunks of any size, get the entries through synchronous callbacks. Headers
+ * are parsed in place (copied only when one straddles two chunks) and file data is passed on as
+ * views of the pushed chunks, so a 1 MiB chunk of small files costs no allocation beyond the
+ * header objects. `end()` reports a truncated archive; a missing end-of-archive marker is tolerated,
+ * and whatever follows the marker is ignored.
+ */
+export class TarParser {
+  private state: 'header' | 'meta' | 'data' | 'skip' | 'done' = 'header';
+  /** a header block or metadata body that straddles chunks */
+  private part: Buffer[] = [];
+  private partLen = 0;
+  /** bytes left in the current metadata body / file data / skipped section */
+  private left = 0;
+  /** padding to skip after the current file's data or metadata body */
+  private pad = 0;
+  private metaFlag = '';
+  private globalPax: ReadonlyMap<string, Buffer> = NO_PAX;
+  private pax: ReadonlyMap<string, Buffer> = NO_PAX;
+  private longName: string | undefined;
+  private longLink: string | undefined;
+  private sawAny = false;
+
+  constructor(private readonly h: TarHandler) {}
+
+  /** true once the end-of-archive marker has been read */
+  get ended(): boolean {
+    return this.state === 'done';
+  }
+
+  push(chunk: Buffer): void {
+    const n = chunk.length;
+    let off = 0;
+    while (off < n) {
+      switch (this.state) {
+        case 'done':
+          return;
+        case 'skip': {
+          const k = Math.min(this.left, n - off);
+          off += k;
+          this.left -= k;
+          if (this.left === 0) this.state = 'header';
+          break;
+        }
+        case 'data': {
+          const k = Math.min(this.left, n - off);
+          this.h.data(chunk.subarray(off, off + k));
+          off += k;
+          this.left -= k;
+          if (this.left === 0) {
+            this.h.entryEnd();
+            this.skip(this.pad);
+          }
+          break;
+        }
+        case 'header': {
+          if (this.partLen === 0 && n - off >= BLOCK) {
+            off += BLOCK;
+            this.header(chunk.subarray(off - BLOCK, off));
+            break;
+          }
+          const k = Math.min(BLOCK - this.partLen, n - off);
+          this.collect(chunk.subarray(off, off + k));
+          off += k;
+          if (this.partLen === BLOCK) this.header(this.collected());
+          break;
+        }
+        case 'meta': {
+          const k = Math.min(this.left, n - off);
+          this.collect(chunk.subarray(off, off + k));
+          off += k;
+          this.left -= k;
+          if (this.left === 0) this.meta(this.collected());
+          break;
+        }
+      }
+    }
+  }
+
+  /** the input has ended: throws when it ended inside an entry */
+  end(): void {
+    if (this.state === 'done' || (this.state === 'header' && this.partLen === 0)) return;
+    throw new TarFormatError('unexpected end of tar archive');
+  }
+
+  private collect(b: Buffer): void {
+    this.part.push(b);
+    this.partLen += b.length;
+  }
+
+  private collected(): Buffer {
+    const b = this.part.length === 1 ? (this.part[0] as Buffer) : Buffer.concat(this.part, this.partLen);
+    this.part = [];
+    this.partLen = 0;
+    return b;
+  }
+
+  private skip(n: number): void {
+    this.left = n;
+    this.state = n > 0 ? 'skip' : 'header';
+  }
+
+  private meta(body: Buffer): void {
+    const f = this.metaFlag;
+    if (f === 'x') this.pax = parsePax(body);
+    else if (f === 'g') this.globalPax = new Map([...this.globalPax, ...parsePax(body)]);
+    else if (f === 'L') this.longName = cstr(body, 0, body.length);
+    else this.longLink = cstr(body, 0, body.length);
+    this.skip(this.pad);
+  }
+
+  private header(hb: Buffer): void {
+    // an all-zero block ends the archive (any real header has a non-zero checksum field)
+    if (hb.readUInt32LE(148) === 0 && hb.readUInt32LE(152) === 0 && hb.every((x) => x === 0)) {
+      this.state = 'done';
       return;
     }
     // verify the checksum (signed or unsigned sum, as GNU tar accepts)
@@ -258,81 +310,133 @@ export async function* readTar(src: AsyncIterable<Buffer | string>): AsyncGenera
       u += v;
       s += v > 127 ? v - 256 : v;
     }
-    if (stored !== u && stored !== s) throw new TarFormatError(sawAny ? 'corrupt tar header (bad checksum)' : 'not a tar archive');
-    sawAny = true;
+    if (stored !== u && stored !== s) throw new TarFormatError(this.sawAny ? 'corrupt tar header (bad checksum)' : 'not a tar archive');
+    this.sawAny = true;
     const flag = String.fromCharCode(hb[156] as number);
     let size = parseNum(hb, 124, 12);
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
       if (size > MAX_META) throw new TarFormatError(`tar metadata entry of ${size} bytes (limit ${MAX_META})`);
-      const body = (await bs.read(size)) ?? Buffer.alloc(0);
-      await bs.skip(padLen(size));
-      if (flag === 'x') pax = parsePax(body);
-      else if (flag === 'g') globalPax = new Map([...globalPax, ...parsePax(body)]);
-      else if (flag === 'L') longName = cstr(body, 0, body.length);
-      else longLink = cstr(body, 0, body.length);
-      continue;
+      this.metaFlag = flag;
+      this.pad = padLen(size);
+      this.left = size;
+      if (size === 0) this.meta(Buffer.alloc(0));
+      else this.state = 'meta';
+      return;
     }
     const type = TYPES[flag];
     if (!type) throw new TarFormatError(`unsupported tar entry type '${flag}'`);
-    const p = new Map([...globalPax, ...pax]);
-    const magic = hb.subarray(257, 263).toString('binary');
+    const p = this.globalPax.size === 0 ? this.pax : this.pax.size === 0 ? this.globalPax : new Map([...this.globalPax, ...this.pax]);
     let name = cstr(hb, 0, 100);
-    if (magic.startsWith('ustar')) {
+    if (hb.toString('binary', 257, 263) === 'ustar\0') {
       const prefix = cstr(hb, 345, 155);
-      if (prefix && magic === 'ustar\0') name = `${prefix}/${name}`;
+      if (prefix) name = `${prefix}/${name}`;
     }
-    if (longName !== undefined) name = longName;
+    if (this.longName !== undefined) name = this.longName;
     let linkname = cstr(hb, 157, 100);
-    if (longLink !== undefined) linkname = longLink;
-    const num = (k: string, v: number): number => {
-      const x = p.get(k);
-      if (!x) return v;
-      const n = Number(x.toString('ascii'));
-      if (!Number.isFinite(n) || n < 0) throw new TarFormatError(`invalid PAX ${k}`);
-      return n;
-    };
-    if (p.has('path')) name = (p.get('path') as Buffer).toString('utf8');
-    if (p.has('linkpath')) linkname = (p.get('linkpath') as Buffer).toString('utf8');
-    size = num('size', size);
+    if (this.longLink !== undefined) linkname = this.longLink;
+    let uid = parseNum(hb, 108, 8);
+    let gid = parseNum(hb, 116, 8);
+    let mtime = parseNum(hb, 136, 12);
     let xattrs: Map<string, Buffer> | undefined;
-    for (const [k, v] of p) {
-      if (k.startsWith('SCHILY.xattr.')) (xattrs ??= new Map()).set(k.slice(13), v);
+    let uname: string | undefined;
+    let gname: string | undefined;
+    if (p.size > 0) {
+      const num = (k: string, v: number): number => {
+        const x = p.get(k);
+        if (!x) return v;
+        const n = Number(x.toString('ascii'));
+        if (!Number.isFinite(n) || n < 0) throw new TarFormatError(`invalid PAX ${k}`);
+        return n;
+      };
+      if (p.has('path')) name = (p.get('path') as Buffer).toString('utf8');
+      if (p.has('linkpath')) linkname = (p.get('linkpath') as Buffer).toString('utf8');
+      size = num('size', size);
+      uid = num('uid', uid);
+      gid = num('gid', gid);
+      mtime = num('mtime', mtime);
+      uname = p.get('uname')?.toString();
+      gname = p.get('gname')?.toString();
+      for (const [k, v] of p) {
+        if (k.startsWith('SCHILY.xattr.')) (xattrs ??= new Map()).set(k.slice(13), v);
+      }
     }
-    const header: TarHeader = {
+    this.pax = NO_PAX;
+    this.longName = undefined;
+    this.longLink = undefined;
+    this.h.entry({
       name,
-      type: flag === '1' ? 'link' : type,
+      type,
       mode: parseNum(hb, 100, 8) & 0o7777,
-      uid: num('uid', parseNum(hb, 108, 8)),
-      gid: num('gid', parseNum(hb, 116, 8)),
-      size: type === 'file' || flag === '1' ? size : size,
-      mtime: Math.floor(num('mtime', parseNum(hb, 136, 12))),
+      uid,
+      gid,
+      size: type === 'file' ? size : 0,
+      mtime: Math.floor(mtime),
       linkname: linkname || undefined,
-      uname: p.get('uname')?.toString() ?? cstr(hb, 265, 32),
-      gname: p.get('gname')?.toString() ?? cstr(hb, 297, 32),
+      uname: uname ?? cstr(hb, 265, 32),
+      gname: gname ?? cstr(hb, 297, 32),
       devmajor: parseNum(hb, 329, 8),
       devminor: parseNum(hb, 337, 8),
       xattrs,
-    };
-    pax = new Map();
-    longName = undefined;
-    longLink = undefined;
-    // only regular files carry data (hard links may too in some writers: skip it)
-    let remaining = size;
+    });
+    // only regular files carry data (hard links may too in some writers: skipped)
+    if (type === 'file' && size > 0) {
+      this.left = size;
+      this.pad = padLen(size);
+      this.state = 'data';
+      return;
+    }
+    this.h.entryEnd();
+    this.skip(size + padLen(size));
+  }
+}
+
+/**
+ * Streams the entries of an (uncompressed) tar archive: TarParser driven by the pull of the
+ * consumer. Each entry's `body` must be read before the next entry, or it is skipped.
+ */
+export async function* readTar(src: AsyncIterable<Buffer | string>): AsyncGenerator<TarEntry> {
+  // parser events: a header, a piece of file data, or null for the end of an entry
+  let q: (TarHeader | Buffer | null)[] = [];
+  let qi = 0;
+  const parser = new TarParser({ entry: (h) => q.push(h), data: (b) => q.push(b), entryEnd: () => q.push(null) });
+  const it = src[Symbol.asyncIterator]();
+  let eof = false;
+  /** the next event, pulling input as needed; undefined at the end of the input */
+  const next = async (): Promise<TarHeader | Buffer | null | undefined> => {
+    while (qi >= q.length) {
+      q = [];
+      qi = 0;
+      if (eof) return undefined;
+      const r = await it.next();
+      if (r.done) {
+        eof = true;
+        parser.end();
+      } else parser.push(typeof r.value === 'string' ? Buffer.from(r.value) : r.value);
+    }
+    return q[qi++];
+  };
+  /** events up to the end of the current entry; undefined means truncation */
+  const rest = async (): Promise<Buffer | null> => {
+    const ev = await next();
+    if (ev === undefined) throw new TarFormatError('unexpected end of tar archive');
+    return ev as Buffer | null;
+  };
+  for (;;) {
+    const h = await next();
+    if (h === undefined) return;
+    if (h === null || Buffer.isBuffer(h)) continue; // cannot happen: every entry starts with its header
+    let done = false;
     let consumed = false;
     const body: AsyncIterable<Buffer> = {
       [Symbol.asyncIterator]: async function* () {
         if (consumed) throw new Error('tar entry body already consumed');
         consumed = true;
-        while (remaining > 0) {
-          const c = await bs.readSome(Math.min(remaining, 1 << 20));
-          remaining -= c.length;
-          yield c;
-        }
+        for (let ev = await rest(); ev !== null; ev = await rest()) yield ev;
+        done = true;
       },
     };
-    yield { ...header, size: type === 'file' ? size : 0, body };
-    if (remaining > 0) await bs.skip(remaining);
-    await bs.skip(padLen(size));
+    yield { ...h, body };
+    while (!done) done = (await rest()) === null;
   }
 }
 
