@@ -5,8 +5,9 @@
  * - entry names are cleaned; absolute names are taken relative to the target (like GNU tar);
  *   a name that climbs above the root with `..` is rejected;
  * - parent directories are resolved with `resolveInRoot` (symlinks followed as the container would,
- *   clamped to the root), the final component is never followed: an existing file, symlink or
- *   directory at that path is removed first and files are created with O_EXCL|O_NOFOLLOW;
+ *   clamped to the root), the final component is never followed: files are created with
+ *   O_EXCL|O_NOFOLLOW, directories, symlinks and links with calls that fail on an existing name,
+ *   and only then is what holds the name (file, symlink or directory) removed and the call retried;
  * - hard-link targets resolve inside the root too and must not be directories;
  * - whiteout names that are empty, `.`, `..` or contain a slash are rejected.
  *
@@ -18,35 +19,14 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as fsc } from 'node:fs';
-import * as fss from 'node:fs';
-
-// Extraction makes several metadata calls per entry; the synchronous calls take microseconds where
-// the promise versions each cost a threadpool round trip (7.6 s -> well under half for a 240 MB
-// Debian layer). Same names and shapes as node:fs/promises, so the logic below reads the same.
-const chmod = async (p: string, m: number) => fss.chmodSync(p, m);
-const lchown = async (p: string, u: number, g: number) => fss.lchownSync(p, u, g);
-const link = async (a: string, b: string) => fss.linkSync(a, b);
-const lstat = async (p: string) => fss.lstatSync(p);
-const lutimes = async (p: string, a: number, m: number) => fss.lutimesSync(p, a, m);
-const mkdir = async (p: string, o: fss.MakeDirectoryOptions & { recursive?: boolean }) => void fss.mkdirSync(p, o);
-const readdir = async (p: string) => fss.readdirSync(p);
-const rm = async (p: string, o: fss.RmOptions) => fss.rmSync(p, o);
-const symlink = async (t: string, p: string) => fss.symlinkSync(t, p);
-const unlink = async (p: string) => fss.unlinkSync(p);
-const open = async (p: string, flags: number, mode: number) => {
-  const fd = fss.openSync(p, flags, mode);
-  return {
-    write: async (b: Buffer, off: number, len: number) => ({ bytesWritten: fss.writeSync(fd, b, off, len) }),
-    close: async () => fss.closeSync(fd),
-  };
-};
+import * as fs from 'node:fs';
 import { posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 import { isWithin, resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
-import { readTar, TarContentSize, TarFormatError, type TarEntry } from './tar.js';
+import { TarContentSize, TarFormatError, TarParser, type TarHeader } from './tar.js';
 import { restoreXattrs } from './xattrs.js';
 
 export type WhiteoutMode = 'apply' | 'overlay' | 'none';
@@ -89,11 +69,22 @@ function mknod(path: string, kind: 'c' | 'b' | 'p', major = 0, minor = 0): Promi
   });
 }
 
-async function lstatOrUndef(p: string) {
+function lstatOrUndef(p: string): fs.Stats | undefined {
   try {
-    return await lstat(p);
+    return fs.lstatSync(p, { throwIfNoEntry: false });
   } catch {
-    return undefined;
+    return undefined; // ENOTDIR, ENAMETOOLONG, ...: nothing there that we could reach
+  }
+}
+
+/** runs `create` (which never follows a final symlink); when the path is taken, removes it and retries */
+function replacing(p: string, create: () => void, remove: (p: string) => void): void {
+  try {
+    create();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    remove(p);
+    create();
   }
 }
 
@@ -119,7 +110,7 @@ export async function applyLayer(tar: Readable | AsyncIterable<Buffer>, target: 
 
 async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: string, opts: ApplyOptions): Promise<ApplyStats> {
   const root = posix.resolve(targetIn);
-  const rootSt = await lstatOrUndef(root);
+  const rootSt = lstatOrUndef(root);
   if (!rootSt?.isDirectory()) throw new UserError(`extraction target is not a directory: ${root}`);
   const sameOwner = opts.sameOwner ?? (typeof process.getuid === 'function' && process.getuid() === 0);
   const mode = opts.whiteouts;
@@ -139,172 +130,197 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
       throw new UserError(`invalid layer: ${(e as Error).message}`);
     }
   };
-  // Parent directories already resolved to a real directory inside the root, by container path.
-  // Most entries share their parent with the previous one, so this saves the component-by-component
-  // resolution and the mkdir -p of every entry. Emptied whenever a directory is removed (a later
-  // entry may put a symlink there); a new symlink cannot shadow a cached path, since cached paths
-  // are existing directories.
-  const parentDirs = new Map<string, string>();
-  const hostOf = (rel: string[]): string => {
-    if (rel.length === 0) return root;
-    const cp = `/${rel.slice(0, -1).join('/')}`;
-    const parent = parentDirs.get(cp) ?? scoped(cp);
-    const p = posix.join(parent, rel[rel.length - 1] as string);
-    if (!isWithin(root, p) || p === root) throw new UserError(`invalid layer: ${rel.join('/')} resolves outside the root`);
-    return p;
-  };
-  const ensureParent = async (rel: string[]): Promise<void> => {
-    const cp = `/${rel.slice(0, -1).join('/')}`;
-    if (parentDirs.has(cp)) return;
-    const parent = scoped(cp);
+  // Directories already resolved to a real directory inside the root, by container path ('' is the
+  // root): the parents of later entries. Most entries share their parent with the previous one, or
+  // sit in a directory this layer has just made, so this saves the component-by-component resolution
+  // and the mkdir -p of every entry. Emptied whenever a directory or a symlink is removed (a later
+  // entry may put something else there); a new symlink cannot shadow a cached path, since cached
+  // paths are existing directories and what exists is removed before anything is created in its place.
+  const dirs = new Map<string, string>([['', root]]);
+  /**
+   * host path of the parent directory of container path `rel`: resolved inside the root, and with
+   * `make` created (mkdir -p) when missing. Only real directories are remembered.
+   */
+  const parentOf = (rel: string[], make: boolean): string => {
+    const cp = rel.length === 1 ? '' : rel.slice(0, -1).join('/');
+    const known = dirs.get(cp);
+    if (known !== undefined) return known;
+    const parent = scoped(`/${cp}`);
     if (!isWithin(root, parent)) throw new UserError(`invalid layer: parent of ${rel.join('/')} is outside the root`);
-    try {
-      await mkdir(parent, { recursive: true, mode: 0o755 });
-    } catch (e) {
-      throw new UserError(`invalid layer: cannot create parent directory of ${rel.join('/')}: ${(e as NodeJS.ErrnoException).code}`);
+    if (lstatOrUndef(parent)?.isDirectory()) dirs.set(cp, parent);
+    else if (make) {
+      try {
+        fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+      } catch (e) {
+        throw new UserError(`invalid layer: cannot create parent directory of ${rel.join('/')}: ${(e as NodeJS.ErrnoException).code}`);
+      }
+      if (!lstatOrUndef(parent)?.isDirectory()) throw new UserError(`invalid layer: parent of ${rel.join('/')} is not a directory`);
+      dirs.set(cp, parent);
     }
-    if ((await lstatOrUndef(parent))?.isDirectory()) parentDirs.set(cp, parent);
+    return parent;
   };
-  const removeAt = async (p: string): Promise<void> => {
-    const st = await lstatOrUndef(p);
+  /**
+   * host path of container path `rel`: the parent resolved (and with `make` created) inside the root,
+   * the final component as it is. `rel` comes from cleanEntryName (or is a checked whiteout victim),
+   * so its last component is one plain name and the result lies inside the root.
+   */
+  const hostOf = (rel: string[], make = false): string => (rel.length === 0 ? root : `${parentOf(rel, make)}/${rel[rel.length - 1] as string}`);
+  const removeAt = (p: string): void => {
+    const st = lstatOrUndef(p);
     if (!st) return;
-    if (st.isDirectory()) {
-      parentDirs.clear();
-      await rm(p, { recursive: true, force: true });
-    }
-    else await unlink(p);
+    if (st.isDirectory() || st.isSymbolicLink()) dirs.clear();
+    if (st.isDirectory()) fs.rmSync(p, { recursive: true, force: true });
+    else fs.unlinkSync(p);
   };
-  const setMeta = async (p: string, e: TarEntry, isLink: boolean): Promise<void> => {
-    if (sameOwner) await lchown(p, e.uid, e.gid);
-    if (!isLink) await chmod(p, e.mode & 0o7777);
+  const setMeta = (p: string, e: TarHeader, isLink: boolean): void => {
+    if (sameOwner) fs.lchownSync(p, e.uid, e.gid);
+    if (!isLink) fs.chmodSync(p, e.mode & 0o7777);
   };
 
-  for await (const e of readTar(decompress(chunksOf(tar)))) {
-    stats.entries++;
-    const rel = cleanEntryName(e.name);
-    if (rel.length === 0) continue; // the root itself: keep the target's own metadata
-    const base = rel[rel.length - 1] as string;
-    const key = rel.join('/');
-
-    if (mode !== 'none' && base.startsWith(WH)) {
-      const parentRel = rel.slice(0, -1);
-      if (base === OPQ) {
-        if (mode === 'overlay') opaqueDirs.push(parentRel);
-        else {
-          const dir = parentRel.length ? scoped(`/${parentRel.join('/')}`) : root;
-          if (!isWithin(root, dir)) throw new UserError(`invalid layer: opaque whiteout outside the root: ${e.name}`);
-          const st = await lstatOrUndef(dir);
-          if (st?.isDirectory()) {
-            for (const child of await readdir(dir)) {
-              const cr = [...parentRel, child].join('/');
-              if (!created.has(cr)) await removeAt(posix.join(dir, child));
-            }
+  const whiteout = (rel: string[], base: string, e: TarHeader): void => {
+    const parentRel = rel.slice(0, -1);
+    if (base === OPQ) {
+      if (mode === 'overlay') opaqueDirs.push(parentRel);
+      else {
+        const dir = parentRel.length ? scoped(`/${parentRel.join('/')}`) : root;
+        if (!isWithin(root, dir)) throw new UserError(`invalid layer: opaque whiteout outside the root: ${e.name}`);
+        if (lstatOrUndef(dir)?.isDirectory()) {
+          for (const child of fs.readdirSync(dir)) {
+            const cr = [...parentRel, child].join('/');
+            if (!created.has(cr)) removeAt(posix.join(dir, child));
           }
         }
-        continue;
       }
-      if (base.startsWith(`${WH}${WH}`)) continue; // aufs metadata (.wh..wh.plnk etc.): not content
-      const victim = base.slice(WH.length);
-      if (victim === '' || victim === '.' || victim === '..' || victim.includes('/')) {
-        throw new UserError(`invalid layer: bad whiteout entry ${JSON.stringify(e.name)}`);
-      }
-      const vrel = [...parentRel, victim];
-      if (created.has(vrel.join('/'))) continue;
-      if (mode === 'overlay') overlayWhiteouts.push(vrel);
-      else await removeAt(hostOf(vrel));
-      continue;
+      return;
     }
+    if (base.startsWith(`${WH}${WH}`)) return; // aufs metadata (.wh..wh.plnk etc.): not content
+    const victim = base.slice(WH.length);
+    if (victim === '' || victim === '.' || victim === '..' || victim.includes('/')) {
+      throw new UserError(`invalid layer: bad whiteout entry ${JSON.stringify(e.name)}`);
+    }
+    const vrel = [...parentRel, victim];
+    if (created.has(vrel.join('/'))) return;
+    if (mode === 'overlay') overlayWhiteouts.push(vrel);
+    else removeAt(hostOf(vrel));
+  };
 
-    await ensureParent(rel);
-    const p = hostOf(rel);
-    const existing = await lstatOrUndef(p);
+  // the regular file being written: its data arrives in pieces between entry() and entryEnd()
+  let file: { fd: number; e: TarHeader } | undefined;
+  const entry = (e: TarHeader): void => {
+    stats.entries++;
+    const rel = cleanEntryName(e.name);
+    if (rel.length === 0) return; // the root itself: keep the target's own metadata
+    const base = rel[rel.length - 1] as string;
+    if (mode !== 'none' && base.startsWith(WH)) return whiteout(rel, base, e);
+    const key = rel.join('/');
+    const p = hostOf(rel, true);
     created.add(key);
     switch (e.type) {
       case 'dir': {
-        if (existing && !existing.isDirectory()) await removeAt(p);
-        if (!existing || !existing.isDirectory()) await mkdir(p, { mode: 0o700 });
-        await setMeta(p, e, false);
+        try {
+          fs.mkdirSync(p, { mode: 0o700 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          if (!lstatOrUndef(p)?.isDirectory()) {
+            removeAt(p);
+            fs.mkdirSync(p, { mode: 0o700 });
+          }
+        }
+        setMeta(p, e, false);
+        dirs.set(key, p); // a real directory (mkdir and lstat never follow a final symlink)
         dirTimes.push({ rel, mtime: e.mtime });
         break;
       }
       case 'file': {
-        if (existing) await removeAt(p);
-        const fh = await open(p, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
-        try {
-          for await (const c of e.body) {
-            let off = 0;
-            while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;
-            stats.bytes += c.length;
-          }
-        } finally {
-          await fh.close();
-        }
-        await setMeta(p, e, false);
-        await lutimes(p, e.mtime, e.mtime);
+        let fd = -1;
+        replacing(p, () => (fd = fs.openSync(p, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600)), removeAt);
+        file = { fd, e };
         break;
       }
       case 'symlink': {
-        if (existing) await removeAt(p);
-        await symlink(e.linkname ?? '', p);
-        await setMeta(p, e, true);
-        await lutimes(p, e.mtime, e.mtime);
+        replacing(p, () => fs.symlinkSync(e.linkname ?? '', p), removeAt);
+        setMeta(p, e, true);
+        fs.lutimesSync(p, e.mtime, e.mtime);
         break;
       }
       case 'link': {
         const lrel = cleanEntryName(e.linkname ?? '');
         if (lrel.length === 0) throw new UserError(`invalid layer: hard link ${JSON.stringify(e.name)} to the root`);
         const src = hostOf(lrel);
-        const sst = await lstatOrUndef(src);
+        const sst = lstatOrUndef(src);
         if (!sst) throw new UserError(`invalid layer: hard link ${JSON.stringify(e.name)} to missing ${JSON.stringify(e.linkname)}`);
         if (sst.isDirectory()) throw new UserError(`invalid layer: hard link ${JSON.stringify(e.name)} to a directory`);
         if (src === p) break;
-        if (existing) await removeAt(p);
-        await link(src, p);
+        replacing(p, () => fs.linkSync(src, p), removeAt);
         break;
       }
       case 'char':
       case 'block':
       case 'fifo': {
-        if (existing) await removeAt(p);
+        removeAt(p);
         devices.push({ rel, kind: e.type === 'fifo' ? 'p' : e.type === 'char' ? 'c' : 'b', major: e.devmajor ?? 0, minor: e.devminor ?? 0, uid: e.uid, gid: e.gid, mode: e.mode, mtime: e.mtime });
         break;
       }
     }
     if (e.xattrs?.size && e.type !== 'link') xattrs.push({ rel, attrs: e.xattrs });
+  };
+  const data = (b: Buffer): void => {
+    if (!file) return;
+    for (let off = 0; off < b.length; ) off += fs.writeSync(file.fd, b, off, b.length - off);
+    stats.bytes += b.length;
+  };
+  const entryEnd = (): void => {
+    if (!file) return;
+    const { fd, e } = file;
+    file = undefined;
+    try {
+      // owner before mode: chown clears the set-id bits
+      if (sameOwner) fs.fchownSync(fd, e.uid, e.gid);
+      fs.fchmodSync(fd, e.mode & 0o7777);
+      fs.futimesSync(fd, e.mtime, e.mtime);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+
+  const parser = new TarParser({ entry, data, entryEnd });
+  try {
+    for await (const c of decompress(chunksOf(tar))) parser.push(c);
+    parser.end();
+  } finally {
+    if (file) fs.closeSync(file.fd);
   }
 
   // nodes, whiteouts and xattrs by re-resolved paths (a later entry may have replaced a parent)
   for (const d of devices) {
-    await ensureParent(d.rel);
-    const p = hostOf(d.rel);
-    await removeAt(p);
+    const p = hostOf(d.rel, true);
+    removeAt(p);
     try {
       await mknod(p, d.kind, d.major, d.minor);
     } catch (err) {
       if (sameOwner) throw err;
       continue; // unprivileged: devices cannot be created; skip like tar does
     }
-    if (sameOwner) await lchown(p, d.uid, d.gid);
-    await chmod(p, d.mode & 0o7777);
-    await lutimes(p, d.mtime, d.mtime);
+    if (sameOwner) fs.lchownSync(p, d.uid, d.gid);
+    fs.chmodSync(p, d.mode & 0o7777);
+    fs.lutimesSync(p, d.mtime, d.mtime);
   }
   for (const w of overlayWhiteouts) {
     if (created.has(w.join('/'))) continue; // the same layer also wrote the path: the entry wins
-    await ensureParent(w);
-    const p = hostOf(w);
-    await removeAt(p);
+    const p = hostOf(w, true);
+    removeAt(p);
     await mknod(p, 'c', 0, 0);
   }
   // entry xattrs are best effort (e.g. user.* cannot be set on symlinks); opaque markers must work
   await restoreXattrs(xattrs.map((x) => ({ path: hostOf(x.rel), attrs: x.attrs })), { bestEffort: true });
   const xs: { path: string; attrs: Map<string, Buffer> }[] = [];
   for (const o of opaqueDirs) {
-    const p = o.length ? hostOf(o) : root;
-    const st = await lstatOrUndef(p);
-    if (st && !st.isDirectory()) await removeAt(p);
+    const p = hostOf(o);
+    const st = lstatOrUndef(p);
+    if (st && !st.isDirectory()) removeAt(p);
     if (!st || !st.isDirectory()) {
-      await ensureParent(o);
-      await mkdir(p, { mode: 0o755 });
+      parentOf(o, true);
+      fs.mkdirSync(p, { mode: 0o755 });
     }
     xs.push({ path: p, attrs: new Map([['trusted.overlay.opaque', Buffer.from('y')]]) });
   }
@@ -313,8 +329,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   dirTimes.sort((a, b) => b.rel.length - a.rel.length);
   for (const d of dirTimes) {
     const p = hostOf(d.rel);
-    const st = await lstatOrUndef(p);
-    if (st?.isDirectory()) await lutimes(p, d.mtime, d.mtime);
+    if (lstatOrUndef(p)?.isDirectory()) fs.lutimesSync(p, d.mtime, d.mtime);
   }
   return stats;
 }
