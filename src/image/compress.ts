@@ -130,7 +130,9 @@ export async function* decompress(src: AsyncIterable<Buffer | string>): AsyncGen
     return;
   }
   const input = Readable.from(rest());
-  const d = kind === 'gzip' ? createGunzip() : new (zstd().DecompressStream)();
+  // 1 MiB output pieces: with zlib's default 16 KiB, each piece is a threadpool round trip and a
+  // stream hop, which took half the time of inflating a 232 MiB layer (1.1 s -> 0.56 s)
+  const d = kind === 'gzip' ? createGunzip({ chunkSize: 1 << 20 }) : new (zstd().DecompressStream)();
   input.on('error', (e) => d.destroy(e));
   try {
     yield* input.pipe(d) as AsyncIterable<Buffer>;
