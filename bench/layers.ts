@@ -4,9 +4,9 @@
  *
  * - extract: a large layer unpacked into an empty directory by stagecraft's extractor (applyLayer,
  *   whiteouts 'overlay' as for a snapshot) vs GNU `tar -xf` of the same file (as root both restore
- *   owners, modes and mtimes; tar with --xattrs). Once from the plain tar, once from its gzip
- *   (stagecraft's own multi-member gzip; GNU tar then runs `gzip -d` as its child). The two tools
- *   run in turn (A B A B ...) and the ratio is taken pair by pair.
+ *   owners, modes and mtimes; tar with --xattrs). From the plain tar, from its gzip (stagecraft's
+ *   own multi-member gzip; GNU tar runs `gzip -d` as its child) and from its zstd (`zstd -d`).
+ *   The two tools run in turn (A B A B ...) and the ratio is taken pair by pair.
  * - pack: `packDir` of the unpacked layer drained (the tar stream writeLayer compresses) vs GNU
  *   `tar -cf -` into a pipe; and the whole writeLayer (parallel gzip + sha256 + blob) into a scratch store.
  * - compress: the first 64 MiB of the layer through gzipParallel with 1 worker and the default
@@ -26,8 +26,9 @@
  * one buffer lookup each (`recently_deleted`), so creating files right after an `rm -rf` of a big
  * tree costs ~0.5 ms per inode instead of ~20 us, for any tool. Deletions by other processes on the
  * machine still add noise to both sides: read the pairwise ratio. `--work /dev/shm/sc-bench` (tmpfs:
- * no such effect, creating a file costs microseconds) shows what each tool costs apart from the disk's
- * file system. Scratch files live in --work DIR (default /var/tmp/stagecraft-bench-layers).
+ * no such effect, creating a file costs microseconds; each tree is removed after its run) shows what
+ * each tool costs apart from the disk's file system. Scratch files live in --work DIR (default
+ * /var/tmp/stagecraft-bench-layers).
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readSync, closeSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
@@ -102,14 +103,15 @@ function pickLayer(): { file: string; what: string } {
   return { file: generatedLayer(), what: 'generated: 30,000 small text files + 24 × 4 MiB' };
 }
 
-/** stagecraft's own gzip of the layer (multi-member, as the store keeps it), cached beside it */
-async function gzipOf(tarFile: string): Promise<string> {
-  const gz = join(WORK, `${tarFile.replace(/[^A-Za-z0-9.-]/g, '_')}.gz`);
-  if (existsSync(gz) && statSync(gz).mtimeMs >= statSync(tarFile).mtimeMs) return gz;
+/** stagecraft's own gzip / zstd of the layer (gzip: multi-member, as the store keeps it), cached */
+async function compressedOf(tarFile: string, kind: 'gzip' | 'zstd'): Promise<string> {
+  const out = join(WORK, `${tarFile.replace(/[^A-Za-z0-9.-]/g, '_')}.${kind === 'gzip' ? 'gz' : 'zst'}`);
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(tarFile).mtimeMs) return out;
   mkdirSync(WORK, { recursive: true });
-  await pipeline(Readable.from(gzipParallel(createReadStream(tarFile, { highWaterMark: MiB }))), createWriteStream(`${gz}.tmp`));
-  renameSync(`${gz}.tmp`, gz);
-  return gz;
+  const src = createReadStream(tarFile, { highWaterMark: MiB });
+  await pipeline(Readable.from(kind === 'gzip' ? gzipParallel(src) : zstdCompress(src)), createWriteStream(`${out}.tmp`));
+  renameSync(`${out}.tmp`, out);
+  return out;
 }
 
 function readHead(file: string, n: number): Buffer {
@@ -195,9 +197,13 @@ async function main(): Promise<void> {
     process.stderr.write('removed the trees of an earlier run; waiting 31 s (see the note on recently freed inodes)\n');
     await new Promise((r) => setTimeout(r, 31_000));
   }
+  // on tmpfs freed inodes cost nothing later, and the trees would fill the memory: remove each one
+  mkdirSync(WORK, { recursive: true });
+  const onTmpfs = spawnSync('stat', ['-f', '-c', '%T', WORK]).stdout?.toString().trim() === 'tmpfs';
   let n = 0;
   let target = '';
   const fresh = (): void => {
+    if (onTmpfs && target) rmSync(target, { recursive: true, force: true });
     target = join(WORK, `x${n++}`);
     mkdirSync(target, { recursive: true });
     settle();
@@ -209,13 +215,11 @@ async function main(): Promise<void> {
   out(`${RUNS} timed runs per row after one warm-up, ${COLD ? 'COLD page cache (dropped before every run)' : 'WARM page cache (input cached; sync before every run, untimed)'}; seconds.`);
 
   if (ONLY.has('extract')) {
-    const gz = await gzipOf(layer.file);
-    if (!COLD) {
-      warm(layer.file);
-      warm(gz);
-    }
+    const gz = await compressedOf(layer.file, 'gzip');
+    const zst = await compressedOf(layer.file, 'zstd');
+    if (!COLD) for (const f of [layer.file, gz, zst]) warm(f);
     out();
-    out(`Extraction into an empty directory (gzip: ${(statSync(gz).size / MiB).toFixed(0)} MiB, stagecraft's multi-member gzip):`);
+    out(`Extraction into an empty directory (stagecraft's own compression of the layer: gzip ${(statSync(gz).size / MiB).toFixed(0)} MiB, zstd ${(statSync(zst).size / MiB).toFixed(0)} MiB):`);
     out();
     out('| input | A | A min | A median | B | B min | B median | A / B median (range) |');
     out('|---|---|---:|---:|---|---:|---:|---:|');
@@ -223,6 +227,7 @@ async function main(): Promise<void> {
     const gnu = (flags: string[], file: string) => ({ name: `\`tar ${flags.join(' ')}\``, run: () => sh('tar', ['--numeric-owner', '--xattrs', ...flags, file, '-C', target]) });
     await pair('plain tar', sc(layer.file), gnu(['-xf'], layer.file), fresh);
     await pair('gzip', sc(gz), gnu(['-xzf'], gz), fresh);
+    await pair('zstd', sc(zst), gnu(['--zstd', '-xf'], zst), fresh);
     removeTrees();
   }
 
