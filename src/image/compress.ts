@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { createGunzip, gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 
 // gzip pieces run on libuv's threadpool, which fs calls share (default 4 threads): with 2 pieces in
 // flight per core, file reads of the layer being archived would queue behind compression. Make
@@ -102,21 +103,165 @@ export function sniffCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/** Decompresses gzip/zstd (sniffed), passes anything else through unchanged. */
-export async function* decompress(src: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-  const it = src[Symbol.asyncIterator]();
-  let head = Buffer.alloc(0);
-  let ended = false;
-  while (head.length < 4) {
-    const r = await it.next();
-    if (r.done) {
-      ended = true;
-      break;
-    }
-    head = Buffer.concat([head, typeof r.value === 'string' ? Buffer.from(r.value) : r.value]);
+/** below this much compressed input, decompression stays in this thread (a worker takes ~20 ms to start) */
+export const DECOMPRESS_WORKER_MIN = 4 << 20;
+/** decompressed bytes the worker may have sent ahead of the consumer before it pauses */
+const WORKER_AHEAD = 8 << 20;
+/** compressed chunks sent to the worker and not yet taken in */
+const WORKER_INFLIGHT = 4;
+
+// The worker decompresses what it is sent and posts the output back in pieces of 1 MiB (copied into
+// buffers of its own and transferred: zlib reuses its output buffer, zstd's pieces are 128 KiB), the
+// rest of a piece whenever an input chunk has been taken in. It pauses while the consumer is
+// WORKER_AHEAD behind, which holds back the write callbacks and so the input.
+const DECOMPRESS_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const d = workerData.kind === 'gzip' ? require('node:zlib').createGunzip({ chunkSize: 1 << 20 }) : new (require(workerData.zstd).DecompressStream)();
+let piece = null;
+let len = 0;
+let ahead = 0;
+const flush = () => {
+  if (len === 0) return;
+  const u = piece.subarray(0, len);
+  piece = null;
+  len = 0;
+  ahead += u.length;
+  parentPort.postMessage({ data: u }, [u.buffer]);
+  if (ahead > workerData.ahead) d.pause();
+};
+d.on('data', (c) => {
+  for (let off = 0; off < c.length; ) {
+    piece ??= new Uint8Array(1 << 20);
+    const k = Math.min(c.length - off, piece.length - len);
+    piece.set(c.subarray(off, off + k), len);
+    len += k;
+    off += k;
+    if (len === piece.length) flush();
   }
+});
+d.on('end', () => {
+  flush();
+  parentPort.postMessage({ end: true });
+});
+d.on('error', (e) => parentPort.postMessage({ error: e.message }));
+parentPort.on('message', (m) => {
+  if (m.took !== undefined) {
+    ahead -= m.took;
+    if (ahead <= workerData.ahead) d.resume();
+  } else if (m.data) {
+    d.write(m.data, () => {
+      flush();
+      parentPort.postMessage({ written: true });
+    });
+  } else if (m.end) d.end();
+});
+`;
+
+/**
+ * A gzip or zstd stream decompressed in a worker thread, so that it runs on another core while the
+ * consumer works on what came before (extracting the 232 MiB base layer on tmpfs: gzip 1.28 -> 1.09 s,
+ * zstd 0.97 -> 0.84 s, on this shared 2-core machine). The worker's errors are thrown as Errors.
+ */
+async function* decompressInWorker(kind: 'gzip' | 'zstd', first: Buffer[], it: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
+  const zstdPath = kind === 'zstd' ? createRequire(import.meta.url).resolve('zstd-napi') : undefined;
+  const w = new Worker(DECOMPRESS_WORKER, { eval: true, workerData: { kind, zstd: zstdPath, ahead: WORKER_AHEAD } });
+  const out: Buffer[] = [];
+  let done = false;
+  let stopped = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  let sendable: (() => void) | undefined;
+  let inflight = 0;
+  const poke = (): void => {
+    const f = wake;
+    wake = undefined;
+    f?.();
+  };
+  w.on('message', (m: { data?: Uint8Array; written?: true; end?: true; error?: string }) => {
+    if (m.written) {
+      inflight--;
+      const f = sendable;
+      sendable = undefined;
+      f?.();
+      return;
+    }
+    if (m.data) out.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+    else if (m.end) done = true;
+    else if (m.error !== undefined) failure ??= new Error(m.error);
+    poke();
+  });
+  w.on('error', (e) => {
+    failure ??= e;
+    poke();
+  });
+  w.on('exit', () => {
+    if (!done) failure ??= new Error('the decompression worker stopped');
+    poke();
+  });
+  const send = async (b: Buffer): Promise<void> => {
+    while (inflight >= WORKER_INFLIGHT && !stopped) await new Promise<void>((r) => (sendable = r));
+    if (stopped) return;
+    inflight++;
+    w.postMessage({ data: b });
+  };
+  void (async () => {
+    for (const b of first) await send(b);
+    while (!stopped) {
+      const r = await it.next();
+      if (r.done) break;
+      await send(typeof r.value === 'string' ? Buffer.from(r.value) : r.value);
+    }
+    if (!stopped) w.postMessage({ end: true });
+  })().catch((e: unknown) => {
+    failure ??= e instanceof Error ? e : new Error(String(e));
+    poke();
+  });
+  try {
+    for (;;) {
+      const b = out.shift();
+      if (b) {
+        w.postMessage({ took: b.length });
+        yield b;
+        continue;
+      }
+      if (failure) throw failure;
+      if (done) return;
+      await new Promise<void>((r) => (wake = r));
+    }
+  } finally {
+    stopped = true;
+    sendable?.();
+    void w.terminate();
+    it.return?.()?.catch(() => undefined);
+  }
+}
+
+/**
+ * Decompresses gzip/zstd (sniffed), passes anything else through unchanged. Streams of
+ * DECOMPRESS_WORKER_MIN compressed bytes or more are decompressed in a worker thread (`workerMin`
+ * overrides that size, for tests).
+ */
+export async function* decompress(src: AsyncIterable<Buffer | string>, opts: { workerMin?: number } = {}): AsyncGenerator<Buffer> {
+  const it = src[Symbol.asyncIterator]();
+  const first: Buffer[] = [];
+  let have = 0;
+  let ended = false;
+  /** reads until `n` bytes are buffered or the input ends */
+  const fill = async (n: number): Promise<void> => {
+    while (have < n) {
+      const r = await it.next();
+      if (r.done) {
+        ended = true;
+        return;
+      }
+      const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      first.push(b);
+      have += b.length;
+    }
+  };
+  await fill(4);
   async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length) yield head;
+    yield* first;
     if (ended) return;
     for (;;) {
       const r = await it.next();
@@ -124,21 +269,28 @@ export async function* decompress(src: AsyncIterable<Buffer | string>): AsyncGen
       yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     }
   }
-  const kind = sniffCompression(head);
+  const kind = sniffCompression(Buffer.concat(first));
   if (kind === 'none') {
     yield* rest();
     return;
   }
-  const input = Readable.from(rest());
-  // 1 MiB output pieces: with zlib's default 16 KiB, each piece is a threadpool round trip and a
-  // stream hop, which took half the time of inflating a 232 MiB layer (1.1 s -> 0.56 s)
-  const d = kind === 'gzip' ? createGunzip({ chunkSize: 1 << 20 }) : new (zstd().DecompressStream)();
-  input.on('error', (e) => d.destroy(e));
   try {
-    yield* input.pipe(d) as AsyncIterable<Buffer>;
+    await fill(opts.workerMin ?? DECOMPRESS_WORKER_MIN);
+    if (!ended) {
+      yield* decompressInWorker(kind, first, it);
+      return;
+    }
+    const input = Readable.from(rest());
+    // 1 MiB output pieces: with zlib's default 16 KiB, each piece is a threadpool round trip and a
+    // stream hop, which took half the time of inflating a 232 MiB layer (1.1 s -> 0.56 s)
+    const d = kind === 'gzip' ? createGunzip({ chunkSize: 1 << 20 }) : new (zstd().DecompressStream)();
+    input.on('error', (e) => d.destroy(e));
+    try {
+      yield* input.pipe(d) as AsyncIterable<Buffer>;
+    } finally {
+      input.destroy();
+    }
   } catch (e) {
     throw new Error(`corrupt ${kind} stream: ${(e as Error).message}`);
-  } finally {
-    input.destroy();
   }
 }

@@ -1,16 +1,18 @@
 /**
  * Layer compression: parallel gzip members are one valid gzip stream (gzip -t, GNU tar, our reader),
- * identical whatever the number of workers; zstd output is valid for the zstd CLI; sniffing works.
- * Throughput is measured by bench/layers.ts, not here.
+ * identical whatever the number of workers; zstd output is valid for the zstd CLI; sniffing works;
+ * decompression in a worker thread (large streams) gives the same bytes and the same errors as in
+ * this thread. Throughput is measured by bench/layers.ts, not here.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { decompress, gzipParallel, sniffCompression, zstdCompress } from '../index.js';
+import { DECOMPRESS_WORKER_MIN } from '../compress.js';
 
 function textData(mb: number): Buffer {
   const words = Array.from({ length: 4000 }, () => randomBytes(1 + Math.floor(Math.random() * 8)).toString('hex'));
@@ -74,5 +76,44 @@ describe('layer compression', () => {
     expect(sha(await all(decompress(Readable.from([data.subarray(0, 5000)]))))).toBe(sha(data.subarray(0, 5000)));
     const z = await all(gzipParallel(chunks(data.subarray(0, 100_000))));
     await expect(all(decompress(Readable.from([z.subarray(0, z.length - 100)])))).rejects.toThrow();
+  });
+
+  it('decompresses in a worker thread exactly as in this thread, errors included', async () => {
+    const gz = await all(gzipParallel(chunks(data)));
+    const zst = await all(zstdCompress(chunks(data)));
+    expect(gz.length).toBeGreaterThan(DECOMPRESS_WORKER_MIN); // the default takes the worker too
+    for (const z of [gz, zst]) {
+      const here = await all(decompress(chunks(z, 100_000), { workerMin: Number.MAX_SAFE_INTEGER }));
+      const worker = await all(decompress(chunks(z, 100_000), { workerMin: 0 }));
+      expect(sha(worker)).toBe(sha(data));
+      expect(sha(here)).toBe(sha(data));
+    }
+    for (const workerMin of [0, Number.MAX_SAFE_INTEGER]) {
+      await expect(all(decompress(chunks(gz.subarray(0, gz.length - 1000)), { workerMin }))).rejects.toThrow(/^corrupt gzip stream: unexpected end of file/);
+      const bad = Buffer.from(gz);
+      bad.fill(0xff, 5000, 5100);
+      await expect(all(decompress(chunks(bad), { workerMin }))).rejects.toThrow(/^corrupt gzip stream: /);
+    }
+    // a source that fails mid-way fails the stream
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield gz.subarray(0, 300_000);
+      throw new Error('disk on fire');
+    }
+    await expect(all(decompress(failing(), { workerMin: 0 }))).rejects.toThrow(/disk on fire/);
+  });
+
+  it('stops the worker and closes the source when the consumer stops early', async () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'sc-gz-')), 'x.gz');
+    writeFileSync(f, await all(gzipParallel(chunks(data))));
+    const src = createReadStream(f, { highWaterMark: 1 << 16 });
+    let n = 0;
+    for await (const c of decompress(src, { workerMin: 0 })) {
+      n += c.length;
+      break;
+    }
+    expect(n).toBeGreaterThan(0);
+    for (let i = 0; i < 50 && !src.destroyed; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(src.destroyed).toBe(true);
+    expect(sha(await all(decompress(createReadStream(f), { workerMin: 0 })))).toBe(sha(data));
   });
 });
