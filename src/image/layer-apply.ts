@@ -58,15 +58,45 @@ export function cleanEntryName(name: string): string[] {
   return out;
 }
 
-function mknod(path: string, kind: 'c' | 'b' | 'p', major = 0, minor = 0): Promise<void> {
-  const args = kind === 'p' ? [path, 'p'] : [path, kind, String(major), String(minor)];
-  return new Promise((resolve, reject) => {
-    const p = spawn('mknod', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', (e) => reject(e));
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`mknod ${path}: ${err.trim()}`))));
-  });
+interface Node {
+  path: string;
+  kind: 'c' | 'b' | 'p';
+  major: number;
+  minor: number;
+}
+
+/** nodes made by one shell: keeps its argument list far below ARG_MAX */
+const MKNOD_BATCH = 500;
+// positional arguments, never part of the script; the paths are absolute, so never taken for options
+const MKNOD_SCRIPT = 'i=0; while [ $# -gt 0 ]; do if [ "$2" = p ]; then mknod "$1" p; else mknod "$1" "$2" "$3" "$4"; fi || echo "$i"; i=$((i+1)); shift 4; done';
+
+/**
+ * Makes device nodes, fifos and whiteouts (Node has no mknod): one `sh` runs mknod for each node of
+ * a batch, since every spawn from Node blocks this thread for milliseconds (8 devices: 50 ms).
+ * mknod never follows a final symlink. Returns the error of each node that could not be made.
+ */
+async function mknodAll(nodes: Node[]): Promise<(string | undefined)[]> {
+  const errors: (string | undefined)[] = [];
+  for (let start = 0; start < nodes.length; start += MKNOD_BATCH) {
+    const batch = nodes.slice(start, start + MKNOD_BATCH);
+    const args = batch.flatMap((n) => [n.path, n.kind, String(n.major), String(n.minor)]);
+    const { out, err } = await new Promise<{ out: string; err: string }>((resolve, reject) => {
+      const p = spawn('sh', ['-c', MKNOD_SCRIPT, 'sh', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let o = '';
+      let e = '';
+      p.stdout.on('data', (d: Buffer) => (o += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (e += d.toString()));
+      p.on('error', reject);
+      p.on('close', (code) => (code === 0 ? resolve({ out: o, err: e }) : reject(new Error(`mknod: sh exited with ${code}: ${e.trim()}`))));
+    });
+    const failed = out.split('\n').filter(Boolean).map(Number);
+    const messages = err.trim().split('\n');
+    for (let i = 0; i < batch.length; i++) {
+      const k = failed.indexOf(i);
+      errors.push(k < 0 ? undefined : `mknod ${(batch[i] as Node).path}: ${messages[k] ?? 'failed'}`);
+    }
+  }
+  return errors;
 }
 
 function lstatOrUndef(p: string): fs.Stats | undefined {
@@ -116,9 +146,9 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   const mode = opts.whiteouts;
   const created = new Set<string>();
   const dirTimes: { rel: string[]; mtime: number }[] = [];
-  const overlayWhiteouts: string[][] = [];
+  const overlayWhiteouts = new Map<string, string[]>(); // by container path: the last entry wins
   const opaqueDirs: string[][] = [];
-  const devices: { rel: string[]; kind: 'c' | 'b' | 'p'; major: number; minor: number; uid: number; gid: number; mode: number; mtime: number }[] = [];
+  const devices = new Map<string, { rel: string[]; kind: 'c' | 'b' | 'p'; major: number; minor: number; uid: number; gid: number; mode: number; mtime: number }>();
   const xattrs: { rel: string[]; attrs: Map<string, Buffer> }[] = [];
   const stats: ApplyStats = { entries: 0, bytes: 0 };
 
@@ -200,7 +230,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
     }
     const vrel = [...parentRel, victim];
     if (created.has(vrel.join('/'))) return;
-    if (mode === 'overlay') overlayWhiteouts.push(vrel);
+    if (mode === 'overlay') overlayWhiteouts.set(vrel.join('/'), vrel);
     else removeAt(hostOf(vrel));
   };
 
@@ -258,7 +288,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
       case 'block':
       case 'fifo': {
         removeAt(p);
-        devices.push({ rel, kind: e.type === 'fifo' ? 'p' : e.type === 'char' ? 'c' : 'b', major: e.devmajor ?? 0, minor: e.devminor ?? 0, uid: e.uid, gid: e.gid, mode: e.mode, mtime: e.mtime });
+        devices.set(key, { rel, kind: e.type === 'fifo' ? 'p' : e.type === 'char' ? 'c' : 'b', major: e.devmajor ?? 0, minor: e.devminor ?? 0, uid: e.uid, gid: e.gid, mode: e.mode, mtime: e.mtime });
         break;
       }
     }
@@ -292,25 +322,31 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   }
 
   // nodes, whiteouts and xattrs by re-resolved paths (a later entry may have replaced a parent)
-  for (const d of devices) {
-    const p = hostOf(d.rel, true);
-    removeAt(p);
-    try {
-      await mknod(p, d.kind, d.major, d.minor);
-    } catch (err) {
-      if (sameOwner) throw err;
-      continue; // unprivileged: devices cannot be created; skip like tar does
+  const devs = [...devices.values()].map((d) => {
+    const path = hostOf(d.rel, true);
+    removeAt(path);
+    return { ...d, path };
+  });
+  const devErrors = await mknodAll(devs);
+  devs.forEach((d, i) => {
+    const err = devErrors[i];
+    if (err !== undefined) {
+      if (sameOwner) throw new Error(err);
+      return; // unprivileged: devices cannot be created; skip like tar does
     }
-    if (sameOwner) fs.lchownSync(p, d.uid, d.gid);
-    fs.chmodSync(p, d.mode & 0o7777);
-    fs.lutimesSync(p, d.mtime, d.mtime);
+    if (sameOwner) fs.lchownSync(d.path, d.uid, d.gid);
+    fs.chmodSync(d.path, d.mode & 0o7777);
+    fs.lutimesSync(d.path, d.mtime, d.mtime);
+  });
+  const wh: Node[] = [];
+  for (const [key, w] of overlayWhiteouts) {
+    if (created.has(key)) continue; // the same layer also wrote the path: the entry wins
+    const path = hostOf(w, true);
+    removeAt(path);
+    wh.push({ path, kind: 'c', major: 0, minor: 0 });
   }
-  for (const w of overlayWhiteouts) {
-    if (created.has(w.join('/'))) continue; // the same layer also wrote the path: the entry wins
-    const p = hostOf(w, true);
-    removeAt(p);
-    await mknod(p, 'c', 0, 0);
-  }
+  const whErr = (await mknodAll(wh)).find((e) => e !== undefined);
+  if (whErr !== undefined) throw new Error(whErr);
   // entry xattrs are best effort (e.g. user.* cannot be set on symlinks); opaque markers must work
   await restoreXattrs(xattrs.map((x) => ({ path: hostOf(x.rel), attrs: x.attrs })), { bestEffort: true });
   const xs: { path: string; attrs: Map<string, Buffer> }[] = [];

@@ -112,4 +112,29 @@ describe('applyLayer replacing taken names', () => {
     expect(lstatSync(join(d, 'empty')).size).toBe(0);
     expect(lstatSync(join(d, 'empty')).mtimeMs).toBe(42_000);
   });
+
+  it.skipIf(process.getuid?.() !== 0)('makes devices, fifos and overlay whiteouts, the last entry of a name winning', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'sc-replace-'));
+    const entries: E[] = [
+      { name: 'dev/', type: 'dir', mode: 0o755 },
+      { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o600 },
+      { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o666, uid: 7, gid: 8, mtime: 5 },
+      { name: 'dev/loop0', type: 'block', devmajor: 7, devminor: 0, mode: 0o660 },
+      { name: 'dev/fifo', type: 'fifo', mode: 0o640 },
+      { name: 'etc/.wh.passwd', data: '' },
+      { name: 'etc/.wh.passwd', data: '' },
+    ];
+    for (let i = 0; i < 600; i++) entries.push({ name: `many/.wh.f${i}`, data: '' });
+    await applyLayer(Readable.from([tarOf(entries)]), d, { whiteouts: 'overlay' });
+    const nul = lstatSync(join(d, 'dev/null'));
+    expect(nul.isCharacterDevice() && nul.rdev === 0x103).toBe(true);
+    expect([nul.mode & 0o7777, nul.uid, nul.gid, nul.mtimeMs]).toEqual([0o666, 7, 8, 5000]);
+    const loop = lstatSync(join(d, 'dev/loop0'));
+    expect(loop.isBlockDevice() && loop.rdev === 0x700 && (loop.mode & 0o7777) === 0o660).toBe(true);
+    expect(lstatSync(join(d, 'dev/fifo')).isFIFO()).toBe(true);
+    for (const w of ['etc/passwd', 'many/f0', 'many/f599']) {
+      const st = lstatSync(join(d, w));
+      expect(st.isCharacterDevice() && st.rdev === 0).toBe(true);
+    }
+  });
 });
