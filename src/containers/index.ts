@@ -5,6 +5,6 @@
  */
 export { createContainer, startAttached, removeContainer, pruneContainers, readLogs, signalContainer, type RunFlags, type AttachIO } from './lifecycle.js';
 export { listContainers, findContainer, requireContainer, type ContainerRecord, type ContainerConfig, type ContainerState } from './records.js';
-export { formatPs, statusOf, createdOf, ellipsis, commandOf } from './format.js';
+export { formatPs, selectContainers, containerContext, checkPsFormat, statusOf, createdOf, ellipsis, commandOf, PS_HEADER, type PsOptions } from './format.js';
 export { combineCommand, mergeEnv, parseVolume } from './spec.js';
 export { generateName } from './names.js';

@@ -5,7 +5,7 @@
  * `removeContainer` (-f kills first), `pruneContainers`, `readLogs`. The executor is the one in
  * src/worker/exec (shared with the build engine's RUN).
  */
-import { createWriteStream, readFileSync, readdirSync, lstatSync } from 'node:fs';
+import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -20,6 +20,7 @@ import {
   type ContainerConfig, type ContainerRecord,
 } from './records.js';
 import { combineCommand, mergeEnv, parseNetwork, parseRuntime, parseVolume, parseWorkdir } from './spec.js';
+import { duBytes } from './usage.js';
 
 export interface RunFlags {
   image: string;
@@ -37,6 +38,8 @@ export interface RunFlags {
   tty?: boolean;
   interactive?: boolean;
   runtime?: string;
+  /** --label KEY[=VALUE] */
+  label?: string[];
 }
 
 const err125 = (m: string) => new UserError(m, { exitCode: 125 });
@@ -67,6 +70,7 @@ export async function createContainer(store: Store, f: RunFlags): Promise<Contai
     runtime: parseRuntime(f.runtime),
     autoRemove: !!f.rm,
     stopSignal: ic.StopSignal,
+    labels: { ...(ic.Labels ?? {}), ...Object.fromEntries((f.label ?? []).map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))) },
   };
   return createRecord(store, f.name, config);
 }
@@ -257,24 +261,6 @@ function unmountLeftovers(dir: string): void {
       }
     }
   }
-}
-
-function duBytes(p: string): number {
-  let total = 0;
-  const walk = (d: string) => {
-    for (const n of readdirSync(d)) {
-      const q = `${d}/${n}`;
-      const st = lstatSync(q);
-      if (st.isDirectory()) walk(q);
-      else if (st.isFile()) total += st.size;
-    }
-  };
-  try {
-    walk(p);
-  } catch {
-    /* ignore */
-  }
-  return total;
 }
 
 /** Removes every stopped container; returns their ids and the bytes their uppers held. */

@@ -32,6 +32,8 @@ export interface ContainerConfig {
   runtime: 'builtin' | 'runc' | 'crun';
   autoRemove: boolean;
   stopSignal?: string;
+  /** the image's labels and `run --label`s (absent in records written before labels were kept) */
+  labels?: Record<string, string>;
 }
 
 export interface ContainerState {
@@ -66,6 +68,7 @@ async function readRecord(store: Store, id: string): Promise<ContainerRecord | u
 
 /** A record as seen now: a "running" container whose supervisor died is reported exited (255). */
 function live(r: ContainerRecord): ContainerRecord {
+  if (!r.state) r = { ...r, state: { status: 'created' } };
   if (r.state.status === 'running' && r.state.supervisorPid && !pidAlive(r.state.supervisorPid)) {
     return { ...r, state: { ...r.state, status: 'exited', exitCode: r.state.exitCode ?? 255, finishedAt: r.state.finishedAt ?? r.state.startedAt } };
   }

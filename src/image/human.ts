@@ -3,6 +3,7 @@
  * with 3 significant digits (`1.98MB`, `288MB`, `7.8kB`) and durations like `About an hour`.
  * Plus a text/tabwriter-compatible column formatter (minwidth 10, padding 3, like the docker CLI).
  */
+import { tabwrite } from '../util/tabwriter.js';
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
@@ -16,16 +17,22 @@ export function goFormatG(x: number, prec: number): string {
   return strip(x.toFixed(Math.max(0, prec - 1 - exp)));
 }
 
-/** units.HumanSize: decimal units, 3 significant digits */
-export function humanSize(bytes: number): string {
+/** units.HumanSizeWithPrecision: decimal units, `precision` significant digits */
+export function humanSizeWithPrecision(bytes: number, precision: number): string {
   let size = bytes;
   let i = 0;
   while (size >= 1000 && i < UNITS.length - 1) {
     size /= 1000;
     i++;
   }
-  return `${goFormatG(size, 3)}${UNITS[i]}`;
+  return `${goFormatG(size, precision)}${UNITS[i]}`;
 }
+
+/** 3 significant digits: `docker images` and `history` SIZE */
+export const humanSize = (bytes: number): string => humanSizeWithPrecision(bytes, 3);
+
+/** units.HumanSize, 4 significant digits: `system df`, `prune`'s reclaimed space, VirtualSize */
+export const humanSize4 = (bytes: number): string => humanSizeWithPrecision(bytes, 4);
 
 /** units.HumanDuration */
 export function humanDuration(ms: number): string {
@@ -55,10 +62,25 @@ export function humanSince(created: string | undefined, now = Date.now()): strin
 
 /** Columns like Go's tabwriter.NewWriter(out, 10, 1, 3, ' ', 0): every cell but the last padded. */
 export function tabulate(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
-  return rows
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(Math.max(10, (widths[i] as number) + 3)))).join(''))
-    .map((l) => `${l}\n`)
-    .join('');
+  return tabwrite(rows.map((r) => `${r.join('\t')}\n`).join(''));
+}
+
+/**
+ * Go's time.Time.String() of a Unix time in UTC, as the docker CLI prints CreatedAt:
+ * `2026-11-27 12:42:32 +0000 UTC` (whole seconds: the API gives Unix seconds).
+ */
+export function goTimeString(ms: number): string {
+  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} +0000 UTC`;
+}
+
+/** RFC 3339 in UTC with whole seconds, as `docker history` prints CreatedAt: `2026-11-27T12:42:32Z` */
+export function rfc3339Seconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** docker's formatter.Ellipsis: at most `max` characters, the last one `…` when cut. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  if (chars.length <= max) return s;
+  return `${chars.slice(0, max - 1).join('')}…`;
 }

@@ -1,17 +1,21 @@
 /**
- * Container commands: run, ps, logs, rm, container prune, start, stop. Flag parsing only; the work is
- * in src/containers (records, lifecycle) and src/worker/exec (the executor shared with build).
- * `run` exits with the container's code; stagecraft's own failures exit 125 (like docker).
+ * Container commands: run, ps, logs, rm, start, stop, and `container prune` (registered under the
+ * `container` group by manage.ts, like ps/rm/logs/start/stop/inspect under their docker names).
+ * Flag parsing only; the work is in src/containers (records, lifecycle, format) and src/worker/exec
+ * (the executor shared with build). `run` exits with the container's code; stagecraft's own
+ * failures exit 125 (like docker).
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { Store } from '../../store/index.js';
 import {
   createContainer, formatPs, listContainers, pruneContainers, readLogs, removeContainer, requireContainer,
-  signalContainer, startAttached, type RunFlags,
+  signalContainer, startAttached, type ContainerRecord, type RunFlags,
 } from '../../containers/index.js';
-import { humanSize } from '../../image/index.js';
+import { humanSize4 } from '../../image/human.js';
 import { UserError, isUserError } from '../../util/errors.js';
+import { Filters } from '../../util/filters.js';
+import { confirm } from '../io.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -46,6 +50,7 @@ export function register(program: Command): void {
     .option('-t, --tty', 'give the container this terminal')
     .option('-i, --interactive', 'keep stdin open')
     .option('--runtime <runtime>', 'builtin (default), runc or crun')
+    .option('-l, --label <KEY=VALUE>', 'set a label on the container (on top of the image labels)', collect, [])
     .passThroughOptions()
     .action(async (image: string, cmd: string[], o: Omit<RunFlags, 'image' | 'cmd'>) => {
       const code = await as125(async () => {
@@ -56,21 +61,49 @@ export function register(program: Command): void {
       process.exitCode = code;
     });
 
-  program
-    .command('ps')
+  definePs(program.command('ps'));
+  defineLogs(program.command('logs'));
+  defineRm(program.command('rm'));
+  defineStart(program.command('start'));
+  defineStop(program.command('stop'));
+}
+
+/** -n/--last: an integer, as docker's flag parsing wants it */
+function lastOpt(v: string): number {
+  if (!/^[+-]?\d+$/.test(v)) throw new UserError(`invalid argument ${JSON.stringify(v)} for "-n, --last" flag: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`, { exitCode: 125 });
+  return Number(v);
+}
+
+/** `ps` (also `container ls|ps|list`) */
+export function definePs(cmd: Command): Command {
+  return cmd
     .description('List containers (running ones; -a for all)')
     .option('-a, --all', 'show all containers')
     .option('-q, --quiet', 'only IDs')
     .option('--no-trunc', 'do not truncate IDs and commands')
-    .option('--format <format>', 'table or json', 'table')
-    .action(async (o: { all?: boolean; quiet?: boolean; trunc: boolean; format: string }) => {
-      if (o.format !== 'table' && o.format !== 'json') throw new UserError(`unsupported --format ${o.format} (table or json)`);
+    .option('-n, --last <n>', 'the n most recently created containers (any state)', lastOpt, -1)
+    .option('-l, --latest', 'the most recently created container (any state)')
+    .option('--format <format>', "'table', 'table TEMPLATE', 'json' or a Go template ({{.Names}} {{.Status}})")
+    .option('-f, --filter <filter>', 'status=created|running|exited, name=, id=, ancestor=, exited=CODE, label=K[=V], before=, since=, network=, volume=', collect, [])
+    .action(async (o: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string; last: number; latest?: boolean; filter: string[] }) => {
+      const filters = Filters.parse(o.filter);
       const store = await Store.open();
-      process.stdout.write(formatPs(await listContainers(store), { all: o.all, quiet: o.quiet, format: o.format, noTrunc: !o.trunc }));
+      const recs = await listContainers(store);
+      // the daemon's Image: the name a container was created with while it still names that image
+      const names = new Map<string, string | undefined>();
+      for (const ref of new Set([...recs.map((r) => r.config.image), ...filters.get('ancestor')])) {
+        names.set(ref, (await store.resolveImage(ref).catch(() => undefined))?.configDigest);
+      }
+      const imageOf = (r: ContainerRecord): string => (names.get(r.config.image) === r.config.imageId ? r.config.image : r.config.imageId);
+      process.stdout.write(
+        formatPs(recs, { all: o.all, quiet: o.quiet, format: o.format, noTrunc: !o.trunc, filters, last: o.last, latest: o.latest, imageOf, resolveImage: (ref) => names.get(ref) }),
+      );
     });
+}
 
-  program
-    .command('logs')
+/** `logs` (also `container logs`) */
+export function defineLogs(cmd: Command): Command {
+  return cmd
     .description("Print a container's output (stdout to stdout, stderr to stderr)")
     .argument('<container>', 'name or ID')
     .action(async (ref: string) => {
@@ -78,9 +111,11 @@ export function register(program: Command): void {
       const rec = await requireContainer(store, ref);
       for (const e of readLogs(store, rec)) (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.data);
     });
+}
 
-  program
-    .command('rm')
+/** `rm` (also `container rm`) */
+export function defineRm(cmd: Command): Command {
+  return cmd
     .description('Remove containers')
     .argument('<container...>', 'names or IDs')
     .option('-f, --force', 'kill a running container first')
@@ -99,32 +134,27 @@ export function register(program: Command): void {
       }
       if (failed) process.exitCode = 1;
     });
+}
 
-  const container = program.command('container').description('Manage containers');
-  container
-    .command('prune')
+/** `container prune`: docker's prompt unless -f, then every stopped container */
+export function defineContainerPrune(cmd: Command): Command {
+  return cmd
     .description('Remove all stopped containers')
-    .option('-f, --force', 'do not prompt (accepted for docker compatibility)')
-    .action(async () => {
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (o: { force?: boolean }) => {
+      if (!o.force && !(await confirm('WARNING! This will remove all stopped containers.\nAre you sure you want to continue?'))) return;
       const store = await Store.open();
       const r = await pruneContainers(store);
       let out = '';
       if (r.ids.length) out += `Deleted Containers:\n${r.ids.join('\n')}\n\n`;
-      out += `Total reclaimed space: ${humanSize(r.bytes)}\n`;
+      out += `Total reclaimed space: ${humanSize4(r.bytes)}\n`;
       process.stdout.write(out);
     });
-  container
-    .command('ls')
-    .description('List containers (like ps)')
-    .option('-a, --all', 'show all containers')
-    .option('-q, --quiet', 'only IDs')
-    .action(async (o: { all?: boolean; quiet?: boolean }) => {
-      const store = await Store.open();
-      process.stdout.write(formatPs(await listContainers(store), o));
-    });
+}
 
-  program
-    .command('start')
+/** `start` (also `container start`) */
+export function defineStart(cmd: Command): Command {
+  return cmd
     .description('Start a stopped container again (-a: in the foreground, attached)')
     .argument('<container>', 'name or ID')
     .option('-a, --attach', 'attach stdout/stderr and exit with the container')
@@ -145,9 +175,11 @@ export function register(program: Command): void {
       });
       process.exitCode = code;
     });
+}
 
-  program
-    .command('stop')
+/** `stop` (also `container stop`) */
+export function defineStop(cmd: Command): Command {
+  return cmd
     .description('Stop running containers: SIGTERM (or the image StopSignal), SIGKILL after the grace')
     .argument('<container...>', 'names or IDs')
     .option('-t, --time <seconds>', 'grace period before SIGKILL', '10')

@@ -17,6 +17,7 @@ export const MODULES = {
   build: () => import('./build.js'),
   containers: () => import('./containers.js'),
   analyze: () => import('./analyze.js'),
+  manage: () => import('./manage.js'),
 } satisfies Record<string, () => Promise<CommandModule>>;
 
 export type ModuleName = keyof typeof MODULES;
@@ -44,13 +45,14 @@ export const COMMANDS: Record<string, ModuleName> = {
   ps: 'containers',
   logs: 'containers',
   rm: 'containers',
-  container: 'containers',
   start: 'containers',
   stop: 'containers',
   lint: 'analyze',
   convert: 'analyze',
   analyze: 'analyze',
   compare: 'analyze',
+  image: 'manage',
+  container: 'manage',
 };
 
 /** The modules needed to run `argv`: the command's own, or all of them. */

@@ -33,39 +33,8 @@ function prompt(question: string, hidden: boolean): Promise<string> {
 }
 
 export function register(program: Command): void {
-  program
-    .command('pull')
-    .description('Pull an image from a registry into the local store')
-    .argument('<ref>', 'image reference (NAME[:TAG|@DIGEST])')
-    .option('--platform <os/arch[/variant]>', 'platform to pull from a multi-platform image (default: the host)')
-    .option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for this registry (repeatable)', collect, [])
-    .option('-q, --quiet', 'print only the reference')
-    .action(async (ref: string, o: { platform?: string; insecureRegistry: string[]; quiet?: boolean }) => {
-      const store = await Store.open();
-      const r = await pull(store, ref, {
-        platform: o.platform,
-        insecureRegistries: o.insecureRegistry,
-        progress: o.quiet ? silentProgress : createProgress(process.stdout),
-      });
-      process.stdout.write(`${r.ref.toString()}\n`);
-    });
-
-  program
-    .command('push')
-    .description('Push an image from the local store to a registry')
-    .argument('<ref>', 'local image (and destination unless DEST is given)')
-    .argument('[dest]', 'destination reference (default: REF)')
-    .option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for this registry (repeatable)', collect, [])
-    .option('-q, --quiet', 'print only the digest')
-    .action(async (ref: string, dest: string | undefined, o: { insecureRegistry: string[]; quiet?: boolean }) => {
-      const store = await Store.open();
-      const r = await pushImage(store, ref, dest, {
-        insecureRegistries: o.insecureRegistry,
-        progress: o.quiet ? silentProgress : createProgress(process.stdout),
-      });
-      if (o.quiet) process.stdout.write(`${r.digest}\n`);
-      else process.stdout.write(`pushed ${r.ref.familiar}: ${r.uploaded} uploaded, ${r.mounted} mounted, ${r.existing} already present\n`);
-    });
+  definePull(program.command('pull'));
+  definePush(program.command('push'));
 
   program
     .command('login')
@@ -104,5 +73,43 @@ export function register(program: Command): void {
     .action(async (server: string | undefined) => {
       const r = await logout(server);
       process.stdout.write(r.removed ? `Removing login credentials for ${r.registry}\n` : `Not logged in to ${r.registry}\n`);
+    });
+}
+
+/** `pull` (also `image pull`): the options and action on `cmd` */
+export function definePull(cmd: Command): Command {
+  return cmd
+    .description('Pull an image from a registry into the local store')
+    .argument('<ref>', 'image reference (NAME[:TAG|@DIGEST])')
+    .option('--platform <os/arch[/variant]>', 'platform to pull from a multi-platform image (default: the host)')
+    .option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for this registry (repeatable)', collect, [])
+    .option('-q, --quiet', 'print only the reference')
+    .action(async (ref: string, o: { platform?: string; insecureRegistry: string[]; quiet?: boolean }) => {
+      const store = await Store.open();
+      const r = await pull(store, ref, {
+        platform: o.platform,
+        insecureRegistries: o.insecureRegistry,
+        progress: o.quiet ? silentProgress : createProgress(process.stdout),
+      });
+      process.stdout.write(`${r.ref.toString()}\n`);
+    });
+}
+
+/** `push` (also `image push`) */
+export function definePush(cmd: Command): Command {
+  return cmd
+    .description('Push an image from the local store to a registry')
+    .argument('<ref>', 'local image (and destination unless DEST is given)')
+    .argument('[dest]', 'destination reference (default: REF)')
+    .option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for this registry (repeatable)', collect, [])
+    .option('-q, --quiet', 'print only the digest')
+    .action(async (ref: string, dest: string | undefined, o: { insecureRegistry: string[]; quiet?: boolean }) => {
+      const store = await Store.open();
+      const r = await pushImage(store, ref, dest, {
+        insecureRegistries: o.insecureRegistry,
+        progress: o.quiet ? silentProgress : createProgress(process.stdout),
+      });
+      if (o.quiet) process.stdout.write(`${r.digest}\n`);
+      else process.stdout.write(`pushed ${r.ref.familiar}: ${r.uploaded} uploaded, ${r.mounted} mounted, ${r.existing} already present\n`);
     });
 }
