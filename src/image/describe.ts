@@ -3,7 +3,6 @@
  * Pure given the resolved image and its layer sizes.
  */
 import type { ImageRecord, ResolvedImage } from '../store/index.js';
-import { humanSince, humanSize, tabulate } from './human.js';
 import type { ContainerConfig } from './types.js';
 
 export interface InspectInput {
@@ -59,33 +58,6 @@ export function inspectObject({ img, record, layerSizes, manifestSize }: Inspect
   return o;
 }
 
-/** A tiny subset of Go templates: `{{.A.B}}`, `{{json .A}}`, `{{index .A "k"}}`, text around them. */
-export function goTemplate(tpl: string, data: unknown): string {
-  const get = (path: string): unknown => {
-    if (path === '.') return data;
-    let v: unknown = data;
-    for (const k of path.replace(/^\./, '').split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-    return v;
-  };
-  const str = (v: unknown): string => {
-    if (v === undefined || v === null) return '<no value>';
-    if (Array.isArray(v)) return `[${v.map(str).join(' ')}]`;
-    if (typeof v === 'object') return `map[${Object.entries(v as object).map(([k, x]) => `${k}:${str(x)}`).join(' ')}]`;
-    return String(v);
-  };
-  return tpl.replace(/\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
-    let mm = /^json\s+(\S+)$/.exec(expr);
-    if (mm) return JSON.stringify(get(mm[1] as string) ?? null);
-    mm = /^index\s+(\S+)\s+"([^"]*)"$/.exec(expr);
-    if (mm) {
-      const o = get(mm[1] as string);
-      return str(o && typeof o === 'object' ? (o as Record<string, unknown>)[mm[2] as string] : undefined);
-    }
-    if (expr.startsWith('.')) return str(get(expr));
-    throw new Error(`unsupported template expression: {{${expr}}}`);
-  });
-}
-
 export interface HistoryRow {
   id: string;
   created?: string;
@@ -111,20 +83,3 @@ export function historyRows(img: ResolvedImage, layerSizes: number[]): HistoryRo
   return rows;
 }
 
-function ellipsis(s: string, max: number): string {
-  const r = [...s];
-  return r.length <= max ? s : `${r.slice(0, max - 1).join('')}…`;
-}
-
-export function formatHistory(rows: HistoryRow[], opts: { noTrunc?: boolean; quiet?: boolean; human?: boolean } = {}, now = Date.now()): string {
-  if (opts.quiet) return rows.map((r) => `${r.id}\n`).join('');
-  const human = opts.human ?? true;
-  const body = rows.map((r) => [
-    r.id,
-    human ? humanSince(r.created, now) : (r.created ?? ''),
-    opts.noTrunc ? r.createdBy : ellipsis(r.createdBy.replace(/\s+/g, ' '), 45),
-    human ? humanSize(r.size) : String(r.size),
-    r.comment,
-  ]);
-  return tabulate([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...body]);
-}

@@ -15,4 +15,4 @@ export { formatImages, type ListOptions } from './list.js';
 export { humanSize, humanDuration, humanSince, tabulate } from './human.js';
 export { chainIdOf as chainId } from '../store/store.js';
 export { saveImages, loadImages, type SaveFormat, type LoadedImage } from './archive.js';
-export { inspectObject, historyRows, formatHistory, goTemplate, type HistoryRow } from './describe.js';
+export { inspectObject, historyRows, type HistoryRow } from './describe.js';
