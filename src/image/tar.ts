@@ -139,20 +139,31 @@ function cstr(b: Buffer, off: number, len: number): string {
   return (z < 0 ? s : s.subarray(0, z)).toString('utf8');
 }
 
+/** 0-7 digits, cut at the first NUL, spaces around allowed (as GNU tar writes them); or GNU base-256 */
 function parseNum(b: Buffer, off: number, len: number): number {
-  const f = b.subarray(off, off + len);
-  if ((f[0] as number) & 0x80) {
+  const first = b[off] as number;
+  if (first & 0x80) {
     // base-256 (GNU): big-endian two's complement, first byte's high bit is the marker
-    if ((f[0] as number) & 0x40) throw new TarFormatError('negative number in tar header');
-    let n = (f[0] as number) & 0x3f;
-    for (let i = 1; i < f.length; i++) n = n * 256 + (f[i] as number);
+    if (first & 0x40) throw new TarFormatError('negative number in tar header');
+    let n = first & 0x3f;
+    for (let i = off + 1; i < off + len; i++) n = n * 256 + (b[i] as number);
     return n;
   }
-  const s = f.toString('ascii').replace(/\0.*$/s, '').trim();
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new TarFormatError(`invalid number in tar header: ${JSON.stringify(s)}`);
-  return parseInt(s, 8);
+  let end = b.indexOf(0, off);
+  if (end < 0 || end > off + len) end = off + len;
+  let i = off;
+  while (i < end && isSpace(b[i] as number)) i++;
+  while (end > i && isSpace(b[end - 1] as number)) end--;
+  let n = 0;
+  for (let k = i; k < end; k++) {
+    const c = b[k] as number;
+    if (c < 0x30 || c > 0x37) throw new TarFormatError(`invalid number in tar header: ${JSON.stringify(b.toString('latin1', i, end))}`);
+    n = n * 8 + (c - 0x30);
+  }
+  return n;
 }
+
+const isSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
 
 function parsePax(body: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
@@ -301,15 +312,17 @@ export class TarParser {
       this.state = 'done';
       return;
     }
-    // verify the checksum (signed or unsigned sum, as GNU tar accepts)
+    // verify the checksum (signed or unsigned sum, as GNU tar accepts); the checksum field counts as spaces
     const stored = parseNum(hb, 148, 8);
-    let u = 0;
-    let s = 0;
+    let u = 8 * 0x20;
+    let high = 0;
     for (let i = 0; i < BLOCK; i++) {
-      const v = i >= 148 && i < 156 ? 0x20 : (hb[i] as number);
+      if (i === 148) i = 156;
+      const v = hb[i] as number;
       u += v;
-      s += v > 127 ? v - 256 : v;
+      if (v > 127) high++;
     }
+    const s = u - 256 * high;
     if (stored !== u && stored !== s) throw new TarFormatError(this.sawAny ? 'corrupt tar header (bad checksum)' : 'not a tar archive');
     this.sawAny = true;
     const flag = String.fromCharCode(hb[156] as number);
