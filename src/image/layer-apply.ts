@@ -143,6 +143,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   const rootSt = lstatOrUndef(root);
   if (!rootSt?.isDirectory()) throw new UserError(`extraction target is not a directory: ${root}`);
   const sameOwner = opts.sameOwner ?? (typeof process.getuid === 'function' && process.getuid() === 0);
+  const umask = process.umask();
   const mode = opts.whiteouts;
   const created = new Set<string>();
   const dirTimes: { rel: string[]; mtime: number }[] = [];
@@ -235,7 +236,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   };
 
   // the regular file being written: its data arrives in pieces between entry() and entryEnd()
-  let file: { fd: number; e: TarHeader } | undefined;
+  let file: { fd: number; e: TarHeader; exact: boolean } | undefined;
   const entry = (e: TarHeader): void => {
     stats.entries++;
     const rel = cleanEntryName(e.name);
@@ -262,9 +263,13 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
         break;
       }
       case 'file': {
+        // created with its final mode when the umask keeps it whole and there is no set-id or sticky
+        // bit (chown may clear those): then no fchmod is needed
+        const perm = e.mode & 0o7777;
+        const exact = perm <= 0o777 && (perm & umask) === 0;
         let fd = -1;
-        replacing(p, () => (fd = fs.openSync(p, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600)), removeAt);
-        file = { fd, e };
+        replacing(p, () => (fd = fs.openSync(p, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, exact ? perm : 0o600)), removeAt);
+        file = { fd, e, exact };
         break;
       }
       case 'symlink': {
@@ -301,12 +306,12 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   };
   const entryEnd = (): void => {
     if (!file) return;
-    const { fd, e } = file;
+    const { fd, e, exact } = file;
     file = undefined;
     try {
       // owner before mode: chown clears the set-id bits
       if (sameOwner) fs.fchownSync(fd, e.uid, e.gid);
-      fs.fchmodSync(fd, e.mode & 0o7777);
+      if (!exact) fs.fchmodSync(fd, e.mode & 0o7777);
       fs.futimesSync(fd, e.mtime, e.mtime);
     } finally {
       fs.closeSync(fd);
