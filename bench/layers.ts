@@ -192,8 +192,9 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root (ownership is restored by both tools)');
   const layer = pickLayer();
   const size = statSync(layer.file).size;
-  if (existsSync(WORK) && readdirSync(WORK).some((f) => !f.endsWith('.gz'))) {
-    for (const f of readdirSync(WORK)) if (!f.endsWith('.gz')) rmSync(join(WORK, f), { recursive: true, force: true });
+  const cached = (f: string): boolean => f.endsWith('.gz') || f.endsWith('.zst');
+  if (existsSync(WORK) && readdirSync(WORK).some((f) => !cached(f))) {
+    for (const f of readdirSync(WORK)) if (!cached(f)) rmSync(join(WORK, f), { recursive: true, force: true });
     process.stderr.write('removed the trees of an earlier run; waiting 31 s (see the note on recently freed inodes)\n');
     await new Promise((r) => setTimeout(r, 31_000));
   }
