@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     await single('gzip level 6, `workers: 1` (one core)', data.length, () => drain(gzipParallel(chunks(data), { workers: 1 })));
     await single(`gzip level 6, default (${cores * 2} pieces in flight)`, data.length, () => drain(gzipParallel(chunks(data))));
     for (const w of [1, 2]) {
-      await single(`zstd level 3, \`workers: ${w}\` (nbWorkers ${Math.max(1, w - 1)})`, data.length, () => drain(zstdCompress(chunks(data), { workers: w })));
+      await single(`zstd level 3, \`workers: ${w}\` (nbWorkers ${w <= 1 ? 0 : Math.max(1, w - 1)})`, data.length, () => drain(zstdCompress(chunks(data), { workers: w })));
     }
   }
 }

@@ -80,11 +80,14 @@ export async function* gzipParallel(src: AsyncIterable<Buffer>, opts: { workers?
   while (inflight.length > 0) yield await (inflight.shift() as Promise<Buffer>);
 }
 
-/** zstd with the library's worker threads */
+/**
+ * zstd. `workers` = cores to use (default: all): this thread feeds and drains, zstd's own threads
+ * compress (`workers - 1` of them, at least one); `workers: 1` compresses in this thread.
+ */
 export async function* zstdCompress(src: AsyncIterable<Buffer>, opts: { workers?: number; level?: number } = {}): AsyncGenerator<Buffer> {
-  const workers = Math.max(1, (opts.workers ?? availableParallelism()) - 1);
+  const workers = opts.workers ?? availableParallelism();
   const { CompressStream } = zstd();
-  const params: Record<string, number> = { compressionLevel: opts.level ?? 3, nbWorkers: workers };
+  const params: Record<string, number> = { compressionLevel: opts.level ?? 3, nbWorkers: workers <= 1 ? 0 : Math.max(1, workers - 1) };
   const cs = new CompressStream(params);
   const input = Readable.from(src);
   input.on('error', (e) => cs.destroy(e));
