@@ -94,8 +94,9 @@ export function lintDockerfile(df: Dockerfile, plan: Plan): LintFinding[] {
 
   for (const ps of plan.stages) {
     const st: Stage = df.stages[ps.index];
-    const label = st.name ?? `stage ${st.index}`;
-    if (!ps.needed) add('SC2005', st.from, `stage "${label}" is not used by the target stage and is never built`);
+    // `stage "build"` for a named stage, `stage 0` for an unnamed one
+    const label = st.name !== undefined ? `stage "${st.name}"` : `stage ${st.index}`;
+    if (!ps.needed) add('SC2005', st.from, `${label} is not used by the target stage and is never built`);
     if (ps.base.kind === 'image') {
       const ref = ps.base.ref;
       const last = ref.split('/').pop() ?? ref;
@@ -137,7 +138,7 @@ export function lintDockerfile(df: Dockerfile, plan: Plan): LintFinding[] {
           add('SC1004', ins, 'Avoid the pip cache in the layer: pip install --no-cache-dir, or RUN --mount=type=cache,target=/root/.cache/pip');
         }
         if (shipped.has(ps.index) && /\bnpm\s+(ci|install|i)\b/.test(text) && !/npm cache clean/.test(text) && !hasCacheMount(ins, '.npm')) {
-          add('SC1005', ins, `npm's cache (~/.npm) stays in stage "${label}", which ships: use RUN --mount=type=cache,target=/root/.npm or npm cache clean --force`);
+          add('SC1005', ins, `npm's cache (~/.npm) stays in ${label}, which ships: use RUN --mount=type=cache,target=/root/.npm or npm cache clean --force`);
         }
         if (ps.index === plan.target && /\bnpm\s+(ci|install|i)\b/.test(text) && !/--omit[= ]dev|--production|--only[= ]prod/.test(text)) {
           add('SC2002', ins, 'the final stage installs devDependencies: use npm ci --omit=dev');

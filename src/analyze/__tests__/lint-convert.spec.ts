@@ -21,6 +21,8 @@ RUN npm ci && npx tsc
 CMD node dist/app.js
 `);
     expect(r).toEqual(['SC1001@1', 'SC1005@4', 'SC2001@4', 'SC2002@4', 'SC4001@5']);
+    expect(lint('FROM node:20\nRUN npm ci\n').find((f) => f.rule === 'SC1005')?.message).toMatch(/^npm's cache \(~\/\.npm\) stays in stage 0, which ships/);
+    expect(lint('FROM node:20 AS app\nRUN npm ci\n').find((f) => f.rule === 'SC1005')?.message).toMatch(/ stays in stage "app", which ships/);
   });
   it('flags a final stage that inherits a build stage, whole-workdir copies and unused stages', () => {
     const r = rules(`FROM debian:12 AS build
