@@ -44,6 +44,7 @@ import { runDag } from './scheduler.js';
 import type { SolverPlan, Step } from './types.js';
 import type { Attribution } from './attribution.js';
 import { exportImage } from './export.js';
+import { exportCache, openImports, type ExportedRecord, type ImportedCache } from './cacheio.js';
 import { SshAgents } from './ssh.js';
 
 export interface LayerRec {
@@ -118,7 +119,6 @@ function errMsg(e: unknown): string {
 /** Runs a build. Throws UserError (one line) on failure after printing BuildKit's report. */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const out = opts.progressStream ?? process.stderr;
-  const progress = createProgress(opts.progress, out);
   let closed = false;
   const close = async (): Promise<void> => {
     if (!closed) {
@@ -135,7 +135,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const builder = new Builder({ ...opts, signal: ac.signal }, progress);
+  // --cache-from dirs are read before anything is solved; an unusable one is a warning
+  const imports = await openImports(opts.cacheFrom ?? [], (line) => out.write(`${line}\n`));
+  const progress = createProgress(opts.progress, out);
+  const builder = new Builder({ ...opts, signal: ac.signal }, progress, imports);
   try {
     const r = await builder.run();
     await close();
@@ -208,6 +211,8 @@ class Builder {
   private pendingReleases: Array<Promise<void>> = [];
   private pulled = new Set<string>();
   private executedCount = 0;
+  /** every step's layer list once the step is done (its own layer last), for --cache-to */
+  private stepLayers: Array<{ stage: number; layers: LayerRec[] }> = [];
   private signal: AbortSignal | undefined;
   /** the Dockerfile's text once read (for the error report's snippet) */
   dockerfileText?: string;
@@ -215,6 +220,7 @@ class Builder {
   constructor(
     private opts: BuildOptions,
     private progress: ProgressSink,
+    private imports: ImportedCache[] = [],
   ) {
     this.contextDir = resolvePath(opts.contextDir);
     this.signal = opts.signal;
@@ -333,7 +339,56 @@ class Builder {
       layersSeconds,
       materialize: (layers) => this.materialize(layers),
     });
+    await this.exportCaches(needed);
     return { ...r, cached: this.cachedCount, executed: this.executedCount };
+  }
+
+  /**
+   * --cache-to: the records of the steps this build used (mode=min: the exported stages' steps,
+   * mode=max: every stage's), with their layer blobs; layers that only had a snapshot get one now.
+   */
+  private async exportCaches(needed: number[]): Promise<void> {
+    const specs = this.opts.cacheTo ?? [];
+    if (!specs.length) return;
+    for (const spec of specs) {
+      const stages = new Set(spec.mode === 'max' ? needed : this.exported);
+      const v = this.progress.start('exporting cache to client directory');
+      try {
+        const records = new Map<string, ExportedRecord>();
+        for (const s of this.stepLayers) {
+          if (!stages.has(s.stage)) continue;
+          await this.ensureBlobs(s.layers);
+          const l = s.layers[s.layers.length - 1] as LayerRec;
+          if (l.cacheKey) records.set(l.cacheKey, { descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffId: l.diffId });
+        }
+        v.status(`writing ${records.size} cache records to ${spec.dest}`);
+        await exportCache(this.store, spec.dest, records);
+        v.done();
+      } catch (e) {
+        v.fail(errMsg(e));
+        throw new UserError(`ERROR: failed to solve: error writing cache to ${spec.dest}: ${errMsg(e)}`, { cause: e });
+      }
+    }
+  }
+
+  /**
+   * A --cache-from record for `key`: its blob is copied (verified) into the store and the record
+   * saved locally. A bad blob is a warning and a miss.
+   */
+  private async importedRecord(key: string): Promise<CacheRecord | undefined> {
+    for (const imp of this.imports) {
+      if (!imp.has(key)) continue;
+      try {
+        const r = await imp.fetch(this.store, key);
+        if (!r) continue;
+        const rec: CacheRecord = { descriptor: r.descriptor, diffId: r.diffId, created: new Date().toISOString() };
+        await this.cache.put(key, rec);
+        return rec;
+      } catch (e) {
+        (this.opts.progressStream ?? process.stderr).write(`WARNING: local cache import at ${imp.dir}: ignoring record ${key}: ${errMsg(e)}\n`);
+      }
+    }
+    return undefined;
   }
 
   /** Ends what outlives the steps (the private ssh-agents). */
@@ -613,11 +668,17 @@ class Builder {
         throw new StepFailure(e.message, name, [], step.line, step.endLine);
       }
       const k = stepKey(key, action, inputs);
-      const rec = this.opts.noCache ? undefined : await this.cache.get(k);
-      if (rec && (await this.usableRecord(rec, layers))) {
+      let rec = this.opts.noCache ? undefined : await this.cache.get(k);
+      let hit = !!rec && (await this.usableRecord(rec, layers));
+      if (!hit && !this.opts.noCache && this.imports.length) {
+        rec = await this.importedRecord(k);
+        hit = !!rec && (await this.usableRecord(rec, layers));
+      }
+      if (hit && rec) {
         this.progress.cached(name);
         this.cachedCount++;
         layers = [...layers, { descriptor: rec.descriptor ?? NO_BLOB, diffId: rec.diffId, attribution, cacheKey: k }];
+        this.stepLayers.push({ stage: i, layers });
         key = k;
         snapshots = undefined;
         continue;
@@ -671,6 +732,7 @@ class Builder {
           this.pendingCommits.push({ rec, prefix, upper, work });
           kept = true;
           layers = prefix;
+          this.stepLayers.push({ stage: i, layers });
           snapshots = [...lowers, upper];
           key = k;
         } finally {

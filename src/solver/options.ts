@@ -7,6 +7,7 @@ import type { Writable, Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 import type { ProgressMode } from './progress.js';
 import type { SshSpec } from './ssh.js';
+import type { CacheFromSpec, CacheToSpec } from './cacheio.js';
 
 export interface SecretSpec {
   id: string;
@@ -43,6 +44,10 @@ export interface BuildOptions {
   iidfile?: string;
   network: 'default' | 'host' | 'none';
   buildContexts: Record<string, NamedContext>;
+  /** `--cache-to type=local,dest=DIR[,mode=min|max]` (see cacheio.ts) */
+  cacheTo?: CacheToSpec[];
+  /** `--cache-from type=local,src=DIR` */
+  cacheFrom?: CacheFromSpec[];
   storeRoot?: string;
   /** where progress goes (default process.stderr) */
   progressStream?: Writable & { isTTY?: boolean; columns?: number };

@@ -1,0 +1,165 @@
+/**
+ * `--cache-to type=local,dest=DIR[,mode=min|max]` and `--cache-from type=local,src=DIR`, like
+ * buildx's local cache exporter: DIR is an OCI image layout (oci-layout, index.json, blobs/sha256)
+ * whose index points at one JSON blob (media type CACHE_MEDIA_TYPE) mapping cache key →
+ * {layer descriptor, diffID}; the layer blobs sit next to it. The record format is stagecraft's
+ * own (not BuildKit's cache format). Import trusts nothing: only digest-named blobs are read and
+ * every blob is verified by the store's blob write before it is used.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Descriptor } from '../image/types.js';
+import { MediaType } from '../image/types.js';
+import type { Store } from '../store/index.js';
+import { UserError } from '../util/errors.js';
+import { parseCsvKv } from './options.js';
+
+export const CACHE_MEDIA_TYPE = 'application/vnd.stagecraft.buildcache.v1+json';
+
+export interface CacheToSpec {
+  type: 'local';
+  dest: string;
+  mode: 'min' | 'max';
+}
+
+export interface CacheFromSpec {
+  type: 'local';
+  src: string;
+}
+
+export interface ExportedRecord {
+  descriptor: Descriptor;
+  diffId: string;
+}
+
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+const LAYER_TYPES: string[] = [MediaType.OciLayerTar, MediaType.OciLayerGzip, MediaType.OciLayerZstd, MediaType.DockerLayerGzip];
+
+function cacheKv(s: string, flag: string): Record<string, string> {
+  // like buildx, a bare value is a registry reference
+  if (!s.includes('=')) throw new UserError(`${flag} ${JSON.stringify(s)}: type=registry is not supported (type=local only)`);
+  const kv = parseCsvKv(s, flag);
+  const type = kv.type ?? 'local';
+  if (type !== 'local') throw new UserError(`${flag} type=${type} is not supported (type=local only)`);
+  return kv;
+}
+
+export function parseCacheTo(s: string): CacheToSpec {
+  const kv = cacheKv(s, '--cache-to');
+  if (!kv.dest) throw new UserError(`invalid --cache-to ${JSON.stringify(s)}: type=local needs dest=DIR`);
+  const mode = kv.mode ?? 'min';
+  if (mode !== 'min' && mode !== 'max') throw new UserError(`invalid --cache-to mode ${JSON.stringify(mode)} (min, max)`);
+  return { type: 'local', dest: kv.dest, mode };
+}
+
+export function parseCacheFrom(s: string): CacheFromSpec {
+  const kv = cacheKv(s, '--cache-from');
+  if (!kv.src) throw new UserError(`invalid --cache-from ${JSON.stringify(s)}: type=local needs src=DIR`);
+  return { type: 'local', src: kv.src };
+}
+
+function blobFile(dir: string, digest: string): string {
+  if (!DIGEST_RE.test(digest)) throw new Error(`invalid digest ${JSON.stringify(digest)}`);
+  return join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+}
+
+function isDescriptor(d: unknown): d is Descriptor {
+  const x = d as Descriptor;
+  return !!x && typeof x === 'object' && typeof x.mediaType === 'string' && DIGEST_RE.test(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0;
+}
+
+/** A --cache-from dir once read: its records, and how to bring one's blob into the store. */
+export class ImportedCache {
+  private constructor(
+    readonly dir: string,
+    private records: Map<string, ExportedRecord>,
+  ) {}
+
+  /** Reads DIR's index and record blob (verified); throws with the reason when DIR is unusable. */
+  static async open(dir: string): Promise<ImportedCache> {
+    const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests?: unknown };
+    const m = Array.isArray(index.manifests) ? (index.manifests as unknown[]).find((d) => isDescriptor(d) && d.mediaType === CACHE_MEDIA_TYPE) : undefined;
+    if (!isDescriptor(m)) throw new Error(`no ${CACHE_MEDIA_TYPE} in ${join(dir, 'index.json')}`);
+    const raw = await readFile(blobFile(dir, m.digest));
+    const got = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+    if (got !== m.digest) throw new Error(`digest mismatch for ${m.digest}: got ${got}`);
+    const doc = JSON.parse(raw.toString('utf8')) as { records?: Record<string, unknown> };
+    const records = new Map<string, ExportedRecord>();
+    for (const [k, v] of Object.entries(doc.records ?? {})) {
+      const r = v as ExportedRecord;
+      if (!DIGEST_RE.test(k) || !r || !isDescriptor(r.descriptor) || !LAYER_TYPES.includes(r.descriptor.mediaType) || !DIGEST_RE.test(r.diffId)) continue;
+      records.set(k, { descriptor: { mediaType: r.descriptor.mediaType, digest: r.descriptor.digest, size: r.descriptor.size }, diffId: r.diffId });
+    }
+    return new ImportedCache(dir, records);
+  }
+
+  has(key: string): boolean {
+    return this.records.has(key);
+  }
+
+  /** Copies the record's blob into the store (verified by digest and size) and returns the record. */
+  async fetch(store: Store, key: string): Promise<ExportedRecord | undefined> {
+    const r = this.records.get(key);
+    if (!r) return undefined;
+    if (!store.hasBlob(r.descriptor.digest)) {
+      await store.putBlob(createReadStream(blobFile(this.dir, r.descriptor.digest)), { digest: r.descriptor.digest, size: r.descriptor.size });
+    }
+    return r;
+  }
+}
+
+/** Opens every --cache-from dir; an unusable one is a one-line warning (like buildx), not an error. */
+export async function openImports(specs: CacheFromSpec[], warn: (line: string) => void): Promise<ImportedCache[]> {
+  const out: ImportedCache[] = [];
+  for (const s of specs) {
+    try {
+      out.push(await ImportedCache.open(s.src));
+    } catch (e) {
+      const msg = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `open ${join(s.src, 'index.json')}: no such file or directory` : e instanceof Error ? e.message : String(e);
+      warn(`WARNING: local cache import at ${s.src} not found due to err: ${msg}`);
+    }
+  }
+  return out;
+}
+
+async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+/**
+ * Writes `records` (and their layer blobs, taken from the store) to DIR as an OCI layout. Each
+ * file is written to a temp name and renamed, index.json last: a failed export leaves the previous
+ * index (and its blobs) intact; blobs already in DIR are kept.
+ */
+export async function exportCache(store: Store, dest: string, records: Map<string, ExportedRecord>): Promise<void> {
+  const blobs = join(dest, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const put = async (digest: string, size: number, copy: (tmp: string) => Promise<void>): Promise<void> => {
+    const f = blobFile(dest, digest);
+    const st = await stat(f).catch(() => undefined);
+    if (st?.isFile() && st.size === size) return;
+    const tmp = `${f}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await copy(tmp);
+      await rename(tmp, f);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  };
+  const sorted = [...records.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [, r] of sorted) {
+    if (!store.hasBlob(r.descriptor.digest)) throw new Error(`cache export: layer blob ${r.descriptor.digest} is not in the store`);
+    await put(r.descriptor.digest, r.descriptor.size, (tmp) => copyFile(store.blobPath(r.descriptor.digest), tmp));
+  }
+  const doc = Buffer.from(JSON.stringify({ records: Object.fromEntries(sorted) }));
+  const digest = `sha256:${createHash('sha256').update(doc).digest('hex')}`;
+  await put(digest, doc.length, (tmp) => writeFile(tmp, doc));
+  await writeAtomic(join(dest, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{ mediaType: CACHE_MEDIA_TYPE, digest, size: doc.length }] };
+  await writeAtomic(join(dest, 'index.json'), JSON.stringify(index));
+}
