@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { importBusybox, isRoot, tmp } from './helpers/index.js';
+import { cli, importBusybox, isRoot, tmp } from './helpers/index.js';
 import { buildOk, cachedVertices, context, doneVertices, imageConfig } from './helpers/build.js';
 
 const DOCKERFILE = `FROM busybox AS deps
@@ -38,6 +38,13 @@ describe.skipIf(!isRoot)('build: cache', () => {
     expect(cached).toHaveLength(6);
     expect(doneVertices(r2.stderr).filter((n) => /RUN|COPY/.test(n))).toEqual([]);
     expect((await imageConfig(root, 'c:2')).rootfs.diff_ids).toEqual((await imageConfig(root, 'c:1')).rootfs.diff_ids);
+    // as in BuildKit, an all-cached rebuild is the same image: every step keeps the time its layer
+    // was made, a step without a layer the time before it, the image the time of its last step
+    const id = async (ref: string) => (await cli(['inspect', '--format', '{{.Id}}', ref], { root })).stdout;
+    expect(await id('c:2')).toBe(await id('c:1'));
+    const c1 = await imageConfig(root, 'c:1');
+    expect(c1.created).toBe(c1.history?.at(-1)?.created);
+    expect(c1.history?.every((h) => typeof h.created === 'string')).toBe(true);
   });
 
   it('a touched but unchanged file is still a hit; an edit re-runs only its dependents', async () => {

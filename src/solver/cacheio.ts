@@ -32,6 +32,8 @@ export interface CacheFromSpec {
 export interface ExportedRecord {
   descriptor: Descriptor;
   diffId: string;
+  /** when the step made the layer: a build from this cache gets the same history times (and ID) */
+  created?: string;
 }
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
@@ -90,7 +92,8 @@ export class ImportedCache {
     for (const [k, v] of Object.entries(doc.records ?? {})) {
       const r = v as ExportedRecord;
       if (!DIGEST_RE.test(k) || !r || !isDescriptor(r.descriptor) || !LAYER_TYPES.includes(r.descriptor.mediaType) || !DIGEST_RE.test(r.diffId)) continue;
-      records.set(k, { descriptor: { mediaType: r.descriptor.mediaType, digest: r.descriptor.digest, size: r.descriptor.size }, diffId: r.diffId });
+      const created = typeof r.created === 'string' && Number.isFinite(Date.parse(r.created)) ? r.created : undefined;
+      records.set(k, { descriptor: { mediaType: r.descriptor.mediaType, digest: r.descriptor.digest, size: r.descriptor.size }, diffId: r.diffId, created });
     }
     return new ImportedCache(dir, records);
   }

@@ -57,6 +57,11 @@ export interface LayerRec {
   cacheKey?: string;
   diffId: string;
   attribution?: Attribution;
+  /**
+   * when this build's step made the layer (RFC 3339; kept in its cache record, so a cached step
+   * keeps its time): the history `created` of the step, as BuildKit's `buildkit/createdat`
+   */
+  created?: string;
   /** set while the layer blob is still being written */
   ready?: Promise<void>;
 }
@@ -359,7 +364,7 @@ class Builder {
           if (!stages.has(s.stage)) continue;
           await this.ensureBlobs(s.layers);
           const l = s.layers[s.layers.length - 1] as LayerRec;
-          if (l.cacheKey) records.set(l.cacheKey, { descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffId: l.diffId });
+          if (l.cacheKey) records.set(l.cacheKey, { descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffId: l.diffId, created: l.created });
         }
         v.status(`writing ${records.size} cache records to ${spec.dest}`);
         await exportCache(this.store, spec.dest, records);
@@ -381,7 +386,7 @@ class Builder {
       try {
         const r = await imp.fetch(this.store, key);
         if (!r) continue;
-        const rec: CacheRecord = { descriptor: r.descriptor, diffId: r.diffId, created: new Date().toISOString() };
+        const rec: CacheRecord = { descriptor: r.descriptor, diffId: r.diffId, created: r.created ?? new Date().toISOString() };
         await this.cache.put(key, rec);
         return rec;
       } catch (e) {
@@ -547,7 +552,7 @@ class Builder {
       const wl = await deps.writeLayer(this.store, dir);
       if (wl.diffId !== l.diffId) throw new Error(`snapshot ${dir} does not match its layer (${wl.diffId} != ${l.diffId})`);
       l.descriptor = wl.descriptor;
-      if (l.cacheKey) await this.cache.put(l.cacheKey, { descriptor: wl.descriptor, diffId: wl.diffId, created: new Date().toISOString() });
+      if (l.cacheKey) await this.cache.put(l.cacheKey, { descriptor: wl.descriptor, diffId: wl.diffId, created: l.created ?? new Date().toISOString() });
     }
   }
 
@@ -677,7 +682,7 @@ class Builder {
       if (hit && rec) {
         this.progress.cached(name);
         this.cachedCount++;
-        layers = [...layers, { descriptor: rec.descriptor ?? NO_BLOB, diffId: rec.diffId, attribution, cacheKey: k }];
+        layers = [...layers, { descriptor: rec.descriptor ?? NO_BLOB, diffId: rec.diffId, attribution, cacheKey: k, created: rec.created }];
         this.stepLayers.push({ stage: i, layers });
         key = k;
         snapshots = undefined;
@@ -711,7 +716,8 @@ class Builder {
           // The upper dir is the layer. It becomes a lower of the next steps right away; its blob
           // is written in the background (BuildKit also compresses at export time), and it is
           // adopted as a store snapshot at the end of the build, when no mount uses it any more.
-          const rec: LayerRec = { descriptor: { mediaType: '', digest: '', size: 0 }, diffId: '', attribution };
+          const created = new Date().toISOString();
+          const rec: LayerRec = { descriptor: { mediaType: '', digest: '', size: 0 }, diffId: '', attribution, created };
           const prefix = [...layers, rec];
           rec.cacheKey = k;
           const exported = this.exported.has(i);
@@ -720,13 +726,13 @@ class Builder {
               const m = await deps.measureLayerDir(upper);
               rec.descriptor = NO_BLOB;
               rec.diffId = m.diffId;
-              await this.cache.put(k, { diffId: m.diffId, created: new Date().toISOString() });
+              await this.cache.put(k, { diffId: m.diffId, created });
               return;
             }
             const wl = await deps.writeLayer(this.store, upper);
             rec.descriptor = wl.descriptor;
             rec.diffId = wl.diffId;
-            await this.cache.put(k, { descriptor: wl.descriptor, diffId: wl.diffId, created: new Date().toISOString() });
+            await this.cache.put(k, { descriptor: wl.descriptor, diffId: wl.diffId, created });
           })();
           rec.ready.catch(() => undefined);
           this.pendingCommits.push({ rec, prefix, upper, work });

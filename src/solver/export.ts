@@ -40,14 +40,33 @@ export interface ExportResult {
   tags: string[];
 }
 
-/** The final image config: BuildKit's exporter fills in `created` and history timestamps. */
+/**
+ * The final image config, with `created` and history times as BuildKit's exporter fills them in:
+ * a step that made a layer gets the time its layer was made (kept in the cache record, so a cached
+ * step keeps it), a step without a layer the time of the entry before it (the base image's for a
+ * leading one), and the image the time of its last history entry. So a rebuild that is all cache
+ * hits has the same config, and the same image ID, as BuildKit's does.
+ */
 export function finalConfig(final: StageResult, labels: Record<string, string>, now: string): ImageConfig {
   const c = cloneConfig(final.state.config);
   c.config ??= {};
   if (Object.keys(labels).length) c.config.Labels = { ...(c.config.Labels ?? {}), ...labels };
-  c.created = now;
   c.rootfs = { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) };
-  c.history = (c.history ?? []).map((h) => (h.created ? h : { created: now, ...h }));
+  const history = c.history ?? [];
+  // the entries this build added have no time yet; their layers are the last ones of the image
+  const newLayered = history.filter((h) => !h.created && !h.empty_layer).length;
+  let li = final.layers.length - newLayered;
+  let last: string | undefined = c.created;
+  c.history = history.map((h) => {
+    if (h.created) {
+      last = h.created;
+      return h;
+    }
+    const t = (h.empty_layer ? last : final.layers[li++]?.created) ?? now;
+    last = t;
+    return { created: t, ...h };
+  });
+  c.created = c.history.length ? (c.history[c.history.length - 1]?.created ?? now) : (c.created ?? now);
   const ordered: ImageConfig = { architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}), os: c.os, created: c.created } as ImageConfig;
   if (c.author) ordered.author = c.author;
   ordered.config = omitEmpty(c.config);
