@@ -14,7 +14,7 @@
  * stream loop busy-waits on the main thread when every worker is busy, starving them).
  */
 import { availableParallelism } from 'node:os';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { createGunzip, gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
@@ -106,6 +106,58 @@ export function sniffCompression(head: Buffer): Compression {
   return 'none';
 }
 
+/**
+ * Source of a function (DecompressStream) => class: zstd-napi's DecompressStream, but it stops
+ * decompressing an input chunk when the readable side is full and goes on in _read. The library's
+ * own _transform expands a whole input chunk at once, whatever the reader takes: a layer of zeros
+ * ("zstd bomb", up to ~32,000:1) made GBs of buffers out of one 1 MiB chunk. One source for this
+ * thread and the decompression worker (which is eval'd from a string).
+ */
+const BOUNDED_ZSTD_SRC = `return class BoundedZstd extends DecompressStream {
+  _transform(chunk, _enc, done) {
+    this.pending = { src: chunk, done };
+    this.pump();
+  }
+  pump() {
+    const p = this.pending;
+    if (!p) return;
+    try {
+      for (;;) {
+        const dst = Buffer.allocUnsafe(1 << 17);
+        const [ret, produced, consumed] = this.dctx.decompressStream(dst, p.src);
+        p.src = p.src.subarray(consumed);
+        const finished = p.src.length === 0 && (produced < dst.length || ret === 0);
+        if (finished) this.inFrame = ret !== 0;
+        const more = produced > 0 ? this.push(dst.subarray(0, produced)) : true;
+        if (finished) {
+          this.pending = undefined;
+          // an empty push ends the read that called this pump, if one did: without it, a read
+          // that got no bytes stays "reading" and never calls _read again for the next chunk
+          this.push(Buffer.alloc(0));
+          p.done();
+          return;
+        }
+        if (!more) return;
+      }
+    } catch (e) {
+      this.pending = undefined;
+      p.done(e);
+    }
+  }
+  _read(n) {
+    if (this.pending) this.pump();
+    else super._read(n);
+  }
+};`;
+
+let boundedZstdClass: (new () => Transform) | undefined;
+/** A zstd decompressing Transform that keeps to the reader's pace (see BOUNDED_ZSTD_SRC). */
+export function zstdDecompressStream(): Transform {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  boundedZstdClass ??= new Function('DecompressStream', BOUNDED_ZSTD_SRC)(zstd().DecompressStream) as new () => Transform;
+  return new boundedZstdClass();
+}
+
 /** below this much compressed input, decompression stays in this thread (a worker takes ~20 ms to start) */
 export const DECOMPRESS_WORKER_MIN = 4 << 20;
 /** decompressed bytes the worker may have sent ahead of the consumer before it pauses */
@@ -119,7 +171,7 @@ const WORKER_INFLIGHT = 4;
 // WORKER_AHEAD behind, which holds back the write callbacks and so the input.
 const DECOMPRESS_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
-const d = workerData.kind === 'gzip' ? require('node:zlib').createGunzip({ chunkSize: 1 << 20 }) : new (require(workerData.zstd).DecompressStream)();
+const d = workerData.kind === 'gzip' ? require('node:zlib').createGunzip({ chunkSize: 1 << 20 }) : new (new Function('DecompressStream', workerData.boundedZstd)(require(workerData.zstd).DecompressStream))();
 let piece = null;
 let len = 0;
 let ahead = 0;
@@ -167,7 +219,7 @@ parentPort.on('message', (m) => {
  */
 async function* decompressInWorker(kind: 'gzip' | 'zstd', first: Buffer[], it: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
   const zstdPath = kind === 'zstd' ? createRequire(import.meta.url).resolve('zstd-napi') : undefined;
-  const w = new Worker(DECOMPRESS_WORKER, { eval: true, workerData: { kind, zstd: zstdPath, ahead: WORKER_AHEAD } });
+  const w = new Worker(DECOMPRESS_WORKER, { eval: true, workerData: { kind, zstd: zstdPath, boundedZstd: BOUNDED_ZSTD_SRC, ahead: WORKER_AHEAD } });
   const out: Buffer[] = [];
   let done = false;
   let stopped = false;
@@ -286,7 +338,7 @@ export async function* decompress(src: AsyncIterable<Buffer | string>, opts: { w
     const input = Readable.from(rest());
     // 1 MiB output pieces: with zlib's default 16 KiB, each piece is a threadpool round trip and a
     // stream hop, which took half the time of inflating a 232 MiB layer (1.1 s -> 0.56 s)
-    const d = kind === 'gzip' ? createGunzip({ chunkSize: 1 << 20 }) : new (zstd().DecompressStream)();
+    const d = kind === 'gzip' ? createGunzip({ chunkSize: 1 << 20 }) : zstdDecompressStream();
     input.on('error', (e) => d.destroy(e));
     try {
       yield* input.pipe(d) as AsyncIterable<Buffer>;

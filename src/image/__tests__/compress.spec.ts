@@ -102,6 +102,51 @@ describe('layer compression', () => {
     await expect(all(decompress(failing(), { workerMin: 0 }))).rejects.toThrow(/disk on fire/);
   });
 
+  it('keeps to the reader on a zstd bomb: a few KiB of input never become GiBs of buffers at once', async () => {
+    const zero = Buffer.alloc(1 << 20);
+    async function* zeros(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 1024; i++) yield zero;
+    }
+    const bomb = await all(zstdCompress(zeros())); // 1 GiB of zeros in a few tens of KiB
+    expect(bomb.length).toBeLessThan(1 << 20);
+    for (const workerMin of [0, Number.MAX_SAFE_INTEGER]) {
+      const rss0 = process.memoryUsage().rss;
+      let peak = 0;
+      let total = 0;
+      for await (const c of decompress(Readable.from([bomb]), { workerMin })) {
+        total += c.length;
+        peak = Math.max(peak, process.memoryUsage().rss - rss0);
+      }
+      expect(total).toBe(1 << 30);
+      // the library's own stream expanded the whole input chunk in one go (rss + 1 GiB)
+      expect(peak, workerMin === 0 ? 'in the worker' : 'in this thread').toBeLessThan(256 << 20);
+    }
+  }, 120_000);
+
+  it('zstd: any input chunking, with a slow reader, gives the same bytes in both paths', async () => {
+    const small = data.subarray(0, 3 << 20);
+    const zst = await all(zstdCompress(chunks(small)));
+    for (const size of [1, 7, 4096, 65536, 1 << 20]) {
+      for (const workerMin of [Number.MAX_SAFE_INTEGER, 0]) {
+        const src = size === 1 ? chunks(zst.subarray(0, 20_000), 1) : chunks(zst, size);
+        const want = size === 1 ? undefined : sha(small);
+        const out: Buffer[] = [];
+        try {
+          for await (const c of decompress(src, { workerMin })) {
+            out.push(Buffer.from(c));
+            if (out.length % 3 === 0) await new Promise((r) => setImmediate(r));
+          }
+          if (want) expect(sha(Buffer.concat(out)), `chunks of ${size}, workerMin ${workerMin}`).toBe(want);
+        } catch (e) {
+          // a 20,000-byte prefix ends inside a frame: that error, after a prefix of the data
+          expect(size).toBe(1);
+          expect(String(e)).toMatch(/corrupt zstd stream: Stream ended in middle of compressed data frame/);
+          expect(small.subarray(0, Buffer.concat(out).length).equals(Buffer.concat(out))).toBe(true);
+        }
+      }
+    }
+  }, 120_000);
+
   it('stops the worker and closes the source when the consumer stops early', async () => {
     const f = join(mkdtempSync(join(tmpdir(), 'sc-gz-')), 'x.gz');
     writeFileSync(f, await all(gzipParallel(chunks(data))));
