@@ -5,7 +5,7 @@
  * In: a parsed Dockerfile and its plan. Out: findings with rule id, severity, message and position.
  */
 import type { Dockerfile, Instruction, RunInstruction, Stage } from '../dockerfile/index.js';
-import type { Plan } from '../plan/index.js';
+import { fromChain, type Plan } from '../plan/index.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -65,32 +65,16 @@ function hasCacheMount(r: RunInstruction, pathPart: string): boolean {
 
 /** The image a stage's FROM chain starts from (undefined for scratch). */
 function rootImage(plan: Plan, index: number): string | undefined {
-  const seen = new Set<number>();
-  let cur = plan.stages[index];
-  while (cur.base.kind === 'stage' && !seen.has(cur.index)) {
-    seen.add(cur.index);
-    cur = plan.stages[cur.base.index];
-  }
-  return cur.base.kind === 'image' ? cur.base.ref : undefined;
-}
-
-/** The stages whose filesystem ends up in the target: the target and its FROM-ancestors. */
-function shippedStages(plan: Plan): Set<number> {
-  const out = new Set<number>();
-  let cur: number | undefined = plan.target;
-  while (cur !== undefined && !out.has(cur)) {
-    out.add(cur);
-    const base: Plan['stages'][number]['base'] = plan.stages[cur].base;
-    cur = base.kind === 'stage' ? base.index : undefined;
-  }
-  return out;
+  const base = plan.stages[fromChain(plan, index).at(-1) as number].base;
+  return base.kind === 'image' ? base.ref : undefined;
 }
 
 export function lintDockerfile(df: Dockerfile, plan: Plan): LintFinding[] {
   const out: LintFinding[] = [];
   const add = (rule: string, ins: { pos: { line: number; col: number } }, message: string) =>
     out.push({ rule, severity: SEV.get(rule) ?? 'warning', message, line: ins.pos.line, col: ins.pos.col });
-  const shipped = shippedStages(plan);
+  // the stages whose filesystem ends up in the target
+  const shipped = new Set(fromChain(plan, plan.target));
 
   for (const ps of plan.stages) {
     const st: Stage = df.stages[ps.index];

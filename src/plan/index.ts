@@ -5,7 +5,7 @@
  * dependencies, the target, parallel groups in `order`, ARG values) and renderers of it for
  * `stagecraft stages` (text, JSON, Graphviz dot).
  */
-export { planBuild, platformArgs, normalizePlatform, formatPlatform, stageArgValue } from './planner.js';
+export { planBuild, fromChain, platformArgs, normalizePlatform, formatPlatform, stageArgValue } from './planner.js';
 export type { Plan, PlannedStage, PlanOptions, StageBase, StageRef, StageSource } from './planner.js';
 export { planToJson, renderPlanText, renderPlanDot } from './render.js';
 export type { PlanJson } from './render.js';

@@ -77,6 +77,20 @@ export interface PlanOptions {
   buildPlatform?: Platform;
 }
 
+/**
+ * `index` and the stages its FROM chain goes through, nearest first: the stages whose filesystem
+ * ends up in stage `index` (a FROM <stage> only names an earlier stage, so the chain ends).
+ */
+export function fromChain(plan: { stages: ReadonlyArray<{ base: StageBase }> }, index: number): number[] {
+  const out: number[] = [];
+  for (let s: number | undefined = index; s !== undefined && !out.includes(s); ) {
+    out.push(s);
+    const b: StageBase = plan.stages[s].base;
+    s = b.kind === 'stage' ? b.index : undefined;
+  }
+  return out;
+}
+
 export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter((x) => x).join('/');
 }

@@ -37,7 +37,7 @@ import {
   type WorkdirAction,
 } from './dispatch.js';
 import * as deps from './deps.js';
-import { formatPlatform, makeLexer, mountFrom, neededStages, parseTrigger, planFromText, positioned, resolveStageRef, stageLabel } from './frontend.js';
+import { formatPlatform, fromChain, makeLexer, mountFrom, neededStages, parseTrigger, planFromText, positioned, resolveStageRef, stageLabel } from './frontend.js';
 import type { BuildOptions, NamedContext } from './options.js';
 import { createProgress, formatFailure, type ProgressSink, type VertexHandle } from './progress.js';
 import { runDag } from './scheduler.js';
@@ -310,11 +310,7 @@ class Builder {
     let ok = false;
     let layersStart = performance.now();
     try {
-      for (let s: number | undefined = plan.target; s !== undefined && !this.exported.has(s); ) {
-        this.exported.add(s);
-        const b: (typeof plan.stages)[number]['base'] = plan.stages[s].base;
-        s = b.kind === 'stage' ? b.index : undefined;
-      }
+      for (const s of fromChain(plan, plan.target)) this.exported.add(s);
       results = await runDag<StageResult>(
         needed,
         (i) => (plan.stages[i].base.kind === 'stage' ? [(plan.stages[i].base as { index: number }).index] : []),

@@ -10,10 +10,10 @@ import { parseDockerfile, ShellLex, type Instruction, type HeredocBody, type Doc
 import type { Platform } from '../image/types.js';
 import { UserError } from '../util/errors.js';
 import { parsePlatform } from '../registry/index.js';
-import { formatPlatform, planBuild } from '../plan/index.js';
+import { formatPlatform, fromChain, planBuild } from '../plan/index.js';
 import type { Heredoc, Lexer, SolverPlan, SolverStage, Step, StepPos } from './types.js';
 
-export { formatPlatform };
+export { formatPlatform, fromChain };
 
 export function makeLexer(escapeChar: string): Lexer & { raw: ShellLex } {
   const lex = new ShellLex(escapeChar);
