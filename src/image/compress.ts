@@ -152,7 +152,7 @@ const BOUNDED_ZSTD_SRC = `return class BoundedZstd extends DecompressStream {
 
 let boundedZstdClass: (new () => Transform) | undefined;
 /** A zstd decompressing Transform that keeps to the reader's pace (see BOUNDED_ZSTD_SRC). */
-export function zstdDecompressStream(): Transform {
+function zstdDecompressStream(): Transform {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   boundedZstdClass ??= new Function('DecompressStream', BOUNDED_ZSTD_SRC)(zstd().DecompressStream) as new () => Transform;
   return new boundedZstdClass();
