@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, importBusybox, isRoot, runCli, tmp } from './helpers/index.js';
-import { buildCli, buildOk, cachedVertices, context, doneVertices, imageConfig, imageManifest } from './helpers/build.js';
+import { buildCli, buildOk, cachedVertices, context, doneVertices, imageConfig, imageId, imageManifest } from './helpers/build.js';
 import { parseCacheFrom, parseCacheTo } from '../src/solver/index.js';
 
 const DOCKERFILE = `FROM busybox AS deps
@@ -103,8 +103,7 @@ describe.skipIf(!isRoot)('build: --cache-to / --cache-from type=local', () => {
     // the same image, times included (each step keeps the time its layer was made, as in BuildKit):
     // the same image ID
     expect(await imageConfig(root2, 'ce:2')).toEqual(await imageConfig(root1, 'ce:1'));
-    const id = async (root: string, ref: string) => (await cli(['inspect', '--format', '{{.Id}}', ref], { root })).stdout;
-    expect(await id(root2, 'ce:2')).toBe(await id(root1, 'ce:1'));
+    expect(await imageId(root2, 'ce:2')).toBe(await imageId(root1, 'ce:1'));
     expect(storeBlobsVerified(root2)).toBe(true);
     // the imported records are now local: a rebuild without --cache-from is all CACHED too
     const r2 = await buildOk(root2, ctx, ['-t', 'ce:3']);

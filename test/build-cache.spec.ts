@@ -6,8 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, importBusybox, isRoot, tmp } from './helpers/index.js';
-import { buildOk, cachedVertices, context, doneVertices, imageConfig } from './helpers/build.js';
+import { importBusybox, isRoot, tmp } from './helpers/index.js';
+import { buildOk, cachedVertices, context, doneVertices, imageConfig, imageId } from './helpers/build.js';
 
 const DOCKERFILE = `FROM busybox AS deps
 RUN echo deps > /deps.txt
@@ -40,8 +40,7 @@ describe.skipIf(!isRoot)('build: cache', () => {
     expect((await imageConfig(root, 'c:2')).rootfs.diff_ids).toEqual((await imageConfig(root, 'c:1')).rootfs.diff_ids);
     // as in BuildKit, an all-cached rebuild is the same image: every step keeps the time its layer
     // was made, a step without a layer the time before it, the image the time of its last step
-    const id = async (ref: string) => (await cli(['inspect', '--format', '{{.Id}}', ref], { root })).stdout;
-    expect(await id('c:2')).toBe(await id('c:1'));
+    expect(await imageId(root, 'c:2')).toBe(await imageId(root, 'c:1'));
     const c1 = await imageConfig(root, 'c:1');
     expect(c1.created).toBe(c1.history?.at(-1)?.created);
     expect(c1.history?.every((h) => typeof h.created === 'string')).toBe(true);

@@ -55,6 +55,11 @@ export async function imageConfig(root: string, ref: string): Promise<ImageConfi
   return (await openImage(root, ref)).img.config;
 }
 
+/** The image ID (config digest) of `ref`. */
+export async function imageId(root: string, ref: string): Promise<string> {
+  return (await openImage(root, ref)).img.configDigest;
+}
+
 export async function imageManifest(root: string, ref: string): Promise<ImageManifest> {
   return (await openImage(root, ref)).img.manifest;
 }
