@@ -13,8 +13,8 @@ import { Store, chainIdOf, type ResolvedImage } from '../store/index.js';
 import { measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
 import { runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
-import { copyFiles as fileopsCopy, patternMatcher, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
-import { hashPaths, parseDockerignore } from '../worker/context/index.js';
+import { copyFiles as fileopsCopy, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
+import { hashPaths, useMetaCache, type BuildContext } from '../worker/context/index.js';
 import { parseReference, pullImage, pushImage } from '../registry/index.js';
 import { UserError } from '../util/errors.js';
 
@@ -82,40 +82,13 @@ export function copyFiles(opts: CopyOptions): Promise<unknown> {
   return fileopsCopy(opts);
 }
 
-export interface BuildContext {
-  dir: string;
-  ignore: PathMatcher;
-  /** bytes of the files not ignored (for "transferring context") */
-  size: number;
-  digest(sources: string[], opts: { exclude: string[]; parents: boolean }): Promise<string>;
-}
+/** The build context: worker/context is its one loader (Dockerfile, .dockerignore, hashing). */
+export { loadContext, contextSize, type BuildContext } from '../worker/context/index.js';
 
-export async function loadBuildContext(dir: string, ignoreText: string): Promise<BuildContext> {
-  const ignore = patternMatcher(parseDockerignore(ignoreText));
-  let size = 0;
-  const walk = (host: string, rel: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(host);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const r = rel ? `${rel}/${n}` : n;
-      if (ignore.ignores(r) && !ignore.hasNegation) continue;
-      const p = join(host, n);
-      const st = lstatSync(p);
-      if (st.isDirectory()) walk(p, r);
-      else if (!ignore.ignores(r)) size += st.isFile() ? st.size : 0;
-    }
-  };
-  walk(dir, '');
-  return {
-    dir,
-    ignore,
-    size,
-    digest: (sources, opts) => hashPaths(dir, sources, { ignore, exclude: opts.exclude, parents: opts.parents }),
-  };
+/** Content hash of context `sources` for a cache key, through the context's metadata cache in the store. */
+export function contextDigest(store: Store, ctx: BuildContext, sources: string[], opts: { exclude: string[]; parents: boolean }): Promise<string> {
+  ctx.meta ??= useMetaCache(ctx, store.contextCacheFile(ctx.dir));
+  return hashPaths(ctx, sources, { exclude: opts.exclude, parents: opts.parents });
 }
 
 /** Content digest of a whole directory (paths, types, modes, link targets, file contents). */

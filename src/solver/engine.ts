@@ -194,7 +194,8 @@ class Builder {
   private plan!: SolverPlan;
   private platform: Platform = hostPlatform();
   private baseImages = new Map<string, deps.ResolvedImage>();
-  private context?: deps.BuildContext;
+  /** the build context (Dockerfile, .dockerignore, file digests), loaded first thing */
+  private context!: deps.BuildContext;
   private contextDir: string;
   private secrets = new Map<string, Buffer>();
   /** the --ssh agents; their private ssh-agents live until close() */
@@ -248,18 +249,15 @@ class Builder {
     // 1. the Dockerfile
     const dfName = dockerfileDisplayName(opts);
     const v1 = this.progress.start(`[internal] load build definition from ${dfName}`);
-    let text: string;
-    if (opts.dockerfile === '-') {
-      text = opts.dockerfileText ?? '';
-    } else {
-      const p = opts.dockerfile ? resolvePath(opts.dockerfile) : join(this.contextDir, 'Dockerfile');
-      try {
-        text = await readFile(p, 'utf8');
-      } catch {
-        v1.fail(`failed to read dockerfile: open ${p}: no such file or directory`);
-        throw new UserError(`ERROR: failed to solve: failed to read dockerfile: open ${p}: no such file or directory`);
-      }
+    let ctx: deps.BuildContext;
+    try {
+      ctx = await deps.loadContext(this.contextDir, { dockerfile: opts.dockerfile, stdin: opts.dockerfileText ?? '' });
+    } catch (e) {
+      v1.fail(errMsg(e));
+      throw new UserError(`ERROR: failed to solve: ${errMsg(e)}`);
     }
+    this.context = ctx;
+    const text = ctx.dockerfile.text;
     v1.status(`transferring dockerfile: ${humanSize(Buffer.byteLength(text))} done`);
     this.dockerfileText = text;
     let plan: SolverPlan;
@@ -292,13 +290,11 @@ class Builder {
 
     // 3. .dockerignore and the build context (only when a needed stage reads it)
     const v2 = this.progress.start('[internal] load .dockerignore');
-    const ignoreText = this.readDockerignore();
-    v2.status(`transferring context: ${humanSize(Math.max(2, Buffer.byteLength(ignoreText ?? '')))} done`);
+    v2.status(`transferring context: ${humanSize(Math.max(2, Buffer.byteLength(ctx.ignoreText ?? '')))} done`);
     v2.done();
     if (needed.some((i) => this.usesContext(i))) {
       const v3 = this.progress.start('[internal] load build context');
-      this.context = await deps.loadBuildContext(this.contextDir, ignoreText ?? '');
-      v3.status(`transferring context: ${humanSize(this.context.size)} done`);
+      v3.status(`transferring context: ${humanSize(deps.contextSize(ctx))} done`);
       v3.done();
     }
     await this.loadSecrets();
@@ -322,6 +318,7 @@ class Builder {
       await layersReady(final0.layers);
       ok = true;
     } finally {
+      this.context.meta?.save(); // the digests of context files hashed so far, for the next build
       // after a failure the original error wins over one from finishing the layers
       const fe = await this.finishLayers().then(() => undefined, (e: unknown) => e ?? new Error('layer write failed'));
       if (ok && fe) throw fe;
@@ -395,20 +392,6 @@ class Builder {
   /** Ends what outlives the steps (the private ssh-agents). */
   async close(): Promise<void> {
     await this.ssh?.close();
-  }
-
-  private readDockerignore(): string | undefined {
-    const candidates: string[] = [];
-    if (this.opts.dockerfile && this.opts.dockerfile !== '-') candidates.push(`${resolvePath(this.opts.dockerfile)}.dockerignore`);
-    candidates.push(join(this.contextDir, '.dockerignore'));
-    for (const c of candidates) {
-      try {
-        return readFileSync(c, 'utf8');
-      } catch {
-        /* next */
-      }
-    }
-    return undefined;
   }
 
   private usesContext(i: number): boolean {
@@ -782,11 +765,10 @@ class Builder {
       }
       let digest = onlyInline ? digestOf('inline') : digestOf({ urls: urlKeys });
       if (local.length) {
-        if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
-        digest = digestOf({ urls: urlKeys, local: await this.context.digest(local, { exclude: action.exclude, parents: action.parents }) });
+        digest = digestOf({ urls: urlKeys, local: await deps.contextDigest(this.store, this.context, local, { exclude: action.exclude, parents: action.parents }) });
       }
       const root = this.contextDir;
-      return { digest, fromContext: true, ignore: this.context?.ignore, open: async () => ({ root, release: noRelease }) };
+      return { digest, fromContext: true, ignore: this.context.ignore, open: async () => ({ root, release: noRelease }) };
     }
     return this.fromSource(action.from, stage, wait);
   }
@@ -847,8 +829,7 @@ class Builder {
 
   private async bindSourceDigest(from: string | undefined, source: string, stage: number, wait: (n: number) => Promise<StageResult>): Promise<string> {
     if (from === undefined) {
-      if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
-      return this.context.digest([source === '' ? '/' : source], { exclude: [], parents: false }).catch(() => digestOf({ missing: source }));
+      return deps.contextDigest(this.store, this.context, [source === '' ? '/' : source], { exclude: [], parents: false }).catch(() => digestOf({ missing: source }));
     }
     const named = this.opts.buildContexts[from];
     if (named?.kind === 'dir') return deps.dirDigest(resolvePath(named.path));

@@ -4,7 +4,8 @@
  *   ROOT/oci-layout, ROOT/index.json     OCI layout; one index entry per tag (ref.name annotation),
  *                                        or one untagged entry for a dangling image
  *   ROOT/blobs/sha256/HEX                manifests, configs, compressed layers (verified on write)
- *   ROOT/meta/layers/HEX.json            per compressed layer: its diffID and uncompressed size
+ *   ROOT/meta/layers/HEX.json            per layer blob: its diffID and uncompressed size
+ *   ROOT/meta/contexts/HEX               per build-context directory: its metadata cache (worker/context)
  *   ROOT/snapshots/CHAINHEX/             unpacked layers, overlay-ready (whiteouts = char 0/0)
  *   ROOT/locks/  ROOT/tmp/  ROOT/cache/  ROOT/containers/
  *
@@ -98,7 +99,7 @@ export function chainIdOf(diffIds: string[]): string {
 
 export class Store {
   readonly root: string;
-  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string };
+  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string; contexts: string };
   private lease?: Promise<HeldLock | undefined>;
 
   private constructor(root: string) {
@@ -111,6 +112,7 @@ export class Store {
       blobs: join(root, 'blobs', 'sha256'),
       locks: join(root, 'locks'),
       meta: join(root, 'meta', 'layers'),
+      contexts: join(root, 'meta', 'contexts'),
     };
   }
 
@@ -280,6 +282,11 @@ export class Store {
     const info = { digest: layer.digest, ...measured };
     await this.recordLayer(info);
     return info;
+  }
+
+  /** Where the metadata cache of the build context at `dir` (an absolute path) lives. */
+  contextCacheFile(dir: string): string {
+    return join(this.dirs.contexts, createHash('sha256').update(dir).digest('hex'));
   }
 
   // ---- index -------------------------------------------------------------------------------
@@ -663,7 +670,7 @@ export class Store {
       const m = /^(?:blob-|\.w-)?(\d+)-/.exec(name);
       if (!m || !pidAlive(Number(m[1]))) out.push(join(this.dirs.tmp, name));
     }
-    for (const dir of [this.root, this.dirs.blobs, this.dirs.meta]) {
+    for (const dir of [this.root, this.dirs.blobs, this.dirs.meta, this.dirs.contexts]) {
       for (const name of await readdir(dir).catch(() => [] as string[])) {
         const m = /^\.w-(\d+)-.*\.tmp$/.exec(name);
         if (m && !pidAlive(Number(m[1]))) out.push(join(dir, name));

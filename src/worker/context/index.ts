@@ -20,7 +20,8 @@
  * relative path, type, permission+special mode bits, link target, regular-file content digest, and
  * uid/gid when ownership is kept (stage sources). Never mtimes or inode numbers. File digests are
  * cached in-process by (path, dev, ino, size, mtime, ctime), so an unchanged tree costs one lstat
- * per entry. A missing literal source throws BuildKit's "failed to compute cache key ... not found".
+ * per entry; with a metadata cache (`useMetaCache`, kept in the store) also across builds, so a
+ * rebuild reads only the files that changed. A missing literal source throws BuildKit's "failed to compute cache key ... not found".
  * URL sources contribute only their text (their content is the caller's to key); a git source
  * contributes the commit its ref names (`git ls-remote`).
  */
@@ -29,9 +30,11 @@ import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, r
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { UserError } from '../../util/errors.js';
+import { ContextMetaCache } from './metacache.js';
 import { decide, expandSources, isGitUrl, isUrl, patternMatcher, resolveGitCommit, type PathMatcher, type SourceJob } from '../fileops/index.js';
 
 export type { PathMatcher } from '../fileops/index.js';
+export { ContextMetaCache, RACY_MS } from './metacache.js';
 
 export interface BuildContext {
   /** absolute, symlink-free host path of the context directory */
@@ -47,6 +50,10 @@ export interface BuildContext {
   ignore: PathMatcher;
   /** host path of the ignore file used, if any */
   ignoreFile?: string;
+  /** the ignore file's text, if any */
+  ignoreText?: string;
+  /** the metadata cache of file digests (see metacache.ts); set by `useMetaCache` */
+  meta?: ContextMetaCache;
 }
 
 export interface LoadContextOptions {
@@ -161,7 +168,44 @@ export async function loadContext(dir: string, opts: LoadContextOptions = {}): P
     }
   }
   const ignore = patternMatcher(ignoreText === undefined ? [] : parseDockerignore(ignoreText));
-  return { dir: real, dockerfile, ignore, ignoreFile };
+  return { dir: real, dockerfile, ignore, ignoreFile, ignoreText };
+}
+
+/**
+ * Gives the context a metadata cache kept in `file` (one file per context directory; undefined =
+ * in memory only). Save it with `ctx.meta.save()` when the build has hashed what it needs.
+ */
+export function useMetaCache(ctx: BuildContext, file: string | undefined): ContextMetaCache {
+  ctx.meta = ContextMetaCache.open(ctx.dir, file);
+  return ctx.meta;
+}
+
+/**
+ * Bytes of the files a build may read from the context (what "transferring context" shows): regular
+ * files not ignored; an ignored directory is not entered unless an exclusion (`!`) may bring some
+ * of it back.
+ */
+export function contextSize(ctx: BuildContext): number {
+  const ignore = ctx.ignore;
+  let size = 0;
+  const walk = (host: string, rel: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(host);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const r = rel ? `${rel}/${n}` : n;
+      if (ignore.ignores(r) && !ignore.hasNegation) continue;
+      const p = `${host}/${n}`;
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p, r);
+      else if (!ignore.ignores(r)) size += st.isFile() ? st.size : 0;
+    }
+  };
+  walk(ctx.dir, '');
+  return size;
 }
 
 function tryStat(p: string): ReturnType<typeof statSync> | undefined {
@@ -220,9 +264,10 @@ function typeOf(s: Stats): string {
 export async function hashPaths(ctx: BuildContext | string, sources: readonly string[], opts: HashOptions = {}): Promise<string> {
   const root = typeof ctx === 'string' ? posix.resolve(ctx) : ctx.dir;
   const ignore = opts.ignore ?? (typeof ctx === 'string' ? undefined : ctx.ignore);
+  const meta = typeof ctx === 'string' ? undefined : ctx.meta;
   // records: a line of metadata, then (for regular files) the content digest appended later
   const lines: string[] = [];
-  const pendingFiles: { idx: number; host: string; key: string; size: number }[] = [];
+  const pendingFiles: { idx: number; host: string; key: string; st: Stats }[] = [];
   const put = (...fields: (string | number)[]): number => lines.push(fields.join('\0')) - 1;
   put('stagecraft-copy-hash-v1', opts.parents ? 'parents' : '', ...(opts.exclude ?? []));
   for (const src of sources) {
@@ -257,14 +302,19 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
         const idx = put(...fields);
         if (s.isFile()) {
           const key = digestKey(host, s);
-          const hit = fileDigests.get(key);
+          let hit = meta?.lookup(host, s);
+          if (!hit) {
+            hit = fileDigests.get(key);
+            if (hit) meta?.record(host, s, hit);
+          }
           if (hit) lines[idx] += `\0${hit}`;
           else if (s.size <= SMALL_FILE) {
             // small files: a synchronous read is cheaper than a round trip through the thread pool
             const d = createHash('sha256').update(readFileSync(host)).digest('hex');
             remember(key, d);
+            meta?.record(host, s, d);
             lines[idx] += `\0${d}`;
-          } else pendingFiles.push({ idx, host, key, size: s.size });
+          } else pendingFiles.push({ idx, host, key, st: s });
         }
         if (s.isDirectory()) {
           for (const n of sortedChildren(host)) visit(posix.join(host, n), rel === '' ? n : `${rel}/${n}`);
@@ -277,8 +327,9 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
   const worker = async (): Promise<void> => {
     while (next < pendingFiles.length) {
       const f = pendingFiles[next++];
-      const d = await digestFile(f.host, f.size);
+      const d = await digestFile(f.host, f.st.size);
       remember(f.key, d);
+      meta?.record(f.host, f.st, d);
       lines[f.idx] += `\0${d}`;
     }
   };
