@@ -1,6 +1,6 @@
 /**
- * Layer compression: parallel gzip members are one valid gzip stream (gzip -t, GNU tar, our reader),
- * identical whatever the number of workers; zstd output is valid for the zstd CLI; sniffing works;
+ * Layer compression: parallel gzip (pigz-style blocks) is one valid gzip stream (gzip -d, our
+ * reader) for any input, chunking and block size, identical whatever the number of workers; zstd output is valid for the zstd CLI; sniffing works;
  * decompression in a worker thread (large streams) gives the same bytes and the same errors as in
  * this thread. Throughput is measured by bench/layers.ts, not here.
  */
@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { decompress, gzipParallel, sniffCompression, zstdCompress } from '../index.js';
-import { DECOMPRESS_WORKER_MIN } from '../compress.js';
+import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
+import { crc32Combine, DECOMPRESS_WORKER_MIN } from '../compress.js';
 
 function textData(mb: number): Buffer {
   const words = Array.from({ length: 4000 }, () => randomBytes(1 + Math.floor(Math.random() * 8)).toString('hex'));
@@ -41,7 +43,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 describe('layer compression', () => {
   const data = textData(12);
 
-  it('parallel gzip is valid multi-member gzip, independent of the worker count', async () => {
+  it('parallel gzip is one valid gzip stream, independent of the worker count', async () => {
     const one = await all(gzipParallel(chunks(data), { workers: 1 }));
     const two = await all(gzipParallel(chunks(data, 777_777), { workers: 2 }));
     expect(one.equals(two)).toBe(true);
@@ -56,6 +58,34 @@ describe('layer compression', () => {
     expect(sha(execFileSync('gzip', ['-dc', f], { maxBuffer: 1 << 30 }))).toBe(sha(data));
     expect(sha(await all(decompress(Readable.from([two]))))).toBe(sha(data));
     expect(sniffCompression(two)).toBe('gzip');
+  });
+
+  it('property: gzip -d of parallel gzip gives the input back, for any data, chunking and block size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-gzp-'));
+    // pieces of text and random bytes (compressible and not), with matches across block boundaries
+    const input = fc
+      .array(fc.oneof(fc.uint8Array({ maxLength: 70_000 }), fc.constantFrom(...[0, 1, 2].map((k) => data.subarray(k * 50_000, k * 50_000 + 90_000)))), { maxLength: 6 })
+      .map((parts) => Buffer.concat(parts.map((p) => Buffer.from(p))));
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(input, fc.integer({ min: 1, max: 80_000 }), fc.integer({ min: 2000, max: 100_000 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 9 }), async (buf, chunk, piece, workers, level) => {
+        const gz = await all(gzipParallel(chunks(buf, chunk), { piece, workers, level }));
+        const f = join(dir, `p${n++}.gz`);
+        writeFileSync(f, gz);
+        expect(execFileSync('gzip', ['-dc', f], { maxBuffer: 1 << 28 }).equals(buf)).toBe(true);
+        // the same bytes with any worker count
+        expect((await all(gzipParallel(chunks(buf, 4096), { piece, workers: 1, level }))).equals(gz)).toBe(true);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('crc32Combine matches the CRC of the concatenation', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), fc.uint8Array({ maxLength: 5000 }), (a, b) => {
+        expect(crc32Combine(crc32(a), crc32(b), b.length)).toBe(crc32(Buffer.concat([a, b])));
+      }),
+    );
   });
 
   it('handles empty input', async () => {
