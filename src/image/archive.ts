@@ -4,8 +4,8 @@
  * save, `docker` format = what Docker 25+ writes: an OCI layout (oci-layout, index.json, blobs with
  * UNCOMPRESSED layers whose digests are the diffIDs) plus the classic `manifest.json` and
  * `repositories`, so `docker load`, `skopeo docker-archive:` and OCI tools all read it.
- * save, `oci` format = the store's own blobs as an OCI image layout tarball (compressed layers,
- * manifests byte-identical, `org.opencontainers.image.ref.name` = the full name).
+ * save, `oci` format = the store's blobs as an OCI image layout tarball (compressed layers: those the
+ * store keeps uncompressed are gzipped once and cached; manifests byte-identical when no layer changed, `org.opencontainers.image.ref.name` = the full name).
  *
  * load reads both, plus legacy docker archives (`<id>/layer.tar`) and Docker 25+ archives: the
  * archive is unpacked with the safe extractor into a store temp dir, `manifest.json` wins when
@@ -23,6 +23,7 @@ import { resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
 import { applyLayer } from './layer-apply.js';
 import { writeTarAsLayer } from './layer-write.js';
+import { exportManifest } from './layer-export.js';
 import { encodeHeader, padLen, TAR_END } from './tar.js';
 import {
   Annotation,
@@ -145,11 +146,12 @@ async function writeOciArchive(store: Store, imgs: { img: ResolvedImage; tags: s
     await tar.file(p, store.blobStream(d) as AsyncIterable<Buffer>, st.size);
   };
   for (const { img, tags } of imgs) {
-    for (const l of img.manifest.layers) await blob(l.digest);
+    // layers the store keeps uncompressed leave gzip-compressed (once, cached: see layer-export.ts)
+    const out = await exportManifest(store, img.manifest, img.config.rootfs.diff_ids, await store.readBlob(img.manifestDigest));
+    for (const l of out.manifest.layers) await blob(l.digest);
     await blob(img.configDigest);
-    await blob(img.manifestDigest);
-    const mb = await store.readBlob(img.manifestDigest);
-    const desc: Descriptor = { mediaType: img.manifest.mediaType ?? MediaType.OciManifest, digest: img.manifestDigest, size: mb.length };
+    await blob(out.digest);
+    const desc: Descriptor = { mediaType: img.manifest.mediaType ?? MediaType.OciManifest, digest: out.digest, size: out.bytes.length };
     if (tags.length === 0) index.manifests.push(desc);
     for (const t of tags) index.manifests.push({ ...desc, annotations: { [Annotation.ImageName]: qualifiedRef(t), [Annotation.RefName]: t } });
   }

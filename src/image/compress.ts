@@ -225,7 +225,7 @@ export async function* zstdCompress(src: AsyncIterable<Buffer>, opts: { workers?
   yield* input.pipe(cs) as AsyncIterable<Buffer>;
 }
 
-export function compress(src: AsyncIterable<Buffer>, kind: Compression, opts: { workers?: number } = {}): AsyncIterable<Buffer> {
+export function compress(src: AsyncIterable<Buffer>, kind: Compression, opts: { workers?: number; level?: number } = {}): AsyncIterable<Buffer> {
   if (kind === 'gzip') return gzipParallel(src, opts);
   if (kind === 'zstd') return zstdCompress(src, opts);
   return src;

@@ -8,7 +8,8 @@
  * translated to OCI form: char device 0/0 → `.wh.NAME`, `trusted.overlay.opaque=y` → `DIR/.wh..wh..opq`.
  *
  * `writeLayer(store, dir)` tees that stream through sha256 (diffID), compression (parallel gzip by
- * default, or zstd) and the store's blob writer (digest) in one pass, and records the uncompressed
+ * default, zstd, or none: the builder's own layers, compressed when they leave the machine, see
+ * layer-export.ts) and the store's blob writer (digest) in one pass, and records the uncompressed
  * size beside the blob.
  */
 import { createHash } from 'node:crypto';
@@ -167,7 +168,8 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
 }
 
 export interface WriteLayerOptions extends PackOptions {
-  compression?: 'gzip' | 'zstd';
+  /** default gzip; the builder stores its layers uncompressed ('none') and compresses on export */
+  compression?: Compression;
   /** compression workers (default: all cores) */
   workers?: number;
 }
@@ -185,19 +187,20 @@ export interface WrittenLayer {
 /** Stores any uncompressed tar stream as a layer: diffID, compression and digest in one pass. */
 export async function writeTarAsLayer(store: Store, tar: AsyncIterable<Buffer>, opts: { compression?: Compression; workers?: number } = {}): Promise<Omit<WrittenLayer, 'files'>> {
   const kind = opts.compression ?? 'gzip';
-  const h = createHash('sha256');
+  // uncompressed: the blob's digest is the diffID, hashed once by the store
+  const h = kind === 'none' ? undefined : createHash('sha256');
   const content = new TarContentSize();
   let size = 0;
   async function* tee(): AsyncGenerator<Buffer> {
     for await (const c of tar) {
-      h.update(c);
+      h?.update(c);
       content.push(c);
       size += c.length;
       yield c;
     }
   }
   const { digest, size: csize } = await store.putBlob(compress(tee(), kind, { workers: opts.workers }));
-  const diffId = `sha256:${h.digest('hex')}`;
+  const diffId = h ? `sha256:${h.digest('hex')}` : digest;
   await store.recordLayer({ digest, diffId, size, contentSize: content.total });
   const mediaType = kind === 'zstd' ? MediaType.OciLayerZstd : kind === 'none' ? MediaType.OciLayerTar : MediaType.OciLayerGzip;
   return { descriptor: { mediaType, digest, size: csize }, diffId, size, contentSize: content.total };

@@ -5,11 +5,15 @@
  * cross-repository mount is tried from repositories of the same registry the blob is known to
  * live in (recorded by earlier pulls/pushes); otherwise it is uploaded, monolithically or in
  * PATCH chunks when larger than `chunkSize` (default 32 MiB, `STAGECRAFT_PUSH_CHUNK_SIZE`).
- * Finally the stored manifest bytes are PUT under the tag. Pushing again uploads nothing.
+ * Layers the store keeps uncompressed are compressed first (`exportManifest`: gzip unless
+ * `compression` says otherwise, once per layer, cached), so the manifest PUT under the tag is the
+ * stored one byte for byte when no layer had to change, and the same on every push of an image.
+ * Pushing again uploads nothing.
  */
 import { createReadStream } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { MediaType, type Descriptor } from '../image/types.js';
+import { exportManifest, type LayerCompression } from '../image/layer-export.js';
 import { RegistryClient, pushScope, type ClientOptions } from './client.js';
 import { parseReference, type Reference } from './reference.js';
 import { silentProgress, type ProgressSink } from './progress.js';
@@ -24,6 +28,8 @@ export interface PushOptions extends ClientOptions {
   concurrency?: number;
   /** Extra repositories (same registry) to try mounting blobs from. */
   mountFrom?: string[];
+  /** how layers leave (default gzip; see image/layer-export.ts) */
+  compression?: LayerCompression;
 }
 
 export interface PushResult {
@@ -46,8 +52,9 @@ export async function pushImage(store: Store, localRef: string, remoteRef?: stri
   const client = RegistryClient.for(ref.registry, opts);
   const repo = ref.repository;
   const chunkSize = opts.chunkSize ?? Number(process.env.STAGECRAFT_PUSH_CHUNK_SIZE ?? 32 * 1024 * 1024);
-  const manifestBytes = await store.readBlob(image.manifestDigest);
-  const manifest = image.manifest;
+  const out = await exportManifest(store, image.manifest, image.config.rootfs.diff_ids, await store.readBlob(image.manifestDigest), opts.compression);
+  const manifestBytes = out.bytes;
+  const manifest = out.manifest;
   const mediaType = manifest.mediaType ?? MediaType.OciManifest;
   let uploaded = 0;
   let mounted = 0;
@@ -87,7 +94,7 @@ export async function pushImage(store: Store, localRef: string, remoteRef?: stri
     await mapLimit(unique, opts.concurrency ?? 3, (l) => pushBlob(l, false));
     await pushBlob(manifest.config, true);
     const digest = await client.putManifest(repo, ref.tag ?? 'latest', manifestBytes, mediaType);
-    if (digest !== image.manifestDigest) throw new UserError(`manifest digest changed on push: ${digest} != ${image.manifestDigest}`);
+    if (digest !== out.digest) throw new UserError(`manifest digest changed on push: ${digest} != ${out.digest}`);
     await recordBlobSource(store, ref.registry, repo, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]).catch(() => {});
     progress.note(`${ref.tag}: digest: ${digest} size: ${manifestBytes.length}`);
     return { ref, digest, size: manifestBytes.length, uploaded, mounted, existing };

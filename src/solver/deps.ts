@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readlinkSync, readFileSync, statSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Store, chainIdOf, type ResolvedImage } from '../store/index.js';
-import { measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
+import { exportManifest as imageExportManifest, type ExportedManifest, type LayerCompression, measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
 import { runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
 import { copyFiles as fileopsCopy, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
@@ -34,8 +34,13 @@ export async function pull(store: Store, ref: string, platform: Platform): Promi
   return img as ResolvedImage;
 }
 
-export async function push(store: Store, ref: string): Promise<{ digest: string }> {
-  return pushImage(store as never, ref);
+export async function push(store: Store, ref: string, compression?: LayerCompression): Promise<{ digest: string }> {
+  return pushImage(store as never, ref, undefined, { compression });
+}
+
+/** The manifest an image leaves in (layers compressed once, cached; see image/layer-export.ts). */
+export function exportManifest(store: Store, manifest: ImageManifest, diffIds: string[], stored: Buffer, c?: LayerCompression): Promise<ExportedManifest> {
+  return imageExportManifest(store, manifest, diffIds, stored, c);
 }
 
 /** Snapshot dirs (bottom→top) for a list of layers, via the store's chainID-keyed unpacking. */
@@ -56,7 +61,8 @@ export function mountOverlay(lowers: string[], upper: string, scratch: string): 
 }
 
 export async function writeLayer(store: Store, dir: string): Promise<{ descriptor: Descriptor; diffId: string }> {
-  const w = await imageWriteLayer(store, dir, { overlayUpper: true });
+  // kept uncompressed: tar + one sha256 + write; compressed once if the image leaves the machine
+  const w = await imageWriteLayer(store, dir, { overlayUpper: true, compression: 'none' });
   return { descriptor: w.descriptor, diffId: w.diffId };
 }
 

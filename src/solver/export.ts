@@ -124,7 +124,7 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
         for (const n of names) {
           const pv = progress.start(`pushing ${deps.fullRef(n)}`);
           try {
-            await deps.push(store, n);
+            await deps.push(store, n, o.compression);
           } catch (e) {
             pv.fail((e as Error).message);
             throw new UserError(`ERROR: failed to push ${n}: ${(e as Error).message}`);
@@ -136,13 +136,16 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
     } else if (o.type === 'oci' || o.type === 'docker') {
       const v = progress.start(`exporting to ${o.type === 'oci' ? 'oci' : 'docker'} image format`);
       const names = o.name ? o.name.split(',').filter(Boolean) : opts.tags;
-      const manifestBuf = Buffer.from(JSON.stringify(manifest));
-      const mdig = await store.putBlob(manifestBuf);
+      const stored = Buffer.from(JSON.stringify(manifest));
+      const t0 = performance.now();
+      // the layers leave compressed (gzip unless compression= says otherwise), once, cached
+      const out = await deps.exportManifest(store, manifest, config.rootfs.diff_ids, stored, o.compression);
+      const mdig = await store.putBlob(out.bytes);
       manifestDigest ||= mdig.digest;
-      v.status(`exporting layers done`);
+      v.status(`exporting layers ${((performance.now() - t0) / 1000).toFixed(1)}s done`);
       v.status(`exporting manifest ${mdig.digest} done`);
       v.status(`sending tarball`);
-      await writeImageTar(store, { manifest, manifestBuf, manifestDigest: mdig.digest, configDigest: configDesc.digest, names }, o.dest, opts.stdout);
+      await writeImageTar(store, { manifest: out.manifest, manifestBuf: out.bytes, manifestDigest: mdig.digest, configDigest: configDesc.digest, names }, o.dest, opts.stdout);
       v.done();
     } else {
       const v = progress.start(o.type === 'local' ? 'exporting to client directory' : 'exporting to client tarball');

@@ -5,6 +5,7 @@
  */
 import type { Writable, Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
+import { parseLayerCompression, type LayerCompression } from '../image/layer-export.js';
 import type { ProgressMode } from './progress.js';
 import type { SshSpec } from './ssh.js';
 import type { CacheFromSpec, CacheToSpec } from './cacheio.js';
@@ -20,6 +21,8 @@ export interface OutputSpec {
   dest?: string;
   name?: string;
   push?: boolean;
+  /** `compression=`, `compression-level=`, `force-compression=`: how layers leave (push, oci, docker) */
+  compression?: LayerCompression;
 }
 
 export type NamedContext = { kind: 'dir'; path: string } | { kind: 'image'; ref: string } | { kind: 'oci'; path: string; ref?: string };
@@ -97,6 +100,8 @@ export function parseOutput(s: string): OutputSpec {
   const o: OutputSpec = { type, dest: kv.dest };
   if (kv.name) o.name = kv.name;
   if (kv.push !== undefined) o.push = /^(1|true)$/i.test(kv.push);
+  const c = parseLayerCompression(kv);
+  if (c) o.compression = c;
   return o;
 }
 

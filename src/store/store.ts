@@ -5,6 +5,7 @@
  *                                        or one untagged entry for a dangling image
  *   ROOT/blobs/sha256/HEX                manifests, configs, compressed layers (verified on write)
  *   ROOT/meta/layers/HEX.json            per layer blob: its diffID and uncompressed size
+ *   ROOT/meta/variants/DIFFHEX.KEY.json  a layer compressed for export (KEY = compression-level): its blob
  *   ROOT/meta/contexts/HEX               per build-context directory: its metadata cache (worker/context)
  *   ROOT/snapshots/CHAINHEX/             unpacked layers, overlay-ready (whiteouts = char 0/0)
  *   ROOT/locks/  ROOT/tmp/  ROOT/cache/  ROOT/containers/
@@ -99,7 +100,7 @@ export function chainIdOf(diffIds: string[]): string {
 
 export class Store {
   readonly root: string;
-  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string; contexts: string };
+  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string; contexts: string; variants: string };
   private lease?: Promise<HeldLock | undefined>;
 
   private constructor(root: string) {
@@ -113,6 +114,7 @@ export class Store {
       locks: join(root, 'locks'),
       meta: join(root, 'meta', 'layers'),
       contexts: join(root, 'meta', 'contexts'),
+      variants: join(root, 'meta', 'variants'),
     };
   }
 
@@ -287,6 +289,23 @@ export class Store {
   /** Where the metadata cache of the build context at `dir` (an absolute path) lives. */
   contextCacheFile(dir: string): string {
     return join(this.dirs.contexts, createHash('sha256').update(dir).digest('hex'));
+  }
+
+  /**
+   * The blob of layer `diffId` compressed as `key` (e.g. `gzip-6`), made by an earlier export, if it
+   * is still in the store (gc removes blobs no image references; the record then just misses).
+   */
+  async layerVariant(diffId: string, key: string): Promise<Descriptor | undefined> {
+    try {
+      const d = JSON.parse(await readFile(join(this.dirs.variants, `${hexOf(diffId)}.${key}.json`), 'utf8')) as Descriptor;
+      return this.hasBlob(d.digest) ? d : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async recordLayerVariant(diffId: string, key: string, d: Descriptor): Promise<void> {
+    await writeFileAtomic(join(this.dirs.variants, `${hexOf(diffId)}.${key}.json`), canonicalJson({ mediaType: d.mediaType, digest: d.digest, size: d.size }), this.dirs.tmp);
   }
 
   // ---- index -------------------------------------------------------------------------------
@@ -670,7 +689,7 @@ export class Store {
       const m = /^(?:blob-|\.w-)?(\d+)-/.exec(name);
       if (!m || !pidAlive(Number(m[1]))) out.push(join(this.dirs.tmp, name));
     }
-    for (const dir of [this.root, this.dirs.blobs, this.dirs.meta, this.dirs.contexts]) {
+    for (const dir of [this.root, this.dirs.blobs, this.dirs.meta, this.dirs.contexts, this.dirs.variants]) {
       for (const name of await readdir(dir).catch(() => [] as string[])) {
         const m = /^\.w-(\d+)-.*\.tmp$/.exec(name);
         if (m && !pidAlive(Number(m[1]))) out.push(join(dir, name));
