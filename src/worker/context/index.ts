@@ -54,6 +54,11 @@ export interface BuildContext {
   ignoreText?: string;
   /** the metadata cache of file digests (see metacache.ts); set by `useMetaCache` */
   meta?: ContextMetaCache;
+  /**
+   * What `contextSize` saw (lstat per path, names per directory): the build's view of the context,
+   * reused by `hashPaths` so a build walks the context once
+   */
+  seen?: { stats: Map<string, Stats>; names: Map<string, string[]> };
 }
 
 export interface LoadContextOptions {
@@ -187,24 +192,28 @@ export function useMetaCache(ctx: BuildContext, file: string | undefined): Conte
  */
 export function contextSize(ctx: BuildContext): number {
   const ignore = ctx.ignore;
+  const seen = { stats: new Map<string, Stats>(), names: new Map<string, string[]>() };
   let size = 0;
   const walk = (host: string, rel: string): void => {
     let names: string[];
     try {
-      names = readdirSync(host);
+      names = sortedChildren(host);
     } catch {
       return;
     }
+    seen.names.set(host, names);
     for (const n of names) {
       const r = rel ? `${rel}/${n}` : n;
       if (ignore.ignores(r) && !ignore.hasNegation) continue;
       const p = `${host}/${n}`;
       const st = lstatSync(p);
+      seen.stats.set(p, st);
       if (st.isDirectory()) walk(p, r);
       else if (!ignore.ignores(r)) size += st.isFile() ? st.size : 0;
     }
   };
   walk(ctx.dir, '');
+  ctx.seen = seen;
   return size;
 }
 
@@ -265,6 +274,8 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
   const root = typeof ctx === 'string' ? posix.resolve(ctx) : ctx.dir;
   const ignore = opts.ignore ?? (typeof ctx === 'string' ? undefined : ctx.ignore);
   const meta = typeof ctx === 'string' ? undefined : ctx.meta;
+  const seen = typeof ctx === 'string' ? undefined : ctx.seen;
+  const children = (host: string): string[] => seen?.names.get(host) ?? sortedChildren(host);
   // records: a line of metadata, then (for regular files) the content digest appended later
   const lines: string[] = [];
   const pendingFiles: { idx: number; host: string; key: string; st: Stats }[] = [];
@@ -282,7 +293,7 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
     for (const job of jobs) {
       put('match', job.resolved);
       const visit = (host: string, rel: string): void => {
-        const s = lstatSync(host);
+        const s = seen?.stats.get(host) ?? lstatSync(host);
         if (s.isCharacterDevice() && s.rdev === 0) return; // an overlay whiteout: absent
         if (rel !== '') {
           const rootRel = job.rootRel === '' ? rel : `${job.rootRel}/${rel}`;
@@ -290,7 +301,7 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
           if (!d.include && !d.descend) return;
           if (d.descend) {
             put('via', rel);
-            for (const n of sortedChildren(host)) visit(posix.join(host, n), `${rel}/${n}`);
+            for (const n of children(host)) visit(posix.join(host, n), `${rel}/${n}`);
             return;
           }
         }
@@ -317,7 +328,7 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
           } else pendingFiles.push({ idx, host, key, st: s });
         }
         if (s.isDirectory()) {
-          for (const n of sortedChildren(host)) visit(posix.join(host, n), rel === '' ? n : `${rel}/${n}`);
+          for (const n of children(host)) visit(posix.join(host, n), rel === '' ? n : `${rel}/${n}`);
         }
       };
       visit(job.host, '');
