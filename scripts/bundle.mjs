@@ -23,7 +23,7 @@ await build({
   banner: {
     // Node 22.1+: V8's compiled code of every chunk is kept on disk (NODE_COMPILE_CACHE or the temp
     // dir), so a later start skips compiling what it loads. Node 20 has no such API (see BENCHMARKS.md).
-    js: "#!/usr/bin/env node\nimport { createRequire as __scCreateRequire, enableCompileCache as __scCompileCache } from 'node:module';\ntry { __scCompileCache?.(); } catch {}\nconst require = __scCreateRequire(import.meta.url);",
+    js: "#!/usr/bin/env node\nimport * as __scModule from 'node:module';\ntry { __scModule.enableCompileCache?.(); } catch {}\nconst require = __scModule.createRequire(import.meta.url);",
   },
   logLevel: 'warning',
 });

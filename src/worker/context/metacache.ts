@@ -12,23 +12,24 @@
  * file + rename); every entry validates itself against lstat, so whichever build writes last leaves
  * a correct cache.
  *
- * File format: records of six NUL-terminated fields (path relative to the context, ino, size, mtime
- * ms, ctime ms, hex digest) after a version line.
+ * File format: JSON `{v, e: [[path relative to the context, ino, size, mtime ms, ctime ms, hex]]}`
+ * (one JSON.parse: far cheaper for 100k entries than splitting text).
+ * Numbers round-trip exactly through JSON, so a lookup compares what lstat said.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-const VERSION = 'stagecraft-context-meta-v1\n';
+const VERSION = 'stagecraft-context-meta-v2';
 /** entries whose ctime is this close to the cache's opening are not saved (see module comment) */
 export const RACY_MS = 1000;
 const MAX_ENTRIES = 1_000_000;
 
 interface Entry {
-  ino: string;
-  size: string;
-  mtime: string;
-  ctime: string;
+  ino: number;
+  size: number;
+  mtime: number;
+  ctime: number;
   hex: string;
 }
 
@@ -55,11 +56,14 @@ export class ContextMetaCache {
     } catch {
       return c;
     }
-    if (!text.startsWith(VERSION)) return c;
-    const f = text.slice(VERSION.length).split('\0');
-    for (let i = 0; i + 6 <= f.length; i += 6) {
-      c.entries.set(f[i] as string, { ino: f[i + 1] as string, size: f[i + 2] as string, mtime: f[i + 3] as string, ctime: f[i + 4] as string, hex: f[i + 5] as string });
+    let doc: { v?: string; e?: [string, number, number, number, number, string][] };
+    try {
+      doc = JSON.parse(text) as typeof doc;
+    } catch {
+      return c;
     }
+    if (doc.v !== VERSION || !Array.isArray(doc.e)) return c;
+    for (const [path, ino, size, mtime, ctime, hex] of doc.e) c.entries.set(path, { ino, size, mtime, ctime, hex });
     return c;
   }
 
@@ -72,7 +76,8 @@ export class ContextMetaCache {
   lookup(host: string, st: Stats): string | undefined {
     const r = this.rel(host);
     const e = r === undefined ? undefined : this.entries.get(r);
-    if (e && e.ino === String(st.ino) && e.size === String(st.size) && e.mtime === String(st.mtimeMs) && e.ctime === String(st.ctimeMs)) {
+    // numbers round-trip exactly through their decimal form, so this is equality of what lstat said
+    if (e && e.ino === st.ino && e.size === st.size && e.mtime === st.mtimeMs && e.ctime === st.ctimeMs) {
       this.hits++;
       return e.hex;
     }
@@ -87,23 +92,22 @@ export class ContextMetaCache {
       this.entries.delete(r); // racily clean: hash it again next time
       return;
     }
-    this.entries.set(r, { ino: String(st.ino), size: String(st.size), mtime: String(st.mtimeMs), ctime: String(st.ctimeMs), hex });
+    this.entries.set(r, { ino: st.ino, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, hex });
     this.dirty = true;
   }
 
   /** Writes the cache back if anything was recorded (atomically; errors are ignored: it is a cache). */
   save(): void {
     if (!this.file || !this.dirty) return;
-    const parts: string[] = [VERSION];
-    let n = 0;
-    for (const [k, e] of this.entries) {
-      if (++n > MAX_ENTRIES) break;
-      parts.push(k, '\0', e.ino, '\0', e.size, '\0', e.mtime, '\0', e.ctime, '\0', e.hex, '\0');
+    const e: [string, number, number, number, number, string][] = [];
+    for (const [k, x] of this.entries) {
+      if (e.length >= MAX_ENTRIES) break;
+      e.push([k, x.ino, x.size, x.mtime, x.ctime, x.hex]);
     }
     const tmp = join(dirname(this.file), `.w-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
     try {
       mkdirSync(dirname(this.file), { recursive: true });
-      writeFileSync(tmp, parts.join(''));
+      writeFileSync(tmp, JSON.stringify({ v: VERSION, e }));
       renameSync(tmp, this.file);
       this.dirty = false;
     } catch {

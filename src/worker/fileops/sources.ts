@@ -43,6 +43,8 @@ export interface PathMatcher {
 /** Builds a PathMatcher from Docker-style patterns (.dockerignore lines, --exclude values). */
 export function patternMatcher(patterns: readonly string[]): PathMatcher {
   const clean = patterns.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
+  // no patterns (the common case): nothing is excluded, and a 100k-file context is not matched path by path
+  if (clean.length === 0) return { patterns: clean, hasNegation: false, ignores: () => false };
   const ig = ignore().add(clean);
   const cache = new Map<string, boolean>();
   return {
