@@ -12,10 +12,9 @@ import type { ContainerRecord } from './records.js';
 
 export { ellipsis };
 
-/** Go's strconv.Quote for the common cases (quotes, backslashes, control characters). */
-export function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
+import { goQuote } from '../util/goquote.js';
+
+export { goQuote };
 
 /** The daemon's Command: the path, then the arguments, those with a space in single quotes. */
 export function commandOf(r: ContainerRecord): string {

@@ -71,6 +71,12 @@ export interface Plan {
 }
 
 export interface PlanOptions {
+  /**
+   * names of the build's named contexts (`--build-context NAME=...`): as in BuildKit, a stage of
+   * that name is replaced by the context (FROM, --from and mount from= name the context; the
+   * stage's own instructions are not built)
+   */
+  namedContexts?: readonly string[];
   target?: string;
   buildArgs?: Record<string, string>;
   platform?: Platform;
@@ -192,6 +198,9 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
     byName.set(st.name, st.index);
   }
   const label = (i: number) => df.stages[i]!.name ?? String(i);
+  const replaced = new Set(opts.namedContexts ?? []);
+  /** a stage by name, unless a named context replaces it */
+  const stageNamed = (n: string): number | undefined => (replaced.has(n) ? undefined : byName.get(n));
 
   const stages: PlannedStage[] = [];
   // Forward references are reported only if the referring stage is built (as BuildKit dispatches).
@@ -215,13 +224,12 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
       if (plat === '') throw positioned(df, from.pos, `empty platform value from expression ${from.platform}`);
     }
     let base: StageBase;
-    const named = byName.get(baseName.toLowerCase());
+    const named = stageNamed(baseName.toLowerCase());
     if (named !== undefined && named < st.index) base = { kind: 'stage', index: named };
     else if (baseName === 'scratch') base = { kind: 'scratch' };
     else base = { kind: 'image', ref: baseName };
 
     const deps = new Set<number>();
-    if (base.kind === 'stage') deps.add(base.index);
     const sources: StageSource[] = [];
     const resolve = (value: string, ins: Instruction, what: 'copy' | 'mount'): StageRef => {
       const n = atoi(value);
@@ -229,7 +237,7 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
       if (n !== undefined) {
         if (n < 0 || n >= df.stages.length) throw positioned(df, ins.pos, `invalid stage index ${n}`);
         idx = n;
-      } else idx = byName.get(value.toLowerCase());
+      } else idx = replaced.has(value) ? undefined : byName.get(value.toLowerCase());
       if (idx === undefined) return { kind: 'image', ref: value };
       if (idx >= st.index && !pendingErrors.has(st.index)) {
         const msg =
@@ -240,7 +248,11 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
       }
       return { kind: 'stage', index: idx };
     };
-    st.instructions.forEach((ins, i) => {
+    // a stage a named context replaces is that context: no instructions of its own
+    const isReplaced = st.name !== undefined && replaced.has(st.name);
+    if (isReplaced) base = { kind: 'image', ref: st.name as string };
+    const instructions = isReplaced ? [] : st.instructions;
+    instructions.forEach((ins, i) => {
       if (ins.kind === 'COPY' && ins.from !== undefined) {
         const r = resolve(ins.from, ins, 'copy');
         sources.push({ instruction: i, from: ins.from, resolved: r });
@@ -255,6 +267,7 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
         });
       }
     });
+    if (base.kind === 'stage') deps.add(base.index);
     stages.push({
       index: st.index,
       name: st.name,
@@ -264,7 +277,7 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
       dependsOn: [...deps].sort((a, b) => a - b),
       needed: false,
       from,
-      instructions: st.instructions,
+      instructions,
       sources,
       pos: st.pos,
     });

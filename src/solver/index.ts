@@ -4,7 +4,7 @@
  * build runs, dispatch.ts for the per-instruction semantics (BuildKit's), cachekey.ts for cache
  * keys, progress.ts for the display, attribution.ts for the per-layer provenance annotations.
  */
-export { build, StepFailure, type BuildResult, type StageResult, type LayerRec } from './engine.js';
+export { build, StepFailure, type BuildResult, type EngineHooks, type StageResult, type LayerRec } from './engine.js';
 export {
   parseSecret,
   parseOutput,

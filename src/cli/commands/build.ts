@@ -89,7 +89,21 @@ export function register(program: Command): void {
         cacheTo: (o.cacheTo as string[]).map(parseCacheTo),
         cacheFrom: (o.cacheFrom as string[]).map(parseCacheFrom),
       };
-      const r = await build(opts);
+      // Ctrl-C / SIGTERM: the engine aborts the running steps so every mount is undone first
+      const ac = new AbortController();
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (ac.signal.aborted) process.exit(130); // a second signal: give up at once
+        ac.abort(new UserError(`ERROR: failed to solve: canceled (${sig})`, { exitCode: 130 }));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let r;
+      try {
+        r = await build({ ...opts, signal: ac.signal });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       if (o.quiet && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${r.imageId}\n`);
     });
 }

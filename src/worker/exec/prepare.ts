@@ -24,7 +24,7 @@ export class MountPoints {
    * Returns the host path of container path `p` (symlinks followed inside the root), creating it
    * (and missing parents) as a directory or an empty file when it does not exist.
    */
-  ensure(p: string, kind: 'dir' | 'file'): string {
+  ensure(p: string, kind: 'dir' | 'file', keep = false): string {
     const host = resolveInRoot(this.rootfs, p, true);
     if (pathExists(host)) return host;
     const missing: string[] = [];
@@ -45,7 +45,7 @@ export class MountPoints {
       } else {
         mkdirSync(m, { mode: 0o755 });
         chmodSync(m, 0o755);
-        this.created.push({ path: m, dir: true });
+        if (!keep) this.created.push({ path: m, dir: true });
       }
     }
     return host;

@@ -50,9 +50,9 @@ export function startContainer(spec: ExecSpec): RunningContainer {
   let launched: Launched;
   try {
     const paths = {
-      proc: mp.ensure('/proc', 'dir'),
-      dev: mp.ensure('/dev', 'dir'),
-      sys: mp.ensure('/sys', 'dir'),
+      proc: mp.ensure('/proc', 'dir', spec.keepSystemDirs),
+      dev: mp.ensure('/dev', 'dir', spec.keepSystemDirs),
+      sys: mp.ensure('/sys', 'dir', spec.keepSystemDirs),
       resolv: mp.ensure('/etc/resolv.conf', 'file'),
       hosts: mp.ensure('/etc/hosts', 'file'),
     };

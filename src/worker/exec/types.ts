@@ -39,6 +39,11 @@ export interface ExecSpec {
   runtime?: 'builtin' | 'runc' | 'crun';
   /** A container id for the runtime's own bookkeeping (runc state); random when missing. */
   id?: string;
+  /**
+   * Keep the /dev, /proc and /sys directories created for the container (a build's RUN: BuildKit's
+   * layer keeps them); the /etc/hosts, /etc/resolv.conf and mount-target placeholders always go.
+   */
+  keepSystemDirs?: boolean;
 }
 
 export interface ExecResult {

@@ -11,15 +11,14 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
-import { MediaType, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from '../image/types.js';
-import { encodeHeader, padLen, TAR_END } from '../image/tar.js';
-import { UserError } from '../util/errors.js';
-import { attributionAnnotations } from './attribution.js';
-import { cloneConfig, omitEmpty } from './dispatch.js';
-import * as deps from './deps.js';
-import type { BuildOptions, OutputSpec } from './options.js';
-import type { ProgressSink } from './progress.js';
-import type { LayerRec, StageResult } from './engine.js';
+import { MediaType, ociLayerMediaType, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from '../../image/types.js';
+import { UserError } from '../../util/errors.js';
+import { attributionAnnotations } from '../attribution.js';
+import { cloneConfig, omitEmpty } from '../dispatch.js';
+import * as deps from '../deps.js';
+import type { BuildOptions, OutputSpec } from '../options.js';
+import type { ProgressSink } from '../progress.js';
+import type { LayerRec, StageResult } from '../results.js';
 
 export interface ExportInput {
   store: deps.Store;
@@ -82,7 +81,8 @@ export function finalManifest(final: StageResult, configDesc: Descriptor): Image
     config: configDesc,
     layers: final.layers.map((l) => {
       const ann = { ...(l.descriptor.annotations ?? {}), ...attributionAnnotations(l.attribution) };
-      const d: Descriptor = { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size };
+      // an OCI manifest lists OCI layer types, also for the layers of a Docker schema2 base
+      const d: Descriptor = { mediaType: ociLayerMediaType(l.descriptor.mediaType), digest: l.descriptor.digest, size: l.descriptor.size };
       if (Object.keys(ann).length) d.annotations = ann;
       return d;
     }),
@@ -142,7 +142,9 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
       v.status(`exporting layers done`);
       v.status(`exporting manifest ${mdig.digest} done`);
       v.status(`sending tarball`);
-      await writeImageTar(store, { manifest, manifestBuf, manifestDigest: mdig.digest, configDigest: configDesc.digest, names }, o.dest, opts.stdout);
+      if (!o.dest) throw new UserError('--output type=oci|docker needs dest=FILE (or dest=-)');
+      const img = { manifestDigest: mdig.digest, configDigest: configDesc.digest, manifest, config };
+      await deps.writeImageArchive(store, [{ img, tags: names.map(deps.normalizeTag) }], o.dest === '-' ? '-' : resolvePath(o.dest), o.type, { stdout: opts.stdout, dockerManifest: true });
       v.done();
     } else {
       const v = progress.start(o.type === 'local' ? 'exporting to client directory' : 'exporting to client tarball');
@@ -180,72 +182,4 @@ function run(cmd: string, args: string[], stdout?: Writable): Promise<void> {
     p.on('error', rej);
     p.on('close', (code) => (code === 0 ? res() : rej(new UserError(`${cmd} failed: ${err.trim().split('\n')[0] ?? code}`))));
   });
-}
-
-/**
- * An OCI image layout as a tar (oci-layout, index.json, blobs/sha256/...) plus Docker's
- * manifest.json, so both `docker load` and OCI tools (skopeo oci-archive:, umoci) read it.
- */
-export async function writeImageTar(
-  store: deps.Store,
-  img: { manifest: ImageManifest; manifestBuf: Buffer; manifestDigest: string; configDigest: string; names: string[] },
-  dest: string | undefined,
-  stdout?: Writable,
-): Promise<void> {
-  if (!dest) throw new UserError('--output type=oci|docker needs dest=FILE (or dest=-)');
-  const out: Writable = dest === '-' ? stdout ?? process.stdout : createWriteStream(resolvePath(dest));
-  let failed: Error | undefined;
-  out.on('error', (e: Error) => (failed = e));
-  const write = (b: Buffer): Promise<void> =>
-    new Promise((res, rej) => {
-      if (failed) return rej(failed);
-      if (out.write(b)) res();
-      else out.once('drain', () => (failed ? rej(failed) : res()));
-    });
-  const mtime = Math.floor(Date.now() / 1000);
-  const addFile = async (name: string, data: Buffer): Promise<void> => {
-    await write(encodeHeader({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime }));
-    await write(data);
-    await write(Buffer.alloc(padLen(data.length)));
-  };
-  const addDir = (name: string): Promise<void> => write(encodeHeader({ name, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime }));
-  const addBlob = async (digest: string): Promise<void> => {
-    const path = store.blobPath(digest);
-    const { size } = await import('node:fs').then((f) => f.statSync(path));
-    await write(encodeHeader({ name: `blobs/sha256/${digest.slice(7)}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtime }));
-    for await (const c of createReadStream(path)) await write(c as Buffer);
-    await write(Buffer.alloc(padLen(size)));
-  };
-  const refs = img.names.map((n) => deps.fullRef(n));
-  await addFile('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
-  const mdesc: Descriptor = { mediaType: MediaType.OciManifest, digest: img.manifestDigest, size: img.manifestBuf.length };
-  const index = {
-    schemaVersion: 2,
-    mediaType: MediaType.OciIndex,
-    manifests: refs.length
-      ? refs.map((r) => ({ ...mdesc, annotations: { 'io.containerd.image.name': r, 'org.opencontainers.image.ref.name': r.slice(r.lastIndexOf(':') + 1) } }))
-      : [mdesc],
-  };
-  await addFile('index.json', Buffer.from(JSON.stringify(index)));
-  const dockerManifest = [
-    {
-      Config: `blobs/sha256/${img.configDigest.slice(7)}`,
-      RepoTags: img.names.map((n) => {
-        const f = deps.fullRef(n);
-        return f.startsWith('docker.io/library/') ? f.slice('docker.io/library/'.length) : f.startsWith('docker.io/') ? f.slice('docker.io/'.length) : f;
-      }),
-      Layers: img.manifest.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
-    },
-  ];
-  await addFile('manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
-  await addDir('blobs/');
-  await addDir('blobs/sha256/');
-  const seen = new Set<string>();
-  for (const d of [img.manifestDigest, img.configDigest, ...img.manifest.layers.map((l) => l.digest)]) {
-    if (seen.has(d)) continue;
-    seen.add(d);
-    await addBlob(d);
-  }
-  await write(TAR_END);
-  if (dest !== '-') await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
 }
