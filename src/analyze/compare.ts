@@ -3,7 +3,7 @@
  * sizes, layers, efficiency, baggage in each, the biggest directories that only one of them has,
  * and a verdict in plain words, including the seed's trap: a "multi-stage" image that came out bigger.
  */
-import { humanSize } from '../image/human.js';
+import { humanSize } from '../util/human.js';
 import { findLeaks, type Leak } from './leaks.js';
 import type { ImageModel } from './model.js';
 import { sizeReport, type Bucket, type SizeReport } from './size.js';

@@ -5,7 +5,7 @@
  * `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`, COMMAND quoted and cut to 20 characters
  * with `…`, 12-hex ids; `json`, `table …` and Go templates). Pure: records + now in, text out.
  */
-import { ellipsis, goTimeString, humanDuration } from '../image/human.js';
+import { ellipsis, goTimeString, humanDuration } from '../util/human.js';
 import { Filters, daemonError } from '../util/filters.js';
 import { GoNil, GoStruct, parseTemplate, executeTemplate, renderFormat, templateUserError } from '../util/template.js';
 import type { ContainerRecord } from './records.js';

@@ -18,7 +18,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../image/types.js';
 import { hostPlatform } from '../image/types.js';
-import { humanSize } from '../image/human.js';
+import { humanSize } from '../util/human.js';
 import { UserError, isUserError } from '../util/errors.js';
 import { BuildCache, type CacheRecord } from './cache.js';
 import { baseKey, stepKey } from './cachekey.js';

@@ -17,7 +17,8 @@ export {
   type NamedContext,
 } from './options.js';
 export { type ProgressMode } from './progress.js';
-export { parseCacheTo, parseCacheFrom, CACHE_MEDIA_TYPE, type CacheToSpec, type CacheFromSpec } from './cacheio.js';
+export { parseCacheTo, parseCacheFrom, type CacheToSpec, type CacheFromSpec } from './options.js';
+export { CACHE_MEDIA_TYPE } from './cacheio.js';
 export { parseSsh, type SshSpec } from './ssh.js';
 export { AttributionKey, attributionAnnotations, attributionFromAnnotations, type Attribution } from './attribution.js';
 export { dispatchStep, initStageState, type StageState, type Action, type DispatchContext } from './dispatch.js';

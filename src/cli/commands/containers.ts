@@ -12,7 +12,7 @@ import {
   createContainer, formatPs, listContainers, pruneContainers, readLogs, removeContainer, requireContainer,
   signalContainer, startAttached, type ContainerRecord, type RunFlags,
 } from '../../containers/index.js';
-import { humanSize4 } from '../../image/human.js';
+import { humanSize4 } from '../../util/human.js';
 import { UserError, isUserError } from '../../util/errors.js';
 import { Filters } from '../../util/filters.js';
 import { confirm } from '../io.js';

@@ -7,9 +7,10 @@
 import type { Command } from 'commander';
 import { Store, diskUsage, prune, fsck, type ImageRecord } from '../../store/index.js';
 import * as image from '../../image/index.js';
-import { formatImages, noSuchImage } from '../../image/list.js';
-import { formatDiskUsage, formatHistoryRows, typedNils } from '../../image/contexts.js';
-import { humanSize4 } from '../../image/human.js';
+import { formatImages, noSuchImage } from '../format/list.js';
+import { historyRows, inspectObject } from '../format/describe.js';
+import { formatDiskUsage, formatHistoryRows, typedNils } from '../format/contexts.js';
+import { humanSize, humanSize4 } from '../../util/human.js';
 import type { ImageConfig } from '../../image/types.js';
 import { findContainer, listContainers, type ContainerRecord } from '../../containers/records.js';
 import { containerDiskUsage } from '../../containers/usage.js';
@@ -115,7 +116,7 @@ function registerMore(program: Command): void {
       const r = await prune(store);
       for (const i of r.images) out(`deleted: ${i}\n`);
       if (r.busy) out('another stagecraft process is writing to the store: unreferenced blobs were kept\n');
-      out(`Deleted ${r.blobs} blobs, ${r.snapshots} snapshots, ${r.temps} temp files\nTotal reclaimed space: ${image.humanSize(r.bytes)}\n`);
+      out(`Deleted ${r.blobs} blobs, ${r.snapshots} snapshots, ${r.temps} temp files\nTotal reclaimed space: ${humanSize(r.bytes)}\n`);
     });
   system
     .command('fsck')
@@ -308,7 +309,7 @@ async function inspectOne(store: Store, name: string, type: string | undefined):
       const sizes: number[] = [];
       for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
       const manifestSize = (await store.readBlob(img.manifestDigest)).length;
-      return typedNils(image.inspectObject({ img, record: recs.find((r) => r.manifestDigest === img.manifestDigest), layerSizes: sizes, manifestSize }));
+      return typedNils(inspectObject({ img, record: recs.find((r) => r.manifestDigest === img.manifestDigest), layerSizes: sizes, manifestSize }));
     }
     if (type === 'image') throw noSuchImage(name);
   }
@@ -330,7 +331,7 @@ export function defineHistory(cmd: Command): Command {
       if (!img) throw noSuchImage(name);
       const sizes: number[] = [];
       for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
-      const rows = image.historyRows(img, sizes);
+      const rows = historyRows(img, sizes);
       // a Go bool flag: -H=false, --human=0, -H f, ...
       const human = !['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(o.human.replace(/^=/, ''));
       out(formatHistoryRows(rows, { format: o.format, quiet: o.quiet, human, noTrunc: !o.trunc, fullId: img.configDigest }));

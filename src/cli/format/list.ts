@@ -5,11 +5,11 @@
  * rendered through docker's formatter: the default table, `json`, `table …` or any Go template
  * over docker's image context fields. Pure (takes records and "now").
  */
-import type { ImageRecord } from '../store/index.js';
-import { normalizeRef, splitRef } from '../store/index.js';
-import { Filters, daemonError, parseUntil, pathMatch } from '../util/filters.js';
-import { GoStruct, renderFormat } from '../util/template.js';
-import { goTimeString, humanSince, humanSize, humanSize4 } from './human.js';
+import type { ImageRecord } from '../../store/index.js';
+import { normalizeRef, splitRef } from '../../store/index.js';
+import { Filters, daemonError, parseUntil, pathMatch } from '../../util/filters.js';
+import { GoStruct, renderFormat } from '../../util/template.js';
+import { goTimeString, humanSince, humanSize, humanSize4 } from '../../util/human.js';
 
 export interface ListOptions {
   digests?: boolean;

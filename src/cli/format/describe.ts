@@ -2,8 +2,8 @@
  * `inspect` and `history` output for a stored image: docker-shaped JSON and docker's history table.
  * Pure given the resolved image and its layer sizes.
  */
-import type { ImageRecord, ResolvedImage } from '../store/index.js';
-import type { ContainerConfig } from './types.js';
+import type { ImageRecord, ResolvedImage } from '../../store/index.js';
+import type { ContainerConfig } from '../../image/types.js';
 
 export interface InspectInput {
   img: ResolvedImage;

@@ -3,9 +3,9 @@
  * (`{{.ID}} {{.CreatedSince}} {{.CreatedBy}} {{.Size}} {{.Comment}}`; `{{.Type}} {{.TotalCount}}
  * {{.Active}} {{.Size}} {{.Reclaimable}}`), docker's column titles and default tables. Pure.
  */
-import type { DfRow } from '../store/index.js';
-import { GoNil, GoStruct, renderFormat } from '../util/template.js';
-import { ellipsis, humanDuration, humanSize, humanSize4, rfc3339Seconds } from './human.js';
+import type { DfRow } from '../../store/index.js';
+import { GoNil, GoStruct, renderFormat } from '../../util/template.js';
+import { ellipsis, humanDuration, humanSize, humanSize4, rfc3339Seconds } from '../../util/human.js';
 import type { HistoryRow } from './describe.js';
 
 export const HISTORY_HEADER: Record<string, string> = {

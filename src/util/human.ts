@@ -3,7 +3,7 @@
  * with 3 significant digits (`1.98MB`, `288MB`, `7.8kB`) and durations like `About an hour`.
  * Plus a text/tabwriter-compatible column formatter (minwidth 10, padding 3, like the docker CLI).
  */
-import { tabwrite } from '../util/tabwriter.js';
+import { tabwrite } from './tabwriter.js';
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 

@@ -1,6 +1,6 @@
 /** Docker's units (go-units HumanSize / HumanDuration) and tabwriter columns, value for value. */
 import { describe, expect, it } from 'vitest';
-import { goFormatG, humanDuration, humanSince, humanSize, tabulate } from '../human.js';
+import { goFormatG, humanDuration, humanSince, humanSize, tabulate } from '../../../util/human.js';
 import { formatImages } from '../list.js';
 
 describe('docker units', () => {
