@@ -2,6 +2,7 @@
  * OCI image-spec and Docker schema2 types: descriptors, manifests, indexes, image configs.
  * Pure data shapes shared by the store, the builder, the registry client and analysis.
  */
+import { hostPlatform, type Platform } from '../reference/platform.js';
 
 export const MediaType = {
   OciManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -25,13 +26,9 @@ export const Annotation = {
   ImageName: 'io.containerd.image.name',
 } as const;
 
-export interface Platform {
-  architecture: string;
-  os: string;
-  variant?: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-}
+export type { Platform };
+export { hostPlatform };
+
 
 export interface Descriptor {
   mediaType: string;
@@ -136,14 +133,6 @@ export function toOciManifest(m: ImageManifest): ImageManifest {
   return { ...m, mediaType: MediaType.OciManifest, config, layers };
 }
 
-/** The host's platform in OCI terms (node's arch names mapped to GOARCH). */
-export function hostPlatform(): Platform {
-  const archMap: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  const architecture = archMap[process.arch] ?? process.arch;
-  const p: Platform = { os: 'linux', architecture };
-  if (architecture === 'arm64') p.variant = 'v8';
-  return p;
-}
 
 /** Canonical JSON used for every blob stagecraft writes (stable key order as given, no spaces). */
 export function canonicalJson(v: unknown): Buffer {

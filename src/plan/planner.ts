@@ -16,6 +16,9 @@ import { ShellLex } from '../dockerfile/index.js';
 import type { Platform } from '../image/types.js';
 import { hostPlatform } from '../image/types.js';
 import { UserError } from '../util/errors.js';
+import { formatPlatform, normalizePlatform } from '../reference/index.js';
+
+export { formatPlatform, normalizePlatform };
 
 export type StageRef = { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
 export type StageBase = { kind: 'scratch' } | StageRef;
@@ -94,22 +97,6 @@ export function fromChain(plan: { stages: ReadonlyArray<{ base: StageBase }> }, 
     const b: StageBase = plan.stages[s].base;
     s = b.kind === 'stage' ? b.index : undefined;
   }
-  return out;
-}
-
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter((x) => x).join('/');
-}
-
-/** containerd's platforms.Normalize for the variant: arm64 v8 and amd64 v1 are defaults (dropped), arm defaults to v7. */
-export function normalizePlatform(p: Platform): Platform {
-  const out: Platform = { ...p, os: p.os.toLowerCase(), architecture: p.architecture.toLowerCase() };
-  let v = (p.variant ?? '').toLowerCase();
-  if (/^[0-9]+$/.test(v)) v = `v${v}`;
-  if ((out.architecture === 'arm64' && v === 'v8') || (out.architecture === 'amd64' && v === 'v1')) v = '';
-  if (out.architecture === 'arm' && v === '') v = 'v7';
-  if (v) out.variant = v;
-  else delete out.variant;
   return out;
 }
 

@@ -1,14 +1,10 @@
 /**
  * Image names as the store keeps them: docker's "familiar" form, always with a tag
  * (`busybox` → `busybox:latest`, `docker.io/library/busybox:1.36` → `busybox:1.36`,
- * `localhost:5000/app` → `localhost:5000/app:latest`). Pure string functions.
+ * `localhost:5000/app` → `localhost:5000/app:latest`), made from the one reference parser. Pure.
  */
 import { UserError } from '../util/errors.js';
-
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?$|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
+import { parseReference } from './reference.js';
 
 export interface ParsedRef {
   /** familiar repository: `busybox`, `localhost:5000/app`, `ghcr.io/x/y` */
@@ -17,44 +13,13 @@ export interface ParsedRef {
   digest?: string;
 }
 
-/** Parses a reference; throws UserError("invalid reference format...") when it is not one. */
+/**
+ * Parses a reference with THE parser (reference.ts, Docker's rules); throws UserError("invalid
+ * reference format...") when it is not one. No default tag is added here.
+ */
 export function parseRef(s: string): ParsedRef {
-  const bad = (why = ''): never => {
-    throw new UserError(`invalid reference format${why ? `: ${why}` : ''}: ${JSON.stringify(s)}`);
-  };
-  if (!s || s.length > 4096) bad();
-  let rest = s;
-  let digest: string | undefined;
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) bad('bad digest');
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) bad('bad tag');
-  }
-  const parts = rest.split('/');
-  let domain: string | undefined;
-  if (parts.length > 1 && (/[.:]/.test(parts[0] as string) || parts[0] === 'localhost' || /[A-Z]/.test(parts[0] as string))) {
-    domain = parts.shift() as string;
-    if (!DOMAIN.test(domain)) bad('bad registry host');
-  }
-  if (parts.length === 0) bad();
-  for (const p of parts) {
-    if (!COMPONENT.test(p)) bad(/[A-Z]/.test(p) ? 'repository name must be lowercase' : '');
-  }
-  let path = parts.join('/');
-  if (domain === 'docker.io' || domain === 'index.docker.io') {
-    domain = undefined;
-    if (path.startsWith('library/') && parts.length === 2) path = path.slice(8);
-  }
-  const repository = domain ? `${domain}/${path}` : path;
-  return { repository, tag, digest };
+  const r = parseReference(s, { defaultTag: null });
+  return { repository: r.familiarName, tag: r.tag, digest: r.digest };
 }
 
 /** `name[:tag]` → `name:tag` with `latest` by default (digest references are returned as `name@digest`). */

@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { MediaType, canonicalJson, toOciManifest, type Descriptor } from '../image/types.js';
 import { RegistryClient, pushScope, type ClientOptions } from './client.js';
-import { parseReference, type Reference } from './reference.js';
+import { parseReference, type Reference } from '../reference/reference.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { mapLimit } from './pull.js';
 import { blobSources, recordBlobSource } from './sources.js';

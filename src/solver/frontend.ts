@@ -9,7 +9,7 @@
 import { parseDockerfile, ShellLex, type Instruction, type HeredocBody, type Dockerfile } from '../dockerfile/index.js';
 import type { Platform } from '../image/types.js';
 import { UserError } from '../util/errors.js';
-import { parsePlatform } from '../registry/index.js';
+import { parsePlatform } from '../reference/index.js';
 import { formatPlatform, fromChain, planBuild } from '../plan/index.js';
 import type { Heredoc, Lexer, SolverPlan, SolverStage, Step, StepPos } from './types.js';
 

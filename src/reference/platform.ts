@@ -1,12 +1,28 @@
 /**
- * Platform strings and manifest-list selection: `linux/arm64/v8` in, a `Platform` out; an index's
+ * THE platform module. Platform strings and manifest-list selection: `linux/arm64/v8` in, a `Platform` out; an index's
  * descriptors in, the one entry for a platform out (containerd's matching rules: os and
  * architecture must match; `arm64` treats variant `v8` and none as equal; `arm` defaults to `v7`;
  * a requested variant must match, an unrequested one prefers the best-known default).
  */
 import { UserError } from '../util/errors.js';
-import type { Descriptor, Platform } from '../image/types.js';
-import { hostPlatform } from '../image/types.js';
+
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+}
+
+/** The host's platform in OCI terms (node's arch names mapped to GOARCH). */
+export function hostPlatform(): Platform {
+  const archMap: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  const architecture = archMap[process.arch] ?? process.arch;
+  const p: Platform = { os: 'linux', architecture };
+  if (architecture === 'arm64') p.variant = 'v8';
+  return p;
+}
+
 
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386' };
 
@@ -32,12 +48,20 @@ export function parsePlatform(s: string): Platform {
   return normalizePlatform({ os, architecture: arch, ...(variant ? { variant } : {}) });
 }
 
+/**
+ * containerd's platforms.Normalize: os and architecture lower-cased, architecture aliases
+ * (`x86_64`, `aarch64`, ...) mapped, a numeric variant prefixed `v`, the default variants
+ * dropped (arm64 v8, amd64 v1), arm defaulting to v7.
+ */
 export function normalizePlatform(p: Platform): Platform {
-  const out: Platform = { os: p.os.toLowerCase(), architecture: ARCH_ALIASES[p.architecture] ?? p.architecture };
-  let v = p.variant;
-  if (out.architecture === 'arm64' && (v === 'v8' || v === '8')) v = undefined;
-  if (out.architecture === 'arm' && !v) v = 'v7';
+  const arch = p.architecture.toLowerCase();
+  const out: Platform = { ...p, os: p.os.toLowerCase(), architecture: ARCH_ALIASES[arch] ?? arch };
+  let v = (p.variant ?? '').toLowerCase();
+  if (/^[0-9]+$/.test(v)) v = `v${v}`;
+  if ((out.architecture === 'arm64' && v === 'v8') || (out.architecture === 'amd64' && v === 'v1')) v = '';
+  if (out.architecture === 'arm' && v === '') v = 'v7';
   if (v) out.variant = v;
+  else delete out.variant;
   return out;
 }
 
@@ -53,7 +77,7 @@ export function platformMatches(want: Platform, have: Platform | undefined): boo
 }
 
 /** Picks the index entry for `want`; throws docker's message when there is none. */
-export function selectManifest(manifests: Descriptor[], want: Platform): Descriptor {
+export function selectManifest<D extends { platform?: Platform }>(manifests: D[], want: Platform): D {
   const candidates = manifests.filter((d) => d.platform && platformMatches(want, d.platform));
   // attestation manifests (buildx) carry platform unknown/unknown: never selected above
   if (candidates.length) return candidates[0]!;

@@ -46,6 +46,8 @@ export interface Reference {
   name: string;
   /** Docker's short form: `busybox:latest`, `user/app:1`, `localhost:5000/x:y`. */
   familiar: string;
+  /** the short form's name alone: `busybox`, `user/app`, `localhost:5000/x` */
+  familiarName: string;
   /** Full form: `docker.io/library/busybox:latest` (tag and/or digest as present). */
   toString(): string;
 }
