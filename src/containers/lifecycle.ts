@@ -5,15 +5,14 @@
  * `removeContainer` (-f kills first), `pruneContainers`, `readLogs`. The executor is the one in
  * src/worker/exec (shared with the build engine's RUN).
  */
-import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ResolvedImage, Store } from '../store/index.js';
 import type { ImageConfig, ImageManifest } from '../image/types.js';
-import { pidAlive } from '../store/index.js';
+import { detachMountsUnder, pidAlive } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { startContainer, type RunningContainer } from '../worker/exec/index.js';
+import { childrenOf, startContainer, type RunningContainer } from '../worker/exec/index.js';
 import { mountOverlay, type Mounted } from '../worker/snapshot/index.js';
 import {
   containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, updateState, upperDir,
@@ -185,29 +184,6 @@ function withHostname(env: string[], hostname: string): string[] {
   return [...env.filter((e) => e.startsWith('PATH=')), `HOSTNAME=${hostname}`, ...env.filter((e) => !e.startsWith('PATH='))];
 }
 
-/** Host pids of the runtime's children (the container's init). */
-/**
- * The children of `pid`, from every thread: /proc/PID/task/TID/children lists only what thread TID
- * forked, and a Go runtime (runc) starts its children from whichever thread it is on.
- */
-function childrenOf(pid: number): number[] {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const tid of tids) {
-    try {
-      out.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-    } catch {
-      /* thread gone */
-    }
-  }
-  return out;
-}
-
 /** Sends a signal to a running container of another stagecraft process. */
 export function signalContainer(rec: ContainerRecord, sig: NodeJS.Signals): void {
   if (rec.state.status !== 'running' || !rec.state.pid) return;
@@ -239,28 +215,8 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
     // wait for its supervisor to unmount (it owns the mount)
     while (rec.state.supervisorPid && pidAlive(rec.state.supervisorPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
-  unmountLeftovers(containerDir(store, rec.id));
+  detachMountsUnder(containerDir(store, rec.id));
   await removeRecord(store, rec.id);
-}
-
-/** Detaches overlay mounts a killed supervisor left under `dir`. */
-function unmountLeftovers(dir: string): void {
-  let info = '';
-  try {
-    info = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return;
-  }
-  for (const line of info.split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp && mp.startsWith(`${dir}/`)) {
-      try {
-        execFileSync('umount', ['-l', mp.replace(/\\040/g, ' ')], { stdio: 'ignore' });
-      } catch {
-        /* ignore */
-      }
-    }
-  }
 }
 
 /** Removes every stopped container; returns their ids and the bytes their uppers held. */
@@ -270,7 +226,7 @@ export async function pruneContainers(store: Store): Promise<{ ids: string[]; by
   for (const c of await listContainers(store)) {
     if (c.state.status === 'running') continue;
     bytes += duBytes(upperDir(store, c.id));
-    unmountLeftovers(containerDir(store, c.id));
+    detachMountsUnder(containerDir(store, c.id));
     await removeRecord(store, c.id);
     ids.push(c.id);
   }

@@ -925,7 +925,7 @@ class Builder {
       if (/^(http_proxy|https_proxy|ftp_proxy|no_proxy|all_proxy)$/i.test(k) && !env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${val}`);
     }
     const releases: Array<() => Promise<void> | void> = [];
-    const secretDir = join(work, 'secrets');
+    let secretDir: string | undefined; // on the builder's private tmpfs: never on disk
     try {
       for (const m of action.mounts) {
         switch (m.type) {
@@ -936,7 +936,7 @@ class Builder {
               break;
             }
             if (m.target) {
-              await mkdir(secretDir, { recursive: true, mode: 0o700 });
+              secretDir ??= deps.secretScratch();
               const f = join(secretDir, createHash('sha256').update(m.id as string).digest('hex').slice(0, 16));
               await writeFile(f, data, { mode: m.mode ?? 0o400 });
               await chmod(f, m.mode ?? 0o400);
@@ -1057,7 +1057,7 @@ class Builder {
       }
     } finally {
       for (const r of releases.reverse()) await r();
-      await rm(secretDir, { recursive: true, force: true }).catch(() => undefined);
+      if (secretDir) await rm(secretDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 }

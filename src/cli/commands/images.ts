@@ -114,6 +114,8 @@ function registerMore(program: Command): void {
       const store = await Store.open();
       const r = await prune(store);
       for (const i of r.images) out(`deleted: ${i}\n`);
+      for (const m of r.unmounted) out(`unmounted stale mount ${m}\n`);
+      for (const f of r.failed) process.stderr.write(`cannot remove stale temp dir ${f}\n`);
       if (r.busy) out('another stagecraft process is writing to the store: unreferenced blobs were kept\n');
       out(`Deleted ${r.blobs} blobs, ${r.snapshots} snapshots, ${r.temps} temp files\nTotal reclaimed space: ${image.humanSize(r.bytes)}\n`);
     });
@@ -123,6 +125,7 @@ function registerMore(program: Command): void {
     .action(async () => {
       const store = await Store.open();
       const r = await fsck(store);
+      for (const m of r.unmounted) out(`unmounted stale mount ${m}\n`);
       for (const t of r.removedTemps) out(`removed stale temp file ${t}\n`);
       for (const p of r.problems) out(`problem: ${p}\n`);
       if (r.problems.length) throw new UserError(`store ${store.root}: ${r.problems.length} problem(s) found`);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { DOCKER_CAPS, type Launched } from './builtin.js';
 import { requireHostBinary } from './hostbin.js';
 import type { Prepared } from './prepared.js';
+import { TIED_DEPTH, descendant, tiedToCaller } from './privatens.js';
 import { inSlot, outSlot, wireStdio } from './stdio.js';
 
 const rel = (p: Prepared, host: string) => {
@@ -114,7 +115,10 @@ export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
   const bundle = writeBundle(p);
   const stateRoot = join(p.etc.dir, 'state');
   const cmd = runtimeCommand(runtime, stateRoot);
-  const child = spawn(...cmd('run', '--bundle', bundle, p.id), {
+  const tied = !s.outlivesCaller;
+  const [bin, args] = cmd('run', '--bundle', bundle, p.id);
+  const argv = tied ? tiedToCaller([bin, ...args], { mountProc: true }) : [bin, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
     stdio: [inSlot(s.stdin), outSlot(s.stdout), outSlot(s.stderr)],
     detached: !s.tty,
   });
@@ -130,8 +134,11 @@ export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
       if (sig === 'SIGKILL') {
         spawnSync(...cmd('kill', p.id, 'KILL'), { stdio: 'ignore' });
       } else if (child.pid) {
+        // the runtime forwards signals to the container's init (unshare above it does not)
+        const target = tied ? descendant(child.pid, TIED_DEPTH) : child.pid;
+        if (target === undefined) return;
         try {
-          process.kill(child.pid, sig);
+          process.kill(target, sig);
         } catch {
           /* gone */
         }
