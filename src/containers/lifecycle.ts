@@ -10,9 +10,9 @@ import { hostname as osHostname } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { ResolvedImage, Store } from '../store/index.js';
 import type { ImageConfig, ImageManifest } from '../image/types.js';
-import { detachMountsUnder, pidAlive } from '../store/index.js';
+import { detachMountsUnder } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { childrenOf, startContainer, type RunningContainer } from '../worker/exec/index.js';
+import { childrenOf, processAlive, processStartTime, startContainer, type RunningContainer } from '../worker/exec/index.js';
 import { mountOverlay, type Mounted } from '../worker/snapshot/index.js';
 import {
   containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, updateState, upperDir,
@@ -98,8 +98,10 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
   const useTty = c.tty && !!process.stdout.isTTY;
   const handlers: [NodeJS.Signals, () => void][] = [];
   try {
+    // a supervisor that was killed left its overlay mounted
+    detachMountsUnder(containerDir(store, rec.id));
     mounted = await mountOverlay(lowers, upperDir(store, rec.id), { scratchDir: containerDir(store, rec.id) });
-    await updateState(store, rec.id, { status: 'running', supervisorPid: process.pid, startedAt: new Date().toISOString(), finishedAt: undefined, exitCode: undefined });
+    await updateState(store, rec.id, { status: 'running', supervisorPid: process.pid, supervisorStart: processStartTime(process.pid), startedAt: new Date().toISOString(), finishedAt: undefined, exitCode: undefined });
     const outRec = record('stdout');
     const errRec = record('stderr');
     running = startContainer({
@@ -118,8 +120,11 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
       stdin: useTty ? 'inherit' : c.interactive ? (io.stdin ?? process.stdin) : 'ignore',
       stdout: useTty ? 'inherit' : (b) => { io.stdout.write(b); outRec(b); },
       stderr: useTty ? 'inherit' : (b) => { io.stderr.write(b); errRec(b); },
+      // docker: killing the client does not stop the container; stop / rm -f reach it by its pid
+      outlivesCaller: true,
+      scratchDir: containerDir(store, rec.id),
     });
-    await updateState(store, rec.id, { pid: running.pid });
+    await updateState(store, rec.id, { pid: running.pid, pidStart: processStartTime(running.pid) });
     if (io.forwardSignals) {
       let interrupts = 0;
       const r = running;
@@ -186,8 +191,8 @@ function withHostname(env: string[], hostname: string): string[] {
 
 /** Sends a signal to a running container of another stagecraft process. */
 export function signalContainer(rec: ContainerRecord, sig: NodeJS.Signals): void {
-  if (rec.state.status !== 'running' || !rec.state.pid) return;
-  for (const p of childrenOf(rec.state.pid)) {
+  if (rec.state.status !== 'running' || !processAlive(rec.state.pid, rec.state.pidStart)) return;
+  for (const p of childrenOf(rec.state.pid!)) {
     try {
       process.kill(p, sig);
     } catch {
@@ -213,7 +218,7 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
       await new Promise((r) => setTimeout(r, 50));
     }
     // wait for its supervisor to unmount (it owns the mount)
-    while (rec.state.supervisorPid && pidAlive(rec.state.supervisorPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (processAlive(rec.state.supervisorPid, rec.state.supervisorStart) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
   detachMountsUnder(containerDir(store, rec.id));
   await removeRecord(store, rec.id);

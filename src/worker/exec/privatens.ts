@@ -160,3 +160,22 @@ export function descendant(pid: number, depth: number): number | undefined {
   for (let i = 0; i < depth && cur !== undefined; i++) cur = childrenOf(cur)[0];
   return cur;
 }
+
+/** The start time of `pid` (clock ticks since boot, /proc/PID/stat field 22): with the pid, it names one process. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f[0] === 'Z') return undefined; // a zombie has finished
+    return f[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while the process `pid` that started at `start` (when given) runs; a reused pid is not it. */
+export function processAlive(pid: number | undefined, start?: string): boolean {
+  if (!pid || pid <= 0) return false;
+  const now = processStartTime(pid);
+  return now !== undefined && (start === undefined || now === start);
+}
