@@ -174,7 +174,8 @@ async function imageOf(store: Store, rec: ContainerRecord): Promise<ResolvedImag
   }
 }
 
-function withLatest(ref: string): string {
+/** `busybox` → `busybox:latest`, as docker words "Unable to find image"; digests and IDs as given. */
+export function withLatest(ref: string): string {
   if (ref.includes('@') || /^[0-9a-f]{12,64}$/.test(ref)) return ref;
   return /:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
 }
@@ -206,7 +207,7 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
   let rec = await requireContainer(store, ref);
   if (rec.state.status === 'running') {
     if (!force) {
-      throw new UserError(`Error response from daemon: cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove`);
+      throw new UserError(`cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove`);
     }
     signalContainer(rec, 'SIGKILL');
     const deadline = Date.now() + 10_000;

@@ -111,7 +111,7 @@ export async function findContainer(store: Store, ref: string): Promise<Containe
 
 export async function requireContainer(store: Store, ref: string): Promise<ContainerRecord> {
   const c = await findContainer(store, ref);
-  if (!c) throw new UserError(`Error response from daemon: No such container: ${ref}`);
+  if (!c) throw new UserError(`No such container: ${ref}`);
   return c;
 }
 

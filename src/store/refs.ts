@@ -49,6 +49,8 @@ export function parseRef(s: string): ParsedRef {
     if (!COMPONENT.test(p)) bad(/[A-Z]/.test(p) ? 'repository name must be lowercase' : '');
   }
   let path = parts.join('/');
+  // distribution's limit on the whole name (domain included), as build -t and pull apply it
+  if ((domain ? `${domain}/${path}` : path).length > 255) bad('repository name must not be more than 255 characters');
   if (domain === 'docker.io' || domain === 'index.docker.io') {
     domain = undefined;
     if (path.startsWith('library/') && parts.length === 2) path = path.slice(8);
