@@ -23,6 +23,7 @@ import { resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
 import { applyLayer } from './layer-apply.js';
 import { writeTarAsLayer } from './layer-write.js';
+import { validateTar } from './import.js';
 import { encodeHeader, padLen, TAR_END } from './tar.js';
 import {
   Annotation,
@@ -311,6 +312,7 @@ async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
       if (!l) {
         const p = resolveInRoot(dir, lp, true);
         if (!existsSync(p)) throw new UserError(`invalid image archive: missing layer ${lp}`);
+        await validateTar(p, lp, 'inside');
         l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
         layerCache.set(lp, l);
       }
@@ -374,6 +376,7 @@ export async function loadOciLayoutDir(store: Store, dir: string, opts: { select
     const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
     for (const l of m.layers) {
       if (store.hasBlob(l.digest)) continue;
+      if (existsSync(blobFile(l.digest))) await validateTar(blobFile(l.digest), l.digest, 'inside');
       await store.putBlob(createReadStream(blobFile(l.digest), { highWaterMark: 1 << 20 }), { digest: l.digest, size: l.size });
     }
     const prev = byDigest.get(got.desc.digest);
@@ -396,11 +399,10 @@ export async function loadImages(store: Store, input: string | undefined): Promi
     if (process.stdin.isTTY) throw new UserError('load: no input (use -i FILE or pipe an archive)');
     src = process.stdin;
   } else {
-    try {
-      if (!(await stat(input)).isFile()) throw new Error('not a file');
-    } catch {
-      throw new UserError(`${input}: no such file`);
-    }
+    const st = await stat(input).catch(() => undefined);
+    if (!st) throw new UserError(`open ${input}: no such file or directory`);
+    if (st.isDirectory()) throw new UserError(`${input} is a directory: load reads an image archive (a docker-archive or OCI layout tarball)`);
+    if (!st.isFile() && !st.isFIFO() && !st.isCharacterDevice()) throw new UserError(`${input}: not a regular file`);
     src = createReadStream(input, { highWaterMark: 1 << 20 });
   }
   const tmp = await store.tmpDir('load-');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Store, chainIdOf, normalizeTag, type ResolvedImage } from '../store/index.js';
 import { measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, loadOciLayoutDir, writeImageArchive, Annotation, MediaType, type Descriptor, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
-import { runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
+import { privateScratch, runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
 import { copyFiles as fileopsCopy, patternMatcher, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
 import { hashPaths, parseDockerignore } from '../worker/context/index.js';
 import { parseReference, pullImage, pushImage } from '../registry/index.js';
@@ -68,6 +68,11 @@ export async function measureLayerDir(dir: string): Promise<{ diffId: string }> 
 
 export function chainId(diffIds: string[]): string {
   return chainIdOf(diffIds);
+}
+
+/** A directory for a RUN's secret files: a tmpfs that only this builder sees, never a disk. */
+export function secretScratch(): string {
+  return privateScratch('secrets-');
 }
 
 export function runContainer(spec: ExecSpec): Promise<ExecResult> {

@@ -83,8 +83,8 @@ export class MountManager {
     const out: deps.Mount[] = [];
     const env: string[] = [];
     const releases: Array<() => Promise<void> | void> = [];
-    const secretDir = join(work, 'secrets');
-    releases.push(() => rm(secretDir, { recursive: true, force: true }).catch(() => undefined));
+    let secretDir: string | undefined; // on the builder's private tmpfs: never on disk
+    releases.push(() => (secretDir ? rm(secretDir, { recursive: true, force: true }).catch(() => undefined) : undefined));
     const release = async (): Promise<void> => {
       for (const r of releases.reverse()) await r();
     };
@@ -99,7 +99,7 @@ export class MountManager {
               break;
             }
             if (m.target) {
-              await mkdir(secretDir, { recursive: true, mode: 0o700 });
+              secretDir ??= deps.secretScratch();
               const f = join(secretDir, createHash('sha256').update(m.id as string).digest('hex').slice(0, 16));
               await writeFile(f, data, { mode: m.mode ?? 0o400 });
               await chmod(f, m.mode ?? 0o400);

@@ -8,3 +8,4 @@ export { normalizeRef, normalizeTag, parseRef, splitRef, qualifiedRef, type Pars
 export { writeFileAtomic, fsyncDir, pidAlive } from './atomic.js';
 export { acquireLock, type HeldLock } from './lock.js';
 export { diskUsage, prune, fsck, type DfRow, type PruneResult, type FsckResult } from './maintenance.js';
+export { mountsUnder, detachMountsUnder } from './mounts.js';

@@ -7,7 +7,7 @@
  */
 import type { ImageRecord } from '../../store/index.js';
 import { normalizeRef, splitRef } from '../../store/index.js';
-import { Filters, daemonError, parseUntil, pathMatch } from '../../util/filters.js';
+import { Filters, dockerError, parseUntil, pathMatch } from '../../util/filters.js';
 import { GoStruct, renderFormat } from '../../util/template.js';
 import { goTimeString, humanSince, humanSize, humanSize4 } from '../../util/human.js';
 
@@ -62,7 +62,7 @@ export function noSuchImage(ref: string): Error {
   } catch {
     /* not a reference: as given */
   }
-  return daemonError(`No such image: ${name}`);
+  return dockerError(`No such image: ${name}`);
 }
 
 const createdMs = (r: ImageRecord): number => (r.created ? Date.parse(r.created) || 0 : 0);

@@ -73,7 +73,7 @@ export function startContainer(spec: ExecSpec): RunningContainer {
       }
       return { mount: m, host: mp.ensure(target, kind), kind };
     });
-    etc = makeEtcFiles(spec.hostname ?? '', spec.network);
+    etc = makeEtcFiles(spec.hostname ?? '', spec.network, spec.scratchDir);
     const prepared: Prepared = { spec, id, rootfs, cwd, env, user, etc, paths, mounts };
     launched = spec.runtime === 'runc' || spec.runtime === 'crun' ? launchOci(prepared, spec.runtime) : launchBuiltin(prepared);
   } catch (e) {
