@@ -41,6 +41,8 @@ export interface LintOptions {
 
 export interface LintResult {
   file: string;
+  /** the Dockerfile text (for reports that quote it) */
+  source: string;
   findings: Finding[];
   check: CheckConfig;
   /** BuildKit's error when `check=error=true` and a build check fired */
@@ -127,7 +129,7 @@ export function lintText(text: string, opts: LintOptions = {}): LintResult {
     const fired = [...new Set(findings.filter((f) => RULES_BY_ID.get(f.rule)?.source === 'buildkit').map((f) => f.rule))];
     if (fired.length > 0) checkError = `lint violation found for rules: ${fired.join(', ')}`;
   }
-  return { file, findings, check, checkError };
+  return { file, source: text, findings, check, checkError };
 }
 
 /** `# hadolint ignore=...` on the comment lines right above an instruction, and `global ignore=`. */
