@@ -47,5 +47,8 @@ describe('build checks', () => {
     const r = await runCli(['build', '--progress', 'plain', '-t', 'chk:1', '-f', f, ctx], { root });
     expect(r.code).toBe(0);
     expect(r.stderr.trimEnd().split('\n').slice(-2)).toEqual([' 1 warning found (use docker --debug to expand):', ' - JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to OS signals (line 3)']);
+    const q = await runCli(['build', '-q', '-t', 'chk:2', '-f', f, ctx], { root });
+    expect(q.code).toBe(0);
+    expect(q.stderr).toBe(''); // -q: no progress, no summary (as buildx in quiet mode)
   });
 });

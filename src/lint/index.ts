@@ -6,5 +6,5 @@
  */
 export { lintText, failsThreshold, type LintOptions, type LintResult } from './engine.js';
 export { LINT_RULES, RULES_BY_ID, LEVELS, type Finding, type Level, type RuleInfo, type Threshold } from './rules.js';
-export { parseCheckOptions, parseHadolintConfig, parseThreshold, EMPTY_HADOLINT, type CheckConfig, type HadolintConfig } from './config.js';
+export { EMPTY_CHECK, parseCheckOptions, parseHadolintConfig, parseThreshold, EMPTY_HADOLINT, type CheckConfig, type HadolintConfig } from './config.js';
 export { formatResults, formatRuleList, LINT_FORMATS, type LintFormat } from './format.js';

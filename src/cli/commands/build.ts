@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
-import { lintText, type LintResult } from '../../lint/index.js';
+import { EMPTY_CHECK, lintText, type LintResult } from '../../lint/index.js';
 import { loadContext } from '../../worker/context/index.js';
 import {
   build,
@@ -93,7 +93,7 @@ export function register(program: Command): void {
         cacheFrom: (o.cacheFrom as string[]).map(parseCacheFrom),
       };
       // BuildKit's build checks, as docker build runs them (only the stages the target needs)
-      const checks = await buildChecks(opts);
+      const checks = await buildChecks(opts, !!o.check);
       if (o.check) {
         process.stderr.write(formatCheck(checks));
         if (checks.findings.length > 0 || checks.checkError) process.exitCode = 1;
@@ -102,13 +102,20 @@ export function register(program: Command): void {
       if (checks.checkError) throw new UserError(`failed to solve: ${checks.checkError}`);
       const r = await build(opts);
       const warnings = checks.findings.filter((f) => f.rule !== 'InvalidDockerfile'); // the build reports its own errors
-      if (warnings.length > 0 && progress !== 'json') process.stderr.write(formatWarnings({ ...checks, findings: warnings }));
+      if (warnings.length > 0 && progress !== 'json' && progress !== 'quiet') process.stderr.write(formatWarnings({ ...checks, findings: warnings }));
       if (o.quiet && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${r.imageId}\n`);
     });
 }
 
-async function buildChecks(o: BuildOptions): Promise<LintResult> {
-  const ctx = await loadContext(o.contextDir, { dockerfile: o.dockerfile, stdin: o.dockerfileText });
+/** BuildKit's checks over the build's Dockerfile; a context the build cannot load is the build's error to report (an empty result here), except with --check. */
+async function buildChecks(o: BuildOptions, check: boolean): Promise<LintResult> {
+  let ctx;
+  try {
+    ctx = await loadContext(o.contextDir, { dockerfile: o.dockerfile, stdin: o.dockerfileText });
+  } catch (e) {
+    if (check) throw e;
+    return { file: o.dockerfile ?? 'Dockerfile', source: '', findings: [], check: EMPTY_CHECK };
+  }
   return lintText(ctx.dockerfile.text, {
     file: ctx.dockerfile.name,
     target: o.target,
