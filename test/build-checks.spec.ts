@@ -51,4 +51,18 @@ describe('build checks', () => {
     expect(q.code).toBe(0);
     expect(q.stderr).toBe(''); // -q: no progress, no summary (as buildx in quiet mode)
   });
+  it.skipIf(!isRoot)('UndefinedVar sees the Env of base images in the store (lint and build --check)', async () => {
+    const root = tmp('sc-checks-root-');
+    const base = df('Dockerfile.base', 'FROM scratch\nENV APP_HOME=/app\nCOPY a.txt /\n');
+    expect((await runCli(['build', '-q', '-t', 'envbase:1', '-f', base, ctx], { root })).code).toBe(0);
+    const f = df('Dockerfile.env', 'FROM envbase:1\nCOPY a.txt $APP_HOME/\nCOPY a.txt $APP_HOM/\n');
+    const lint = await runCli(['lint', '--format', 'json', f], { root });
+    const uv = (JSON.parse(lint.stdout) as Array<{ code: string; line: number; message: string }>).filter((x) => x.code === 'UndefinedVar');
+    expect(uv.map((x) => `${x.line} ${x.message}`)).toEqual(["3 Usage of undefined variable '$APP_HOM' (did you mean $APP_HOME?)"]);
+    const chk = await runCli(['build', '--check', '-f', f, ctx], { root });
+    expect(chk.stderr).toContain("WARNING: UndefinedVar - https://docs.docker.com/go/dockerfile/rule/undefined-var/\nUsage of undefined variable '$APP_HOM' (did you mean $APP_HOME?)");
+    // an image lint has never seen: no guessing
+    const unknown = await runCli(['lint', '--format', 'json', df('Dockerfile.unknown', 'FROM nothere:1\nCOPY a.txt $WHATEVER/\n')], { root });
+    expect(unknown.stdout).not.toContain('UndefinedVar');
+  });
 });

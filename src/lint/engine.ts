@@ -132,6 +132,12 @@ export function lintText(text: string, opts: LintOptions = {}): LintResult {
   return { file, source: text, findings, check, checkError };
 }
 
+/** The image references stages start from (after global-ARG expansion): what `imageEnv` may be asked about. */
+export function baseImages(text: string, opts: Pick<LintOptions, 'file' | 'buildArgs' | 'platformArgs'> = {}): string[] {
+  const m = buildModel(text, { file: opts.file, buildArgs: opts.buildArgs, platformArgs: opts.platformArgs });
+  return [...new Set(m.stages.flatMap((s) => (s.base.kind === 'image' ? [s.base.ref] : [])))];
+}
+
 /** `# hadolint ignore=...` on the comment lines right above an instruction, and `global ignore=`. */
 function pragmas(m: LintModel, disabled: boolean): { inline: Map<number, Set<string>>; global: Set<string> } {
   const inline = new Map<number, Set<string>>();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
 import { EMPTY_CHECK, lintText, type LintResult } from '../../lint/index.js';
+import { storeImageEnv } from '../lintenv.js';
 import { loadContext } from '../../worker/context/index.js';
 import {
   build,
@@ -101,8 +102,10 @@ export function register(program: Command): void {
       }
       if (checks.checkError) throw new UserError(`failed to solve: ${checks.checkError}`);
       const r = await build(opts);
-      const warnings = checks.findings.filter((f) => f.rule !== 'InvalidDockerfile'); // the build reports its own errors
-      if (warnings.length > 0 && progress !== 'json' && progress !== 'quiet') process.stderr.write(formatWarnings({ ...checks, findings: warnings }));
+      // after the build the base images are in the store: UndefinedVar can see their Env
+      const after = await buildChecks(opts, false);
+      const warnings = after.findings.filter((f) => f.rule !== 'InvalidDockerfile'); // the build reports its own errors
+      if (warnings.length > 0 && progress !== 'json' && progress !== 'quiet') process.stderr.write(formatWarnings({ ...after, findings: warnings }));
       if (o.quiet && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${r.imageId}\n`);
     });
 }
@@ -123,6 +126,8 @@ async function buildChecks(o: BuildOptions, check: boolean): Promise<LintResult>
     allStages: false,
     ignore: ctx.ignore,
     families: ['buildkit'],
+    // base images already in the store give UndefinedVar their Env (nothing is pulled for this)
+    imageEnv: await storeImageEnv(ctx.dockerfile.text, { file: ctx.dockerfile.name, buildArgs: o.buildArgs }),
   });
 }
 

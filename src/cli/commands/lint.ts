@@ -13,6 +13,7 @@ import { parseBuildArg } from '../../solver/index.js';
 import { UserError } from '../../util/errors.js';
 import { loadContext, type PathMatcher } from '../../worker/context/index.js';
 import { readDockerfile } from '../io.js';
+import { storeImageEnv } from '../lintenv.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -107,6 +108,7 @@ export function register(program: Command): void {
         results.push(
           lintText(text, {
             file: file === '-' ? '-' : file,
+            imageEnv: await storeImageEnv(text, { file, buildArgs }),
             target: o.target,
             buildArgs,
             ignore,
