@@ -21,7 +21,7 @@ export { ShellLex, ShellExpansionError } from './shell.js';
 export type { Env, ProcessResult, ShellLexOptions } from './shell.js';
 export { dumpNode } from './ast.js';
 export type { AstNode, AstArg, AstResult, Directive, Heredoc, Pos } from './ast.js';
-export { toInstruction, expandRunMounts, parseRunMount, resolveRunMount, parseGoDuration, INSTRUCTION_NAMES } from './instructions.js';
+export { toInstruction, levenshtein, expandRunMounts, parseRunMount, resolveRunMount, parseGoDuration, INSTRUCTION_NAMES } from './instructions.js';
 export type * from './instructions.js';
 
 /** One build stage: its FROM and the instructions after it. */

@@ -667,7 +667,8 @@ function suggest(val: string, options: readonly string[]): string | undefined {
   return best;
 }
 
-function levenshtein(a: string, b: string): number {
+/** Edit distance (BuildKit's suggest package uses it for "did you mean"). */
+export function levenshtein(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = dp[0]!;

@@ -5,9 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { compareImages, convertToMultiStage, findLeaks, LINT_RULES, lintDockerfile, loadImageModel, sizeReport, type Severity } from '../../analyze/index.js';
+import { compareImages, convertToMultiStage, findLeaks, loadImageModel, sizeReport } from '../../analyze/index.js';
 import { parseDockerfile } from '../../dockerfile/index.js';
-import { planBuild } from '../../plan/index.js';
 import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
 import { Store } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
@@ -28,30 +27,6 @@ function bytesArg(v: string): number {
 }
 
 export function register(program: Command): void {
-  program
-    .command('lint')
-    .description('Check a Dockerfile for build-time baggage, leaked secrets and BuildKit build-check issues')
-    .argument('[file]', 'the Dockerfile', 'Dockerfile')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--failure-threshold <severity>', 'exit 1 on findings of this severity or worse').choices(['error', 'warning', 'info', 'none']).default('warning'))
-    .option('--target <stage>', 'the stage that ships (default: the last)')
-    .option('--list', 'list the rules and exit')
-    .action((file: string, o: { format: 'text' | 'json'; failureThreshold: Severity | 'none'; target?: string; list?: boolean }) => {
-      if (o.list) {
-        for (const r of LINT_RULES) process.stdout.write(`${r.id}  ${r.severity.padEnd(7)}  ${r.summary}\n`);
-        return;
-      }
-      const name = file === '-' ? '<stdin>' : file;
-      const text = readDockerfile(file);
-      const df = parseDockerfile(text, { file: name });
-      const findings = lintDockerfile(df, planBuild(df, { target: o.target }));
-      if (o.format === 'json') process.stdout.write(`${JSON.stringify(findings.map((f) => ({ file: name, ...f })), null, 2)}\n`);
-      else for (const f of findings) process.stdout.write(`${name}:${f.line}:${f.col} ${f.rule} ${f.severity}: ${f.message}\n`);
-      const order: Array<Severity | 'none'> = ['error', 'warning', 'info'];
-      const lim = order.indexOf(o.failureThreshold);
-      if (lim >= 0 && findings.some((f) => order.indexOf(f.severity) <= lim)) process.exitCode = 1;
-    });
-
   program
     .command('convert')
     .description('Rewrite a single-stage Dockerfile as a multi-stage one (build stage + slim final stage)')

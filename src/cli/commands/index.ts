@@ -17,6 +17,7 @@ export const MODULES = {
   build: () => import('./build.js'),
   containers: () => import('./containers.js'),
   analyze: () => import('./analyze.js'),
+  lint: () => import('./lint.js'),
   manage: () => import('./manage.js'),
 } satisfies Record<string, () => Promise<CommandModule>>;
 
@@ -47,7 +48,7 @@ export const COMMANDS: Record<string, ModuleName> = {
   rm: 'containers',
   start: 'containers',
   stop: 'containers',
-  lint: 'analyze',
+  lint: 'lint',
   convert: 'analyze',
   analyze: 'analyze',
   compare: 'analyze',
