@@ -10,4 +10,3 @@ export { findLeaks, wantsContent, type Leak, type LeakKind } from './leaks.js';
 export { compareImages, summarize, type Comparison, type ImageSummary } from './compare.js';
 export { loadImageModel } from './load.js';
 export { lintDockerfile, LINT_RULES, type LintFinding, type LintRule, type Severity } from './lint.js';
-export { convertToMultiStage, type ConvertInput, type ConvertResult } from './convert.js';

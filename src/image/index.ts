@@ -10,7 +10,8 @@ export { compress, decompress, gzipParallel, zstdCompress, sniffCompression, typ
 export { readTar, encodeHeader, TAR_END, padLen, TarContentSize, TarFormatError, type TarEntry, type TarHeader, type TarType } from './tar.js';
 export { readXattrsTree, restoreXattrs } from './xattrs.js';
 export { importRootfs, type ImportOptions } from './import.js';
-export { applyChange, splitWords } from './changes.js';
+export { applyChange } from './changes.js';
+export { splitWords } from '../dockerfile/shellcmd.js';
 export { formatImages, type ListOptions } from './list.js';
 export { humanSize, humanDuration, humanSince, tabulate } from './human.js';
 export { chainIdOf as chainId } from '../store/store.js';

@@ -17,6 +17,7 @@ export const MODULES = {
   build: () => import('./build.js'),
   containers: () => import('./containers.js'),
   analyze: () => import('./analyze.js'),
+  convert: () => import('./convert.js'),
   manage: () => import('./manage.js'),
 } satisfies Record<string, () => Promise<CommandModule>>;
 
@@ -48,7 +49,7 @@ export const COMMANDS: Record<string, ModuleName> = {
   start: 'containers',
   stop: 'containers',
   lint: 'analyze',
-  convert: 'analyze',
+  convert: 'convert',
   analyze: 'analyze',
   compare: 'analyze',
   image: 'manage',
