@@ -199,12 +199,14 @@ export function convertParsed(df: Dockerfile, source: string, input: ConvertInpu
     if (RUNTIME_META.has(s.ins.kind)) continue;
     if (s === steps.find((x) => x.ins.kind !== 'ARG') && ecosystem === 'go' && goOut && !cgoOn) buildLines.push('ENV CGO_ENABLED=0');
     const hasVenvCmd = venvBefore && s === venvBefore.step;
-    const addVenvPkg = needPyVenvPkg && s.cmds?.some((c) => c.kind.kind === 'install' && c.kind.packages.some((p) => packageName(p) === 'python3'));
+    // Debian splits venv (ensurepip) out of python3; Alpine's and Fedora's python3 have it
+    const isAptPython = (k: CommandKind) => k.kind === 'install' && k.manager === 'apt' && k.packages.some((p) => packageName(p) === 'python3');
+    const addVenvPkg = needPyVenvPkg && s.cmds?.some((c) => isAptPython(c.kind));
     if ((hasVenvCmd || addVenvPkg) && s.ins.kind === 'RUN' && s.cmds) {
       const cmds = s.cmds.flatMap(({ cmd, kind }) => {
         const out: ShellCommand[] = [];
         if (hasVenvCmd && cmd === venvBefore.cmd) out.push({ text: `python3 -m venv --system-site-packages ${VENV}`, op: '&&' });
-        if (addVenvPkg && kind.kind === 'install' && kind.packages.some((p) => packageName(p) === 'python3')) out.push({ ...cmd, text: rewriteInstall(cmd.text, kind.manager, [...kind.packages, 'python3-venv']) });
+        if (addVenvPkg && kind.kind === 'install' && isAptPython(kind)) out.push({ ...cmd, text: rewriteInstall(cmd.text, kind.manager, [...kind.packages, 'python3-venv']) });
         else out.push(cmd);
         return out;
       });
