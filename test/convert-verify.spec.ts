@@ -101,3 +101,18 @@ describe.skipIf(!isRoot || !hasDebootstrap)('convert --verify: real builds', () 
     expect(v.out).toBe('');
   }, 600_000);
 });
+
+describe('convert CLI', () => {
+  it('writes the conversion (-o), notes go to stderr; a multi-stage input is one positioned error line', async () => {
+    const ctx = tmp('sc-conv-');
+    cpSync(join(FIXTURES, 'apt-node'), ctx, { recursive: true });
+    const r = await runCli(['convert', join(ctx, 'Dockerfile'), '-o', join(ctx, 'out')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('note: the final stage does not install npm (build only)\n');
+    expect(readFileSync(join(ctx, 'out'), 'utf8')).toMatch(/^# Converted to a multi-stage build by stagecraft convert \(node\)\./);
+    const bad = await runCli(['convert', '-'], { input: 'FROM a\nRUN x\nFROM b\n' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('<stdin>:3:1: already has 2 stages; convert takes a single-stage Dockerfile\n');
+  });
+});
