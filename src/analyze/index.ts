@@ -9,4 +9,3 @@ export { sizeReport, stageOf, type Bucket, type LayerStats, type SizeReport } fr
 export { findLeaks, wantsContent, type Leak, type LeakKind } from './leaks.js';
 export { compareImages, summarize, type Comparison, type ImageSummary } from './compare.js';
 export { loadImageModel } from './load.js';
-export { convertToMultiStage, type ConvertInput, type ConvertResult } from './convert.js';

@@ -10,6 +10,7 @@ export { compress, decompress, gzipParallel, zstdCompress, sniffCompression, typ
 export { readTar, encodeHeader, TAR_END, padLen, TarContentSize, TarFormatError, type TarEntry, type TarHeader, type TarType } from './tar.js';
 export { readXattrsTree, restoreXattrs } from './xattrs.js';
 export { importRootfs, type ImportOptions } from './import.js';
-export { applyChange, splitWords } from './changes.js';
+export { applyChange } from './changes.js';
+export { splitWords } from '../dockerfile/shellcmd.js';
 export { chainIdOf as chainId, chainIdOf, type BlobStore, type ResolvedImage, type LayerInfo } from './store-api.js';
 export { saveImages, loadImages, loadOciLayoutDir, writeImageArchive, type SaveFormat, type LoadedImage, type ArchiveImage } from './archive.js';

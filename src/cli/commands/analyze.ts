@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { compareImages, convertToMultiStage, findLeaks, loadImageModel, sizeReport } from '../../analyze/index.js';
+import { compareImages, findLeaks, loadImageModel, sizeReport } from '../../analyze/index.js';
 import { parseDockerfile } from '../../dockerfile/index.js';
 import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
 import { Store } from '../../store/index.js';
@@ -27,24 +27,6 @@ function bytesArg(v: string): number {
 }
 
 export function register(program: Command): void {
-  program
-    .command('convert')
-    .description('Rewrite a single-stage Dockerfile as a multi-stage one (build stage + slim final stage)')
-    .argument('[file]', 'the single-stage Dockerfile', 'Dockerfile')
-    .option('-o, --output <file>', 'write the result here instead of stdout')
-    .option('--context <dir>', 'build context, read for package.json / tsconfig.json (default: the Dockerfile\'s directory)')
-    .option('--artifact <path>', 'a path in the build stage to copy into the final stage (repeatable; overrides detection)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .action((file: string, o: { output?: string; context?: string; artifact: string[] }) => {
-      const name = file === '-' ? '<stdin>' : file;
-      const text = readDockerfile(file);
-      const df = parseDockerfile(text, { file: name });
-      const ctx = resolve(o.context ?? (file === '-' ? '.' : dirname(file)));
-      const read = (f: string) => (existsSync(join(ctx, f)) ? readFileSync(join(ctx, f), 'utf8') : undefined);
-      const r = convertToMultiStage(df, { packageJson: read('package.json'), tsconfig: read('tsconfig.json'), artifacts: o.artifact.length ? o.artifact : undefined });
-      emit(r.text, o.output);
-      for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
-    });
-
   program
     .command('analyze')
     .description('Show where every byte of an image came from and what build-time baggage it carries')

@@ -18,6 +18,7 @@ export const MODULES = {
   containers: () => import('./containers.js'),
   analyze: () => import('./analyze.js'),
   lint: () => import('./lint.js'),
+  convert: () => import('./convert.js'),
   manage: () => import('./manage.js'),
 } satisfies Record<string, () => Promise<CommandModule>>;
 
@@ -49,7 +50,7 @@ export const COMMANDS: Record<string, ModuleName> = {
   start: 'containers',
   stop: 'containers',
   lint: 'lint',
-  convert: 'analyze',
+  convert: 'convert',
   analyze: 'analyze',
   compare: 'analyze',
   image: 'manage',
