@@ -42,7 +42,7 @@ export interface DiveAnalysis {
   userSizeBytes: number;
   /** Per layer, the sum of its tar entries' sizes (dive's layer size). */
   layerSizes: number[];
-  /** Paths seen in two or more layers, largest cumulative size first. */
+  /** Paths seen in two or more layers, largest cumulative size first (dive's order). */
   inefficiencies: DiveInefficiency[];
 }
 
@@ -227,9 +227,11 @@ export function diveAnalysis(layers: LayerModel[]): DiveAnalysis {
     sizeBytes,
     userSizeBytes,
     layerSizes,
+    // dive sorts ascending (stable for small lists) and prints in reverse: ties come last-found first
     inefficiencies: inefficient
       .map((d) => ({ path: d.path, count: d.count, cumulativeSize: d.cumulative, minSize: d.min }))
-      .sort((a, b) => b.cumulativeSize - a.cumulativeSize || byteOrder(a.path, b.path)),
+      .sort((a, b) => a.cumulativeSize - b.cumulativeSize)
+      .reverse(),
   };
 }
 
