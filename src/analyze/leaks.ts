@@ -41,6 +41,8 @@ interface PathRule {
   /** Matches a path; the first capture group, when present, is the group's root. */
   re: RegExp;
   severity: Leak['severity'];
+  /** Only in layers the build made (needs the image). */
+  userOnly?: boolean;
 }
 
 const PATH_RULES: PathRule[] = [
@@ -51,8 +53,9 @@ const PATH_RULES: PathRule[] = [
   { kind: 'compiler', what: 'TypeScript compiler', re: /^(.*?node_modules\/typescript)\//, severity: 'medium' },
   { kind: 'build-tool', what: 'JDK compiler', re: /^(usr\/(?:lib\/jvm\/[^/]+\/bin\/javac|bin\/javac))$/, severity: 'low' },
   { kind: 'build-tool', what: 'make/binutils', re: /^(usr\/bin\/(?:make|ld|as|ar|objdump|strip)(?:\.bfd|\.gold)?)$/, severity: 'low' },
-  { kind: 'build-tool', what: 'node-gyp', re: /^(.*?node_modules\/node-gyp|usr\/share\/nodejs\/node-gyp)\//, severity: 'low' },
-  { kind: 'headers', what: 'C headers', re: /^(usr\/include|usr\/local\/include)\//, severity: 'low' },
+  // these two only where the build's own layers put them (npm bundles node-gyp; base images ship headers)
+  { kind: 'build-tool', what: 'node-gyp', re: /^((?!.*node_modules\/npm\/).*?node_modules\/node-gyp|usr\/share\/nodejs\/node-gyp)\//, severity: 'low', userOnly: true },
+  { kind: 'headers', what: 'C headers', re: /^(usr\/include|usr\/local\/include)\//, severity: 'low', userOnly: true },
   { kind: 'package-manager-cache', what: 'apt package cache', re: /^(var\/cache\/apt\/archives)\/.+\.deb$/, severity: 'medium' },
   { kind: 'package-manager-cache', what: 'apt lists', re: /^(var\/lib\/apt\/lists)\/[^/]+_[^/]+$/, severity: 'low' },
   { kind: 'package-manager-cache', what: 'npm cache', re: /^((?:root|home\/[^/]+)\/\.npm)\/(?:_cacache|_logs)\//, severity: 'medium' },
@@ -161,6 +164,7 @@ export function findLeaks(tree: MergedTree, ctx: LeakContext = {}): Leak[] {
     }
     if (isDev) continue;
     for (const r of PATH_RULES) {
+      if (r.userOnly && !user?.has(n.layer)) continue;
       const m = r.re.exec(path);
       if (!m) continue;
       const root = m[1] ?? path;

@@ -426,7 +426,8 @@ function npmPackages(img: ImageModel, tree: MergedTree, apps: string[], owned: M
       path: `/${d.dir}`,
       ...layerOrigin(img, sum.layer ?? tree.nodes.get(`${d.dir}/package.json`)?.layer ?? 0),
       ...(isDev ? { dev: true } : {}),
-      ...(toolKind('npm', d.name) ? { tool: toolKind('npm', d.name) } : {}),
+      // a tool bundled inside another package (npm's own node-gyp) is that package's business
+      ...(toolKind('npm', d.name) && d.dir.split('node_modules/').length === 2 ? { tool: toolKind('npm', d.name) } : {}),
     });
   }
   return out;
