@@ -21,9 +21,11 @@ await build({
   // native addon: loaded from node_modules at run time
   external: ['zstd-napi'],
   banner: {
-    // Node 22.1+: V8's compiled code of every chunk is kept on disk (NODE_COMPILE_CACHE or the temp
-    // dir), so a later start skips compiling what it loads. Node 20 has no such API (see BENCHMARKS.md).
-    js: "#!/usr/bin/env node\nimport * as __scModule from 'node:module';\ntry { __scModule.enableCompileCache?.(); } catch {}\nconst require = __scModule.createRequire(import.meta.url);",
+    // A sh/JS polyglot: sh runs `node -- FILE ARGS`, so node stops reading its own options at `--`
+    // (Node 20 otherwise takes `--env-file` from anywhere in argv, e.g. `run --env-file F`); to node
+    // the second line is a string and a comment. Node 22.1+: V8's compile cache
+    // (enableCompileCache, via a namespace import; Node 20 has no such export).
+    js: "#!/bin/sh\n\":\" //; exec node -- \"$0\" \"$@\"\nimport * as __scModule from 'node:module';\ntry { __scModule.enableCompileCache?.(); } catch {}\nconst require = __scModule.createRequire(import.meta.url);",
   },
   logLevel: 'warning',
 });

@@ -12,7 +12,7 @@
  * and so the image ID never change.
  */
 import { createHash } from 'node:crypto';
-import type { Store } from '../store/index.js';
+import type { BlobStore as Store } from './store-api.js';
 import { UserError } from '../util/errors.js';
 import { compress, decompress } from './compress.js';
 import { canonicalJson, MediaType, type Descriptor, type ImageManifest } from './types.js';

@@ -12,10 +12,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { UserError } from '../util/errors.js';
-import { MediaType, type Descriptor } from '../image/types.js';
+import { MediaType, canonicalJson, toOciManifest, type Descriptor } from '../image/types.js';
 import { exportManifest, type LayerCompression } from '../image/layer-export.js';
 import { RegistryClient, pushScope, type ClientOptions } from './client.js';
-import { parseReference, type Reference } from './reference.js';
+import { parseReference, type Reference } from '../reference/reference.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { mapLimit } from './pull.js';
 import { blobSources, recordBlobSource } from './sources.js';
@@ -52,10 +52,16 @@ export async function pushImage(store: Store, localRef: string, remoteRef?: stri
   const client = RegistryClient.for(ref.registry, opts);
   const repo = ref.repository;
   const chunkSize = opts.chunkSize ?? Number(process.env.STAGECRAFT_PUSH_CHUNK_SIZE ?? 32 * 1024 * 1024);
-  const out = await exportManifest(store, image.manifest, image.config.rootfs.diff_ids, await store.readBlob(image.manifestDigest), opts.compression);
+  const mediaType = image.manifest.mediaType ?? MediaType.OciManifest;
+  // an OCI manifest goes out with OCI layer types only (older builds listed a Docker base's
+  // layer types in it, which OCI tools reject): the same blobs under a corrected manifest
+  const oci = mediaType === MediaType.OciManifest ? toOciManifest(image.manifest) : image.manifest;
+  const ociBytes = oci === image.manifest ? await store.readBlob(image.manifestDigest) : canonicalJson(oci);
+  // then layers the store keeps uncompressed are compressed (once, cached)
+  const out = await exportManifest(store, oci, image.config.rootfs.diff_ids, ociBytes, opts.compression);
   const manifestBytes = out.bytes;
   const manifest = out.manifest;
-  const mediaType = manifest.mediaType ?? MediaType.OciManifest;
+  const manifestDigest = out.digest;
   let uploaded = 0;
   let mounted = 0;
   let existing = 0;
@@ -94,7 +100,7 @@ export async function pushImage(store: Store, localRef: string, remoteRef?: stri
     await mapLimit(unique, opts.concurrency ?? 3, (l) => pushBlob(l, false));
     await pushBlob(manifest.config, true);
     const digest = await client.putManifest(repo, ref.tag ?? 'latest', manifestBytes, mediaType);
-    if (digest !== out.digest) throw new UserError(`manifest digest changed on push: ${digest} != ${out.digest}`);
+    if (digest !== manifestDigest) throw new UserError(`manifest digest changed on push: ${digest} != ${manifestDigest}`);
     await recordBlobSource(store, ref.registry, repo, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]).catch(() => {});
     progress.note(`${ref.tag}: digest: ${digest} size: ${manifestBytes.length}`);
     return { ref, digest, size: manifestBytes.length, uploaded, mounted, existing };
