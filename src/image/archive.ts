@@ -104,7 +104,8 @@ async function writeDockerArchive(store: Store, imgs: { img: ResolvedImage; tags
       const info = await store.layerInfo(l);
       const p = `blobs/sha256/${hex(diffId)}`;
       if (!tar.has(p)) await tar.file(p, verifiedUncompressed(store, l, diffId), info.size);
-      layers.push({ mediaType: MediaType.OciLayerTar, digest: diffId, size: info.size });
+      // the build's attribution annotations travel with the layer (analysis of the archive reads them)
+      layers.push({ mediaType: MediaType.OciLayerTar, digest: diffId, size: info.size, ...(l.annotations ? { annotations: l.annotations } : {}) });
       paths.push(p);
     }
     const configBytes = await store.readBlob(img.configDigest);
@@ -236,24 +237,72 @@ function refFromAnnotations(a: Record<string, string> | undefined): string | und
   return undefined;
 }
 
-async function readJsonFile<T>(p: string, what: string): Promise<T> {
+/**
+ * Read access to the files of an image archive: an unpacked directory, an OCI layout directory, or
+ * the small files collected while a tarball streams past. `read` gives undefined for a missing file.
+ */
+export interface ArchiveFiles {
+  read(path: string): Promise<Buffer | undefined>;
+}
+
+/** ArchiveFiles over a directory (an unpacked archive or an OCI layout); paths stay inside it. */
+export function dirFiles(dir: string): ArchiveFiles {
+  return {
+    read: async (p) => {
+      const f = resolveInRoot(dir, p, true);
+      try {
+        return await readFile(f);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+        throw e;
+      }
+    },
+  };
+}
+
+/** One layer of an archived image: where its blob is and what it must hash to. */
+export interface ArchiveLayer {
+  /** path of the blob inside the archive */
+  path: string;
+  diffId: string;
+  /** OCI layouts: the manifest's descriptor (the blob hashes to its digest) */
+  descriptor?: Descriptor;
+}
+
+/** One image found in an archive, its JSON read and verified; layers are only located. */
+export interface ArchiveImage {
+  format: 'docker' | 'oci';
+  refs: string[];
+  /** OCI layouts: the `org.opencontainers.image.ref.name` values as written (may be bare tags) */
+  refNames: string[];
+  config: ImageConfig;
+  configBytes: Buffer;
+  configDigest: string;
+  /** OCI layouts: the manifest as stored (its digest is the image's) */
+  manifest?: ImageManifest;
+  manifestBytes?: Buffer;
+  manifestDigest?: string;
+  layers: ArchiveLayer[];
+}
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+function parseJson<T>(b: Buffer, what: string): T {
   try {
-    return JSON.parse(await readFile(p, 'utf8')) as T;
+    return JSON.parse(b.toString('utf8')) as T;
   } catch (e) {
     throw new UserError(`invalid image archive: cannot read ${what}: ${(e as Error).message.split('\n')[0]}`);
   }
 }
 
-async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
-  const mj = await readJsonFile<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(resolveInRoot(dir, 'manifest.json', true), 'manifest.json');
+async function readDockerManifest(files: ArchiveFiles, mjBytes: Buffer): Promise<ArchiveImage[]> {
+  const mj = parseJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(mjBytes, 'manifest.json');
   if (!Array.isArray(mj)) throw new UserError('invalid image archive: manifest.json is not a list');
-  const loaded: LoadedImage[] = [];
-  const layerCache = new Map<string, { descriptor: Descriptor; diffId: string }>();
+  const out: ArchiveImage[] = [];
   for (const entry of mj) {
     if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) throw new UserError('invalid image archive: bad manifest.json entry');
-    const configPath = resolveInRoot(dir, entry.Config, true);
-    if (!existsSync(configPath)) throw new UserError(`invalid image archive: missing ${entry.Config}`);
-    const configBytes = await readFile(configPath);
+    const configBytes = await files.read(entry.Config);
+    if (!configBytes) throw new UserError(`invalid image archive: missing ${entry.Config}`);
     let config: ImageConfig;
     try {
       config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
@@ -262,39 +311,30 @@ async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
     }
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== entry.Layers.length) throw new UserError(`invalid image archive: ${entry.Layers.length} layers but the config lists ${diffIds.length}`);
-    const layers: Descriptor[] = [];
-    for (const [i, lp] of entry.Layers.entries()) {
-      let l = layerCache.get(lp);
-      if (!l) {
-        const p = resolveInRoot(dir, lp, true);
-        if (!existsSync(p)) throw new UserError(`invalid image archive: missing layer ${lp}`);
-        l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
-        layerCache.set(lp, l);
-      }
-      if (l.diffId !== diffIds[i]) throw new UserError(`invalid image archive: layer ${lp} has diffID ${l.diffId}, the config says ${diffIds[i]}`);
-      layers.push(l.descriptor);
-    }
-    const cdesc = await store.putBlob(configBytes);
-    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...cdesc }, layers };
-    const refs = (entry.RepoTags ?? []).map((t) => normalizeTag(t));
-    await store.putImage(manifest, config, refs);
-    loaded.push({ id: cdesc.digest, refs });
+    out.push({
+      format: 'docker',
+      refs: (entry.RepoTags ?? []).map((t) => normalizeTag(t)),
+      refNames: entry.RepoTags ?? [],
+      config,
+      configBytes,
+      configDigest: sha256(configBytes),
+      layers: entry.Layers.map((path, i) => ({ path, diffId: diffIds[i] as string })),
+    });
   }
-  return loaded;
+  return out;
 }
 
-async function loadOci(store: Store, dir: string): Promise<LoadedImage[]> {
-  const idx = await readJsonFile<ImageIndex>(resolveInRoot(dir, 'index.json', true), 'index.json');
+async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<ArchiveImage[]> {
+  const idx = parseJson<ImageIndex>(idxBytes, 'index.json');
   if (!Array.isArray(idx.manifests)) throw new UserError('invalid image archive: index.json has no manifests');
-  const blobFile = (d: string): string => {
+  const blobPath = (d: string): string => {
     if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new UserError(`invalid image archive: unsupported digest ${d}`);
-    const p = resolveInRoot(dir, `blobs/sha256/${hex(d)}`, true);
-    if (!existsSync(p)) throw new UserError(`invalid image archive: missing blob ${d}`);
-    return p;
+    return `blobs/sha256/${hex(d)}`;
   };
   const readBlob = async (d: Descriptor): Promise<Buffer> => {
-    const b = await readFile(blobFile(d.digest));
-    const got = `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    const b = await files.read(blobPath(d.digest));
+    if (!b) throw new UserError(`invalid image archive: missing blob ${d.digest}`);
+    const got = sha256(b);
     if (got !== d.digest) throw new UserError(`invalid image archive: blob ${d.digest} hashes to ${got}`);
     return b;
   };
@@ -308,12 +348,19 @@ async function loadOci(store: Store, dir: string): Promise<LoadedImage[]> {
     const best = ms.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture) ?? ms.find((m) => !m.platform) ?? ms[0];
     return best ? pick(best, depth + 1) : undefined;
   };
-  const loaded: LoadedImage[] = [];
-  const byDigest = new Map<string, LoadedImage>();
+  const out: ArchiveImage[] = [];
+  const byDigest = new Map<string, ArchiveImage>();
   for (const d of idx.manifests) {
     const ref = refFromAnnotations(d.annotations);
+    const refName = d.annotations?.[Annotation.RefName];
     const got = await pick(d);
     if (!got) continue;
+    const prev = byDigest.get(got.desc.digest);
+    if (prev) {
+      if (ref && !prev.refs.includes(ref)) prev.refs.push(ref);
+      if (refName) prev.refNames.push(refName);
+      continue;
+    }
     let m: ImageManifest;
     try {
       m = JSON.parse(got.bytes.toString('utf8')) as ImageManifest;
@@ -322,20 +369,73 @@ async function loadOci(store: Store, dir: string): Promise<LoadedImage[]> {
     }
     if (!m.config?.digest || !Array.isArray(m.layers)) throw new UserError(`invalid image archive: ${got.desc.digest} is not an image manifest`);
     const configBytes = await readBlob(m.config);
-    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-    for (const l of m.layers) {
-      if (store.hasBlob(l.digest)) continue;
-      await store.putBlob(createReadStream(blobFile(l.digest), { highWaterMark: 1 << 20 }), { digest: l.digest, size: l.size });
+    const config = parseJson<ImageConfig>(configBytes, `config ${m.config.digest}`);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== m.layers.length) throw new UserError(`invalid image archive: ${m.layers.length} layers but the config lists ${diffIds.length}`);
+    const img: ArchiveImage = {
+      format: 'oci',
+      refs: ref ? [ref] : [],
+      refNames: refName ? [refName] : [],
+      config,
+      configBytes,
+      configDigest: m.config.digest,
+      manifest: { ...m, mediaType: m.mediaType ?? got.desc.mediaType },
+      manifestBytes: got.bytes,
+      manifestDigest: got.desc.digest,
+      layers: m.layers.map((l, i) => ({ path: blobPath(l.digest), diffId: diffIds[i] as string, descriptor: l })),
+    };
+    byDigest.set(got.desc.digest, img);
+    out.push(img);
+  }
+  return out;
+}
+
+/**
+ * THE image-archive reader: the images of a docker-archive (`manifest.json`, any Docker version) or
+ * an OCI layout (`index.json`, nested indexes resolved to the host platform), JSON verified, layers
+ * located. When an archive has both (Docker 25+), `prefer` picks the description: `load` takes
+ * docker's, analysis takes the OCI manifest (it keeps layer annotations). Throws when it has neither.
+ */
+export async function readArchiveImages(files: ArchiveFiles, what: string, prefer: 'docker' | 'oci' = 'docker'): Promise<ArchiveImage[]> {
+  const mj = await files.read('manifest.json');
+  const idx = await files.read('index.json');
+  if (mj && (prefer === 'docker' || !idx)) return readDockerManifest(files, mj);
+  if (idx) return readOciIndex(files, idx);
+  throw new UserError(`${what}: not an image archive (no manifest.json or index.json)`);
+}
+
+async function loadArchive(store: Store, files: ArchiveFiles, dir: string, what: string): Promise<LoadedImage[]> {
+  const loaded: LoadedImage[] = [];
+  const layerCache = new Map<string, { descriptor: Descriptor; diffId: string }>();
+  for (const img of await readArchiveImages(files, what)) {
+    if (img.format === 'oci') {
+      const m = img.manifest as ImageManifest;
+      for (const l of m.layers) {
+        if (store.hasBlob(l.digest)) continue;
+        const p = resolveInRoot(dir, `blobs/sha256/${hex(l.digest)}`, true);
+        if (!existsSync(p)) throw new UserError(`invalid image archive: missing blob ${l.digest}`);
+        await store.putBlob(createReadStream(p, { highWaterMark: 1 << 20 }), { digest: l.digest, size: l.size });
+      }
+      await store.putImage(m, img.config, img.refs, { manifest: img.manifestBytes as Buffer, config: img.configBytes });
+      loaded.push({ id: img.configDigest, refs: img.refs });
+      continue;
     }
-    const prev = byDigest.get(got.desc.digest);
-    const refs = ref ? [ref] : [];
-    await store.putImage({ ...m, mediaType: m.mediaType ?? got.desc.mediaType }, config, refs, { manifest: got.bytes, config: configBytes });
-    if (prev) prev.refs.push(...refs);
-    else {
-      const li = { id: m.config.digest, refs };
-      byDigest.set(got.desc.digest, li);
-      loaded.push(li);
+    const layers: Descriptor[] = [];
+    for (const lp of img.layers) {
+      let l = layerCache.get(lp.path);
+      if (!l) {
+        const p = resolveInRoot(dir, lp.path, true);
+        if (!existsSync(p)) throw new UserError(`invalid image archive: missing layer ${lp.path}`);
+        l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
+        layerCache.set(lp.path, l);
+      }
+      if (l.diffId !== lp.diffId) throw new UserError(`invalid image archive: layer ${lp.path} has diffID ${l.diffId}, the config says ${lp.diffId}`);
+      layers.push(l.descriptor);
     }
+    const cdesc = await store.putBlob(img.configBytes);
+    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...cdesc }, layers };
+    await store.putImage(manifest, img.config, img.refs);
+    loaded.push({ id: cdesc.digest, refs: img.refs });
   }
   return loaded;
 }
@@ -362,9 +462,7 @@ export async function loadImages(store: Store, input: string | undefined): Promi
       if (e instanceof UserError) throw new UserError(`${input ?? 'stdin'}: not a valid image archive (${e.message.replace(/^invalid layer: /, '')})`);
       throw e;
     }
-    if (existsSync(resolveInRoot(tmp, 'manifest.json', true))) return await loadDocker(store, tmp);
-    if (existsSync(resolveInRoot(tmp, 'index.json', true))) return await loadOci(store, tmp);
-    throw new UserError(`${input ?? 'stdin'}: not an image archive (no manifest.json or index.json)`);
+    return await loadArchive(store, dirFiles(tmp), tmp, input ?? 'stdin');
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

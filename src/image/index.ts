@@ -14,5 +14,5 @@ export { applyChange, splitWords } from './changes.js';
 export { formatImages, type ListOptions } from './list.js';
 export { humanSize, humanDuration, humanSince, tabulate } from './human.js';
 export { chainIdOf as chainId } from '../store/store.js';
-export { saveImages, loadImages, type SaveFormat, type LoadedImage } from './archive.js';
+export { saveImages, loadImages, readArchiveImages, dirFiles, type SaveFormat, type LoadedImage, type ArchiveFiles, type ArchiveImage, type ArchiveLayer } from './archive.js';
 export { inspectObject, historyRows, type HistoryRow } from './describe.js';

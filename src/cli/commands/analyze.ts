@@ -9,6 +9,7 @@ import { compareImages, convertToMultiStage, findLeaks, LINT_RULES, lintDockerfi
 import { parseDockerfile } from '../../dockerfile/index.js';
 import { planBuild } from '../../plan/index.js';
 import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
+import { openImageSource } from '../../source/index.js';
 import { Store } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
 import { readDockerfile } from '../io.js';
@@ -26,6 +27,9 @@ function bytesArg(v: string): number {
   const mult: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
   return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
 }
+
+/** Any image source (store name, docker-archive:, oci-archive:, oci:, docker-daemon:, docker://, a registry reference). */
+const openSource = (name: string) => openImageSource(name, { store: () => Store.open(), registryFallback: true });
 
 export function register(program: Command): void {
   program
@@ -73,7 +77,7 @@ export function register(program: Command): void {
   program
     .command('analyze')
     .description('Show where every byte of an image came from and what build-time baggage it carries')
-    .argument('<image>', 'image name, tag or ID')
+    .argument('<image>', 'image: name, tag or ID in the store, a registry reference, docker-archive:FILE, oci-archive:FILE, oci:DIR[:REF], docker-daemon:NAME or docker://REF')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--ci', 'exit 1 when a gate below fails (like dive --ci)')
@@ -81,8 +85,7 @@ export function register(program: Command): void {
     .option('--highest-wasted-bytes <size>', 'CI gate: most wasted bytes allowed (e.g. 20MB)')
     .option('--fail-on-baggage <severity>', 'CI gate: fail on baggage of this severity or worse (high|medium|low)')
     .action(async (ref: string, o: { format: Format; output?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes?: string; failOnBaggage?: string }) => {
-      const store = await Store.open();
-      const model = await loadImageModel(store, ref);
+      const model = await loadImageModel(await openSource(ref));
       const r = sizeReport(model);
       const leaks = findLeaks(r.tree);
       if (o.format === 'json') {
@@ -112,14 +115,13 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description('Compare two images (e.g. a single-stage and a multi-stage build of the same app)')
-    .argument('<imageA>')
-    .argument('<imageB>')
+    .argument('<imageA>', 'image (any source analyze accepts)')
+    .argument('<imageB>', 'image (any source analyze accepts)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to a file')
     .action(async (a: string, b: string, o: { format: Format; output?: string }) => {
-      const store = await Store.open();
-      const ma = await loadImageModel(store, a);
-      const mb = await loadImageModel(store, b);
+      const ma = await loadImageModel(await openSource(a));
+      const mb = await loadImageModel(await openSource(b));
       const c = compareImages(ma, mb);
       if (o.format === 'json') emit(`${JSON.stringify(c, null, 2)}\n`, o.output);
       else if (o.format === 'html') emit(comparisonHtml(c, sizeReport(ma), sizeReport(mb)), o.output);

@@ -292,6 +292,16 @@ export function defineInspect(cmd: Command, fixedType?: 'image' | 'container'): 
   });
 }
 
+/**
+ * An image named with a source prefix (docker-archive:, oci:, docker-daemon:, docker://...): its
+ * config and layer sizes; undefined for a store name.
+ */
+async function readSource(spec: string): Promise<{ image: import('../../source/index.js').SourceImage; sizes: number[] } | undefined> {
+  const src = await import('../../source/index.js');
+  if (!src.hasSourcePrefix(spec)) return undefined;
+  return src.imageLayerSizes(await src.openImageSource(spec, { store: () => Store.open() }));
+}
+
 /** docker inspect runs templates over the JSON with missingkey=error */
 const INSPECT_EXEC: ExecOptions = { missingKeyError: true };
 
@@ -301,6 +311,8 @@ async function inspectOne(store: Store, name: string, type: string | undefined):
     if (c) return inspectContainer(store, c);
     if (type === 'container') throw daemonError(`No such container: ${name}`);
   }
+  const fromSource = type === undefined || type === 'image' ? await readSource(name) : undefined;
+  if (fromSource) return typedNils(image.inspectObject({ img: fromSource.image, layerSizes: fromSource.sizes }));
   if (type === undefined || type === 'image') {
     const img = await store.resolveImage(name);
     if (img) {
@@ -325,15 +337,24 @@ export function defineHistory(cmd: Command): Command {
     .option('-H, --human [bool]', 'human-readable sizes and dates', 'true')
     .option('--format <format>', "'table', 'table TEMPLATE', 'json' or a Go template ({{.CreatedBy}})")
     .action(async (name: string, o: { trunc: boolean; quiet?: boolean; human: string; format?: string }) => {
-      const store = await Store.open();
-      const img = await store.resolveImage(name);
-      if (!img) throw noSuchImage(name);
-      const sizes: number[] = [];
-      for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
-      const rows = image.historyRows(img, sizes);
+      let rows: image.HistoryRow[];
+      let fullId: string;
+      const fromSource = await readSource(name);
+      if (fromSource) {
+        rows = image.historyRows(fromSource.image, fromSource.sizes);
+        fullId = fromSource.image.configDigest;
+      } else {
+        const store = await Store.open();
+        const img = await store.resolveImage(name);
+        if (!img) throw noSuchImage(name);
+        const sizes: number[] = [];
+        for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
+        rows = image.historyRows(img, sizes);
+        fullId = img.configDigest;
+      }
       // a Go bool flag: -H=false, --human=0, -H f, ...
       const human = !['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(o.human.replace(/^=/, ''));
-      out(formatHistoryRows(rows, { format: o.format, quiet: o.quiet, human, noTrunc: !o.trunc, fullId: img.configDigest }));
+      out(formatHistoryRows(rows, { format: o.format, quiet: o.quiet, human, noTrunc: !o.trunc, fullId }));
     });
 }
 
