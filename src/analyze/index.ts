@@ -11,3 +11,4 @@ export { compareImages, summarize, type Comparison, type ImageSummary } from './
 export { loadImageModel } from './load.js';
 export { lintDockerfile, LINT_RULES, type LintFinding, type LintRule, type Severity } from './lint.js';
 export { convertToMultiStage, type ConvertInput, type ConvertResult } from './convert.js';
+export { dockerImageSize, dockerLayerSize } from './dockersize.js';

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { compareImages, convertToMultiStage, findLeaks, LINT_RULES, lintDockerfile, loadImageModel, sizeReport, type Severity } from '../../analyze/index.js';
+import { compareImages, convertToMultiStage, dockerImageSize, findLeaks, LINT_RULES, lintDockerfile, loadImageModel, sizeReport, type Severity } from '../../analyze/index.js';
 import { parseDockerfile } from '../../dockerfile/index.js';
 import { planBuild } from '../../plan/index.js';
 import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
@@ -88,11 +88,13 @@ export function register(program: Command): void {
       const model = await loadImageModel(await openSource(ref));
       const r = sizeReport(model);
       const leaks = findLeaks(r.tree);
-      if (o.format === 'json') {
-        const { tree: _t, ...rest } = r;
-        emit(`${JSON.stringify({ image: model.name, id: model.id, ...rest, leaks }, null, 2)}\n`, o.output);
-      } else if (o.format === 'html') emit(analysisHtml(model.name, r, leaks), o.output);
-      else emit(renderAnalysis(model.name, r, leaks), o.output);
+      const size = dockerImageSize(model);
+      const { tree: _t, ...rest } = r;
+      // the HTML report renders the JSON document's fields (packages too, when the analysis has them)
+      const doc: Record<string, unknown> = { image: model.name, id: model.id, size, ...rest, leaks };
+      if (o.format === 'json') emit(`${JSON.stringify(doc, null, 2)}\n`, o.output);
+      else if (o.format === 'html') emit(analysisHtml({ name: model.name, size, report: r, leaks, layers: model.layers, packages: doc.packages }), o.output);
+      else emit(renderAnalysis(model.name, r, leaks, size), o.output);
       if (o.ci) {
         const failures: string[] = [];
         const minEff = Number(o.lowestEfficiency);
@@ -124,7 +126,10 @@ export function register(program: Command): void {
       const mb = await loadImageModel(await openSource(b));
       const c = compareImages(ma, mb);
       if (o.format === 'json') emit(`${JSON.stringify(c, null, 2)}\n`, o.output);
-      else if (o.format === 'html') emit(comparisonHtml(c, sizeReport(ma), sizeReport(mb)), o.output);
+      else if (o.format === 'html') {
+        const input = (m: typeof ma, s: typeof c.a) => ({ name: s.name, size: dockerImageSize(m), report: sizeReport(m), leaks: s.leaks, layers: m.layers });
+        emit(comparisonHtml(c, input(ma, c.a), input(mb, c.b)), o.output);
+      }
       else emit(renderComparison(c), o.output);
     });
 }
