@@ -63,7 +63,7 @@ export function layerChart(r: SizeReport, colors = stageColors(r)): string {
     const ww = (Math.max(0, l.bytes - l.visibleBytes) / max) * 100;
     const label = `${l.index}: ${l.createdBy}`;
     const title = `${label}\nstage: ${l.stage}${l.line ? `, line ${l.line}` : ''}\n${humanSize(l.bytes)} written, ${humanSize(l.wastedBytes)} wasted`;
-    return `<div class="lrow" data-layer="${l.index}" title="${esc(title)}"><div class="llabel"><span class="lstage" style="color:${colors.get(l.stage)}">${esc(l.stage)}</span> ${esc(label)}</div><div class="lbar"><span class="vis" style="width:${vw.toFixed(2)}%;background:${colors.get(l.stage)}"></span><span class="waste" style="width:${ww.toFixed(2)}%"></span><span class="lval">${humanSize(l.bytes)}</span></div></div>`;
+    return `<div class="lrow" data-layer="${l.index}" title="${esc(title)}"><div class="llabel"><span class="lstage" style="color:${colors.get(l.stage)}">${esc(l.stage)}</span> ${esc(label)}</div><div class="lbar"><span class="ltrack"><span class="vis" style="width:${vw.toFixed(2)}%;background:${colors.get(l.stage)}"></span><span class="waste" style="width:${ww.toFixed(2)}%"></span></span><span class="lval">${humanSize(l.bytes)}</span></div></div>`;
   });
   return `<div class="layers" role="list" aria-label="layer sizes">${rows.join('')}</div>`;
 }
@@ -207,7 +207,7 @@ td code{overflow-wrap:anywhere}tr.high td{background:#fde2e2}.verdict{font-size:
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:6px 16px}.legend i{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;border-radius:2px}.legend .share{color:#666}
 .layers{display:flex;flex-direction:column;gap:4px}.lrow{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,3fr);gap:8px;align-items:center;cursor:pointer}
 .llabel{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:12px}.lstage{font-weight:600}
-.lbar{display:flex;align-items:center;height:18px;min-width:0}.lbar .vis,.lbar .waste{display:block;height:100%}.lbar .waste{background:repeating-linear-gradient(45deg,#ddd 0 3px,#999 3px 5px)}.lval{font-size:12px;margin-left:6px;white-space:nowrap}
+.lbar{display:flex;align-items:center;height:18px;min-width:0}.ltrack{display:flex;flex:1 1 auto;min-width:0;height:100%}.lbar .vis,.lbar .waste{display:block;height:100%;flex:none}.lbar .waste{background:repeating-linear-gradient(45deg,#ddd 0 3px,#999 3px 5px)}.lval{flex:none;font-size:12px;margin-left:6px;white-space:nowrap;min-width:4em}
 .chart.treemap{width:100%;height:auto;display:block}
 .explorer{border:1px solid #ddd;border-radius:6px;padding:8px}.xbar{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;margin-bottom:8px}.xsearch{flex:1 1 180px;min-width:0;padding:4px}
 .xkey i{font-style:normal;padding:0 4px;border-radius:3px}.added{color:#1a7f37}.modified{color:#9a6700}.removed{color:#cf222e}.xkey .added{background:#dafbe1}.xkey .modified{background:#fff8c5}.xkey .removed{background:#ffebe9}
@@ -258,7 +258,7 @@ export function comparisonHtml(c: Comparison & { packages?: unknown; packageDiff
     .map((s, i) => {
       const w = (s.bytes / max) * 100;
       const lw = (Math.min(s.leakedBytes, s.bytes) / max) * 100;
-      return `<div class="lrow"><div class="llabel">${esc(s.name)}</div><div class="lbar"><span class="vis" style="width:${(w - lw).toFixed(2)}%;background:${PALETTE[i]}"></span><span class="vis" style="width:${lw.toFixed(2)}%;background:repeating-linear-gradient(45deg,#e15759 0 3px,#fff 3px 5px)"></span><span class="lval">${humanSize(s.bytes)}</span></div></div>`;
+      return `<div class="lrow"><div class="llabel">${esc(s.name)}</div><div class="lbar"><span class="ltrack"><span class="vis" style="width:${(w - lw).toFixed(2)}%;background:${PALETTE[i]}"></span><span class="vis" style="width:${lw.toFixed(2)}%;background:repeating-linear-gradient(45deg,#e15759 0 3px,#fff 3px 5px)"></span></span><span class="lval">${humanSize(s.bytes)}</span></div></div>`;
     })
     .join('');
   const warn = c.verdict[0]?.startsWith('WARNING') ? ' warn' : '';
