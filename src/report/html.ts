@@ -159,7 +159,7 @@ function leakTable(leaks: Leak[]): string {
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const bytesOf = (p: Row): number | undefined => [p.bytes, p.size, p.installedSize].find((x): x is number => typeof x === 'number');
-const managerOf = (p: Row): unknown => p.manager ?? p.type ?? p.ecosystem ?? p.kind;
+const managerOf = (p: Row): unknown => p.ecosystem ?? p.manager ?? p.type ?? p.kind;
 
 /** The analysis' packages (any shape with name/version/manager/size/layer/stage): a table, biggest first. */
 function packageTable(packages: unknown): string {
@@ -174,27 +174,33 @@ function packageTable(packages: unknown): string {
   )}`;
 }
 
-/** A comparison's package diff ({added, removed, changed} lists), when the analysis has one. */
+/**
+ * A comparison's package diff, when the analysis has one: a list of changes
+ * (`{ecosystem, name, a, b, aBytes, bBytes, change: added|removed|changed}`) or `{added, removed, changed}` lists.
+ */
 function packageDiff(diff: unknown): string {
   if (!diff || typeof diff !== 'object') return '';
-  const d = diff as Record<string, unknown>;
-  const parts: string[] = [];
+  const groups: Record<string, Row[]> = { removed: [], added: [], changed: [] };
+  if (Array.isArray(diff)) for (const p of diff as Row[]) (groups[str(p.change)] ??= []).push(p);
+  else for (const k of Object.keys(groups)) if (Array.isArray((diff as Row)[k])) groups[k] = (diff as Row)[k] as Row[];
+  const rows: string[][] = [];
   for (const kind of ['removed', 'added', 'changed']) {
-    const list = d[kind];
-    if (!Array.isArray(list) || list.length === 0) continue;
-    parts.push(
-      tableWrap(
-        ['', 'PACKAGE', 'VERSION', 'MANAGER', 'SIZE'],
-        (list as Row[]).map((p) => {
-          const version = p.from !== undefined || p.to !== undefined ? `${str(p.from)} → ${str(p.to)}` : str(p.version ?? (p.a as Row | undefined)?.version);
-          return [kind === 'removed' ? '−' : kind === 'added' ? '+' : '~', esc(str(p.name)), esc(version), esc(str(managerOf(p))), bytesOf(p) === undefined ? '' : humanSize(bytesOf(p) as number)];
-        }),
-        [4],
-        `pkgdiff ${kind}`,
-      ),
-    );
+    for (const p of groups[kind] ?? []) {
+      const from = p.a ?? p.from;
+      const to = p.b ?? p.to;
+      const version = kind === 'changed' ? `${str(from)} → ${str(to)}` : str(kind === 'removed' ? (from ?? p.version) : (to ?? p.version));
+      const bytes = kind === 'removed' ? (p.aBytes ?? bytesOf(p)) : kind === 'added' ? (p.bBytes ?? bytesOf(p)) : typeof p.aBytes === 'number' && typeof p.bBytes === 'number' ? undefined : bytesOf(p);
+      const size =
+        kind === 'changed' && typeof p.aBytes === 'number' && typeof p.bBytes === 'number'
+          ? dirDelta({ a: p.aBytes, b: p.bBytes })
+          : typeof bytes === 'number'
+            ? `${kind === 'removed' ? '-' : kind === 'added' ? '+' : ''}${humanSize(bytes)}`
+            : '';
+      rows.push([kind, esc(str(p.name)), esc(version), esc(str(managerOf(p))), size]);
+    }
   }
-  return parts.length ? `<h2>Packages that differ</h2>${parts.join('')}` : '';
+  if (rows.length === 0) return '';
+  return `<h2>Packages that differ (${rows.length})</h2>${tableWrap(['CHANGE', 'PACKAGE', 'VERSION', 'MANAGER', 'SIZE'], rows, [4], 'pkgdiff')}`;
 }
 
 const CSS = `*{box-sizing:border-box}body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;padding:16px;color:#222;max-width:1200px}
@@ -252,7 +258,7 @@ export function analysisHtml(img: ImageReportInput): string {
   return page(`stagecraft analyze ${img.name}`, `<h1>stagecraft analyze: ${esc(img.name)}</h1>${imageSection(img)}`);
 }
 
-export function comparisonHtml(c: Comparison & { packages?: unknown; packageDiff?: unknown }, a: ImageReportInput, b: ImageReportInput): string {
+export function comparisonHtml(c: Comparison & { packages?: unknown }, a: ImageReportInput, b: ImageReportInput): string {
   const max = Math.max(1, c.a.bytes, c.b.bytes);
   const bars = [c.a, c.b]
     .map((s, i) => {
@@ -276,7 +282,7 @@ export function comparisonHtml(c: Comparison & { packages?: unknown; packageDiff
 <div class="verdict${warn}">${c.verdict.map(esc).join('<br>')}</div>
 <h2>Sizes <small>(red hatch = build-time baggage)</small></h2><div class="cmp">${bars}</div>
 ${differ}
-${packageDiff(c.packageDiff ?? c.packages)}
+${packageDiff(c.packages)}
 <h2>${esc(c.a.name)}</h2>${imageSection(a)}
 <h2>${esc(c.b.name)}</h2>${imageSection(b)}`,
   );
