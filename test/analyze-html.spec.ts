@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { humanSize } from '../src/image/human.js';
+import { humanSize } from '../src/util/human.js';
 import { dirDelta, pct } from '../src/report/text.js';
 import { buildOk, context } from './helpers/build.js';
 import { Browser, CHROMIUM, type Page } from './helpers/chromium.js';

@@ -15,14 +15,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import type { Store, ResolvedImage } from '../store/index.js';
-import { normalizeTag, qualifiedRef, splitRef } from '../store/refs.js';
+import type { Readable, Writable } from 'node:stream';
+import type { BlobStore as Store, ResolvedImage } from './store-api.js';
+import { normalizeTag, qualifiedRef, splitRef } from '../reference/index.js';
 import { UserError } from '../util/errors.js';
 import { resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
 import { applyLayer } from './layer-apply.js';
 import { writeTarAsLayer } from './layer-write.js';
+import { validateTar } from './import.js';
 import { encodeHeader, padLen, TAR_END } from './tar.js';
 import {
   Annotation,
@@ -34,6 +35,7 @@ import {
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
+  toOciManifest,
 } from './types.js';
 
 type Sink = (b: Buffer) => Promise<void>;
@@ -90,7 +92,7 @@ async function* verifiedUncompressed(store: Store, layer: Descriptor, diffId: st
 
 export type SaveFormat = 'docker' | 'oci';
 
-async function writeDockerArchive(store: Store, imgs: { img: ResolvedImage; tags: string[] }[], tar: TarOut): Promise<void> {
+async function writeDockerArchive(store: Store, imgs: ArchiveImage[], tar: TarOut): Promise<void> {
   await tar.dir('blobs');
   await tar.dir('blobs/sha256');
   const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
@@ -134,11 +136,12 @@ async function writeDockerArchive(store: Store, imgs: { img: ResolvedImage; tags
   if (Object.keys(repositories).length) await tar.file('repositories', canonicalJson(repositories));
 }
 
-async function writeOciArchive(store: Store, imgs: { img: ResolvedImage; tags: string[] }[], tar: TarOut): Promise<void> {
+async function writeOciArchive(store: Store, imgs: ArchiveImage[], tar: TarOut, opts: ArchiveOptions): Promise<void> {
   await tar.file('oci-layout', canonicalJson({ imageLayoutVersion: '1.0.0' }));
   await tar.dir('blobs');
   await tar.dir('blobs/sha256');
   const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+  const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
   const blob = async (d: string): Promise<void> => {
     const p = `blobs/sha256/${hex(d)}`;
     if (tar.has(p)) return;
@@ -148,16 +151,88 @@ async function writeOciArchive(store: Store, imgs: { img: ResolvedImage; tags: s
   for (const { img, tags } of imgs) {
     for (const l of img.manifest.layers) await blob(l.digest);
     await blob(img.configDigest);
-    await blob(img.manifestDigest);
-    const mb = await store.readBlob(img.manifestDigest);
-    const desc: Descriptor = { mediaType: img.manifest.mediaType ?? MediaType.OciManifest, digest: img.manifestDigest, size: mb.length };
+    // OCI output is OCI throughout: a Docker schema2 manifest (or an OCI one listing Docker
+    // layer types) is written as its OCI twin, with the same config and layer blobs
+    const oci = toOciManifest(img.manifest);
+    let desc: Descriptor;
+    if (oci === img.manifest) {
+      await blob(img.manifestDigest);
+      const mb = await store.readBlob(img.manifestDigest);
+      desc = { mediaType: MediaType.OciManifest, digest: img.manifestDigest, size: mb.length };
+    } else {
+      const mb = canonicalJson(oci);
+      const md = `sha256:${createHash('sha256').update(mb).digest('hex')}`;
+      await tar.file(`blobs/sha256/${hex(md)}`, mb);
+      desc = { mediaType: MediaType.OciManifest, digest: md, size: mb.length };
+    }
     if (tags.length === 0) index.manifests.push(desc);
-    for (const t of tags) index.manifests.push({ ...desc, annotations: { [Annotation.ImageName]: qualifiedRef(t), [Annotation.RefName]: t } });
+    // as docker and BuildKit: the tag alone in ref.name, the full name in io.containerd.image.name
+    for (const t of tags) index.manifests.push({ ...desc, annotations: { [Annotation.ImageName]: qualifiedRef(t), [Annotation.RefName]: splitRef(t)[1] } });
+    manifestJson.push({ Config: `blobs/sha256/${hex(img.configDigest)}`, RepoTags: tags.length ? tags : null, Layers: img.manifest.layers.map((l) => `blobs/sha256/${hex(l.digest)}`) });
   }
   await tar.file('index.json', canonicalJson(index));
+  if (opts.dockerManifest) await tar.file('manifest.json', canonicalJson(manifestJson));
 }
 
-/** Writes images to `out` (a file, written atomically; '-' or undefined = stdout). */
+/** An image to write into an archive: its manifest and config (blobs in the store) and its names. */
+export interface ArchiveImage {
+  img: Pick<ResolvedImage, 'manifestDigest' | 'configDigest' | 'manifest' | 'config'>;
+  /** normalized names (`busybox:latest`) */
+  tags: string[];
+}
+
+export interface ArchiveOptions {
+  /** where `-` writes (default process.stdout) */
+  stdout?: Writable;
+  /** OCI format: also write docker's manifest.json, so `docker load` of older engines reads it */
+  dockerManifest?: boolean;
+}
+
+/**
+ * THE image archive writer: `docker` (Docker 25+ layout: uncompressed layers, manifest.json,
+ * repositories) or `oci` (the store's blobs as an OCI image layout) to `out` (a file, written
+ * atomically; '-' = stdout). Used by `save` and by the build's `--output type=oci|docker`.
+ */
+export async function writeImageArchive(store: Store, imgs: ArchiveImage[], out: string | undefined, format: SaveFormat, opts: ArchiveOptions = {}): Promise<void> {
+  const write = (tar: TarOut): Promise<void> => (format === 'oci' ? writeOciArchive(store, imgs, tar, opts) : writeDockerArchive(store, imgs, tar));
+  if (!out || out === '-') {
+    const stream = opts.stdout ?? process.stdout;
+    if ((stream as { isTTY?: boolean }).isTTY) throw new UserError('refusing to write an archive to a terminal: use -o FILE');
+    const sink: Sink = (b) =>
+      new Promise((resolve, reject) => {
+        stream.write(b, (e) => (e ? reject(e) : resolve()));
+      });
+    const tar = new TarOut(sink);
+    await write(tar);
+    await tar.end();
+    return;
+  }
+  const tmp = `${out}.${process.pid}.tmp`;
+  let fh;
+  try {
+    fh = await open(tmp, 'w', 0o644);
+  } catch (e) {
+    throw new UserError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const f = fh;
+    const tar = new TarOut(async (b) => {
+      let off = 0;
+      while (off < b.length) off += (await f.write(b, off, b.length - off)).bytesWritten;
+    });
+    await write(tar);
+    await tar.end();
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, out);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** `save`: the named images to `out` (a file, written atomically; '-' or undefined = stdout). */
 export async function saveImages(store: Store, names: string[], out: string | undefined, format: SaveFormat = 'docker'): Promise<void> {
   if (names.length === 0) throw new UserError('save: at least one image is required');
   const imgs: { img: ResolvedImage; tags: string[] }[] = [];
@@ -175,40 +250,7 @@ export async function saveImages(store: Store, names: string[], out: string | un
     if (prev) prev.tags = [...new Set([...prev.tags, ...tags])];
     else imgs.push({ img, tags });
   }
-  if (!out || out === '-') {
-    if (process.stdout.isTTY) throw new UserError('refusing to write an archive to a terminal: use -o FILE');
-    const sink: Sink = (b) =>
-      new Promise((resolve, reject) => {
-        process.stdout.write(b, (e) => (e ? reject(e) : resolve()));
-      });
-    const tar = new TarOut(sink);
-    await (format === 'oci' ? writeOciArchive(store, imgs, tar) : writeDockerArchive(store, imgs, tar));
-    await tar.end();
-    return;
-  }
-  const tmp = `${out}.${process.pid}.tmp`;
-  let fh;
-  try {
-    fh = await open(tmp, 'w', 0o644);
-  } catch (e) {
-    throw new UserError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    const f = fh;
-    const tar = new TarOut(async (b) => {
-      let off = 0;
-      while (off < b.length) off += (await f.write(b, off, b.length - off)).bytesWritten;
-    });
-    await (format === 'oci' ? writeOciArchive(store, imgs, tar) : writeDockerArchive(store, imgs, tar));
-    await tar.end();
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, out);
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  await writeImageArchive(store, imgs, out, format);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +258,8 @@ export async function saveImages(store: Store, names: string[], out: string | un
 
 export interface LoadedImage {
   id: string;
+  /** digest of the manifest as stored */
+  manifestDigest?: string;
   refs: string[];
 }
 
@@ -236,6 +280,150 @@ function refFromAnnotations(a: Record<string, string> | undefined): string | und
   if (rn && (rn.includes(':') || rn.includes('/'))) return tryTag(rn);
   return undefined;
 }
+
+async function readJsonFile<T>(p: string, what: string): Promise<T> {
+  try {
+    return JSON.parse(await readFile(p, 'utf8')) as T;
+  } catch (e) {
+    throw new UserError(`invalid image archive: cannot read ${what}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
+  const mj = await readJsonFile<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(resolveInRoot(dir, 'manifest.json', true), 'manifest.json');
+  if (!Array.isArray(mj)) throw new UserError('invalid image archive: manifest.json is not a list');
+  const loaded: LoadedImage[] = [];
+  const layerCache = new Map<string, { descriptor: Descriptor; diffId: string }>();
+  for (const entry of mj) {
+    if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) throw new UserError('invalid image archive: bad manifest.json entry');
+    const configPath = resolveInRoot(dir, entry.Config, true);
+    if (!existsSync(configPath)) throw new UserError(`invalid image archive: missing ${entry.Config}`);
+    const configBytes = await readFile(configPath);
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    } catch {
+      throw new UserError(`invalid image archive: ${entry.Config} is not JSON`);
+    }
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== entry.Layers.length) throw new UserError(`invalid image archive: ${entry.Layers.length} layers but the config lists ${diffIds.length}`);
+    const layers: Descriptor[] = [];
+    for (const [i, lp] of entry.Layers.entries()) {
+      let l = layerCache.get(lp);
+      if (!l) {
+        const p = resolveInRoot(dir, lp, true);
+        if (!existsSync(p)) throw new UserError(`invalid image archive: missing layer ${lp}`);
+        await validateTar(p, lp, 'inside');
+        l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
+        layerCache.set(lp, l);
+      }
+      if (l.diffId !== diffIds[i]) throw new UserError(`invalid image archive: layer ${lp} has diffID ${l.diffId}, the config says ${diffIds[i]}`);
+      layers.push(l.descriptor);
+    }
+    const cdesc = await store.putBlob(configBytes);
+    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...cdesc }, layers };
+    const refs = (entry.RepoTags ?? []).map((t) => normalizeTag(t));
+    await store.putImage(manifest, config, refs);
+    loaded.push({ id: cdesc.digest, refs });
+  }
+  return loaded;
+}
+
+/**
+ * Loads the images of an OCI image layout directory (`dir`: index.json, blobs/sha256). With
+ * `select`, only the index entries it accepts. Every blob is verified against its digest.
+ */
+export async function loadOciLayoutDir(store: Store, dir: string, opts: { select?: (d: Descriptor) => boolean; tag?: boolean } = {}): Promise<LoadedImage[]> {
+  const select = opts.select;
+  const idx = await readJsonFile<ImageIndex>(resolveInRoot(dir, 'index.json', true), 'index.json');
+  if (!Array.isArray(idx.manifests)) throw new UserError('invalid image archive: index.json has no manifests');
+  const blobFile = (d: string): string => {
+    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new UserError(`invalid image archive: unsupported digest ${d}`);
+    const p = resolveInRoot(dir, `blobs/sha256/${hex(d)}`, true);
+    if (!existsSync(p)) throw new UserError(`invalid image archive: missing blob ${d}`);
+    return p;
+  };
+  const readBlob = async (d: Descriptor): Promise<Buffer> => {
+    const b = await readFile(blobFile(d.digest));
+    const got = `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    if (got !== d.digest) throw new UserError(`invalid image archive: blob ${d.digest} hashes to ${got}`);
+    return b;
+  };
+  const plat = hostPlatform();
+  const pick = async (d: Descriptor, depth = 0): Promise<{ desc: Descriptor; bytes: Buffer } | undefined> => {
+    if (depth > 4) throw new UserError('invalid image archive: nested indexes too deep');
+    const bytes = await readBlob(d);
+    if (!isIndexMediaType(d.mediaType)) return { desc: d, bytes };
+    const sub = JSON.parse(bytes.toString('utf8')) as ImageIndex;
+    const ms = (sub.manifests ?? []).filter((m) => m.platform?.architecture !== 'unknown');
+    const best = ms.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture) ?? ms.find((m) => !m.platform) ?? ms[0];
+    return best ? pick(best, depth + 1) : undefined;
+  };
+  const loaded: LoadedImage[] = [];
+  const byDigest = new Map<string, LoadedImage>();
+  for (const d of idx.manifests) {
+    if (select && !select(d)) continue;
+    const ref = refFromAnnotations(d.annotations);
+    const got = await pick(d);
+    if (!got) continue;
+    let m: ImageManifest;
+    try {
+      m = JSON.parse(got.bytes.toString('utf8')) as ImageManifest;
+    } catch {
+      throw new UserError(`invalid image archive: manifest ${got.desc.digest} is not JSON`);
+    }
+    if (!m.config?.digest || !Array.isArray(m.layers)) throw new UserError(`invalid image archive: ${got.desc.digest} is not an image manifest`);
+    const configBytes = await readBlob(m.config);
+    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    for (const l of m.layers) {
+      if (store.hasBlob(l.digest)) continue;
+      if (existsSync(blobFile(l.digest))) await validateTar(blobFile(l.digest), l.digest, 'inside');
+      await store.putBlob(createReadStream(blobFile(l.digest), { highWaterMark: 1 << 20 }), { digest: l.digest, size: l.size });
+    }
+    const prev = byDigest.get(got.desc.digest);
+    const refs = ref && opts.tag !== false ? [ref] : [];
+    await store.putImage({ ...m, mediaType: m.mediaType ?? got.desc.mediaType }, config, refs, { manifest: got.bytes, config: configBytes });
+    if (prev) prev.refs.push(...refs);
+    else {
+      const li = { id: m.config.digest, manifestDigest: got.desc.digest, refs };
+      byDigest.set(got.desc.digest, li);
+      loaded.push(li);
+    }
+  }
+  return loaded;
+}
+
+/** Loads a docker-archive or OCI-layout tarball (file path, or '-'/undefined for stdin). */
+export async function loadImages(store: Store, input: string | undefined): Promise<LoadedImage[]> {
+  let src: Readable;
+  if (!input || input === '-') {
+    if (process.stdin.isTTY) throw new UserError('load: no input (use -i FILE or pipe an archive)');
+    src = process.stdin;
+  } else {
+    const st = await stat(input).catch(() => undefined);
+    if (!st) throw new UserError(`open ${input}: no such file or directory`);
+    if (st.isDirectory()) throw new UserError(`${input} is a directory: load reads an image archive (a docker-archive or OCI layout tarball)`);
+    if (!st.isFile() && !st.isFIFO() && !st.isCharacterDevice()) throw new UserError(`${input}: not a regular file`);
+    src = createReadStream(input, { highWaterMark: 1 << 20 });
+  }
+  const tmp = await store.tmpDir('load-');
+  try {
+    try {
+      await applyLayer(src, tmp, { whiteouts: 'none', sameOwner: false });
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`${input ?? 'stdin'}: not a valid image archive (${e.message.replace(/^invalid layer: /, '')})`);
+      throw e;
+    }
+    if (existsSync(resolveInRoot(tmp, 'manifest.json', true))) return await loadDocker(store, tmp);
+    if (existsSync(resolveInRoot(tmp, 'index.json', true))) return await loadOciLayoutDir(store, tmp);
+    throw new UserError(`${input ?? 'stdin'}: not an image archive (no manifest.json or index.json)`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+
+// ---- the archive reader (sources): describes images without loading them ----
 
 /**
  * Read access to the files of an image archive: an unpacked directory, an OCI layout directory, or
@@ -270,7 +458,7 @@ export interface ArchiveLayer {
 }
 
 /** One image found in an archive, its JSON read and verified; layers are only located. */
-export interface ArchiveImage {
+export interface ArchiveEntry {
   format: 'docker' | 'oci';
   refs: string[];
   /** OCI layouts: the `org.opencontainers.image.ref.name` values as written (may be bare tags) */
@@ -295,10 +483,10 @@ function parseJson<T>(b: Buffer, what: string): T {
   }
 }
 
-async function readDockerManifest(files: ArchiveFiles, mjBytes: Buffer): Promise<ArchiveImage[]> {
+async function readDockerManifest(files: ArchiveFiles, mjBytes: Buffer): Promise<ArchiveEntry[]> {
   const mj = parseJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(mjBytes, 'manifest.json');
   if (!Array.isArray(mj)) throw new UserError('invalid image archive: manifest.json is not a list');
-  const out: ArchiveImage[] = [];
+  const out: ArchiveEntry[] = [];
   for (const entry of mj) {
     if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) throw new UserError('invalid image archive: bad manifest.json entry');
     const configBytes = await files.read(entry.Config);
@@ -324,7 +512,7 @@ async function readDockerManifest(files: ArchiveFiles, mjBytes: Buffer): Promise
   return out;
 }
 
-async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<ArchiveImage[]> {
+async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<ArchiveEntry[]> {
   const idx = parseJson<ImageIndex>(idxBytes, 'index.json');
   if (!Array.isArray(idx.manifests)) throw new UserError('invalid image archive: index.json has no manifests');
   const blobPath = (d: string): string => {
@@ -348,8 +536,8 @@ async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<Arch
     const best = ms.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture) ?? ms.find((m) => !m.platform) ?? ms[0];
     return best ? pick(best, depth + 1) : undefined;
   };
-  const out: ArchiveImage[] = [];
-  const byDigest = new Map<string, ArchiveImage>();
+  const out: ArchiveEntry[] = [];
+  const byDigest = new Map<string, ArchiveEntry>();
   for (const d of idx.manifests) {
     const ref = refFromAnnotations(d.annotations);
     const refName = d.annotations?.[Annotation.RefName];
@@ -372,7 +560,7 @@ async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<Arch
     const config = parseJson<ImageConfig>(configBytes, `config ${m.config.digest}`);
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== m.layers.length) throw new UserError(`invalid image archive: ${m.layers.length} layers but the config lists ${diffIds.length}`);
-    const img: ArchiveImage = {
+    const img: ArchiveEntry = {
       format: 'oci',
       refs: ref ? [ref] : [],
       refNames: refName ? [refName] : [],
@@ -396,75 +584,10 @@ async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<Arch
  * located. When an archive has both (Docker 25+), `prefer` picks the description: `load` takes
  * docker's, analysis takes the OCI manifest (it keeps layer annotations). Throws when it has neither.
  */
-export async function readArchiveImages(files: ArchiveFiles, what: string, prefer: 'docker' | 'oci' = 'docker'): Promise<ArchiveImage[]> {
+export async function readArchiveImages(files: ArchiveFiles, what: string, prefer: 'docker' | 'oci' = 'docker'): Promise<ArchiveEntry[]> {
   const mj = await files.read('manifest.json');
   const idx = await files.read('index.json');
   if (mj && (prefer === 'docker' || !idx)) return readDockerManifest(files, mj);
   if (idx) return readOciIndex(files, idx);
   throw new UserError(`${what}: not an image archive (no manifest.json or index.json)`);
 }
-
-async function loadArchive(store: Store, files: ArchiveFiles, dir: string, what: string): Promise<LoadedImage[]> {
-  const loaded: LoadedImage[] = [];
-  const layerCache = new Map<string, { descriptor: Descriptor; diffId: string }>();
-  for (const img of await readArchiveImages(files, what)) {
-    if (img.format === 'oci') {
-      const m = img.manifest as ImageManifest;
-      for (const l of m.layers) {
-        if (store.hasBlob(l.digest)) continue;
-        const p = resolveInRoot(dir, `blobs/sha256/${hex(l.digest)}`, true);
-        if (!existsSync(p)) throw new UserError(`invalid image archive: missing blob ${l.digest}`);
-        await store.putBlob(createReadStream(p, { highWaterMark: 1 << 20 }), { digest: l.digest, size: l.size });
-      }
-      await store.putImage(m, img.config, img.refs, { manifest: img.manifestBytes as Buffer, config: img.configBytes });
-      loaded.push({ id: img.configDigest, refs: img.refs });
-      continue;
-    }
-    const layers: Descriptor[] = [];
-    for (const lp of img.layers) {
-      let l = layerCache.get(lp.path);
-      if (!l) {
-        const p = resolveInRoot(dir, lp.path, true);
-        if (!existsSync(p)) throw new UserError(`invalid image archive: missing layer ${lp.path}`);
-        l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
-        layerCache.set(lp.path, l);
-      }
-      if (l.diffId !== lp.diffId) throw new UserError(`invalid image archive: layer ${lp.path} has diffID ${l.diffId}, the config says ${lp.diffId}`);
-      layers.push(l.descriptor);
-    }
-    const cdesc = await store.putBlob(img.configBytes);
-    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...cdesc }, layers };
-    await store.putImage(manifest, img.config, img.refs);
-    loaded.push({ id: cdesc.digest, refs: img.refs });
-  }
-  return loaded;
-}
-
-/** Loads a docker-archive or OCI-layout tarball (file path, or '-'/undefined for stdin). */
-export async function loadImages(store: Store, input: string | undefined): Promise<LoadedImage[]> {
-  let src: Readable;
-  if (!input || input === '-') {
-    if (process.stdin.isTTY) throw new UserError('load: no input (use -i FILE or pipe an archive)');
-    src = process.stdin;
-  } else {
-    try {
-      if (!(await stat(input)).isFile()) throw new Error('not a file');
-    } catch {
-      throw new UserError(`${input}: no such file`);
-    }
-    src = createReadStream(input, { highWaterMark: 1 << 20 });
-  }
-  const tmp = await store.tmpDir('load-');
-  try {
-    try {
-      await applyLayer(src, tmp, { whiteouts: 'none', sameOwner: false });
-    } catch (e) {
-      if (e instanceof UserError) throw new UserError(`${input ?? 'stdin'}: not a valid image archive (${e.message.replace(/^invalid layer: /, '')})`);
-      throw e;
-    }
-    return await loadArchive(store, dirFiles(tmp), tmp, input ?? 'stdin');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
-

@@ -3,7 +3,7 @@
  * Each `.explorer` section carries its data (see explorer.ts) in a JSON script tag; selecting a
  * layer replays the layers up to it into typed arrays (the tree as of that layer, with the layer's
  * own changes marked), and only the rows of expanded directories are in the DOM, so a 50k-file
- * image opens at once. `humanSize` comes from src/image/human.ts (humanSizeScript).
+ * image opens at once. `humanSize` comes from src/util/human.ts (humanSizeScript).
  */
 export const EXPLORER_JS = String.raw`
 (function () {

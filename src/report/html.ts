@@ -8,7 +8,7 @@
  * formatted as in the text report. Usable from 400 px wide up. Input: analysis data; output: HTML.
  */
 import { hierarchy, treemap, treemapSquarify } from 'd3-hierarchy';
-import { humanSize, humanSizeScript } from '../image/human.js';
+import { humanSize, humanSizeScript } from '../util/human.js';
 import type { Comparison } from '../analyze/compare.js';
 import type { Leak } from '../analyze/leaks.js';
 import type { LayerModel } from '../analyze/model.js';

@@ -14,20 +14,11 @@ import type { Descriptor } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import type { Store } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { parseCsvKv } from './options.js';
+import type { CacheFromSpec, CacheToSpec } from './options.js';
+
+export type { CacheFromSpec, CacheToSpec };
 
 export const CACHE_MEDIA_TYPE = 'application/vnd.stagecraft.buildcache.v1+json';
-
-export interface CacheToSpec {
-  type: 'local';
-  dest: string;
-  mode: 'min' | 'max';
-}
-
-export interface CacheFromSpec {
-  type: 'local';
-  src: string;
-}
 
 export interface ExportedRecord {
   descriptor: Descriptor;
@@ -38,29 +29,6 @@ export interface ExportedRecord {
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const LAYER_TYPES: string[] = [MediaType.OciLayerTar, MediaType.OciLayerGzip, MediaType.OciLayerZstd, MediaType.DockerLayerGzip];
-
-function cacheKv(s: string, flag: string): Record<string, string> {
-  // like buildx, a bare value is a registry reference
-  if (!s.includes('=')) throw new UserError(`${flag} ${JSON.stringify(s)}: type=registry is not supported (type=local only)`);
-  const kv = parseCsvKv(s, flag);
-  const type = kv.type ?? 'local';
-  if (type !== 'local') throw new UserError(`${flag} type=${type} is not supported (type=local only)`);
-  return kv;
-}
-
-export function parseCacheTo(s: string): CacheToSpec {
-  const kv = cacheKv(s, '--cache-to');
-  if (!kv.dest) throw new UserError(`invalid --cache-to ${JSON.stringify(s)}: type=local needs dest=DIR`);
-  const mode = kv.mode ?? 'min';
-  if (mode !== 'min' && mode !== 'max') throw new UserError(`invalid --cache-to mode ${JSON.stringify(mode)} (min, max)`);
-  return { type: 'local', dest: kv.dest, mode };
-}
-
-export function parseCacheFrom(s: string): CacheFromSpec {
-  const kv = cacheKv(s, '--cache-from');
-  if (!kv.src) throw new UserError(`invalid --cache-from ${JSON.stringify(s)}: type=local needs src=DIR`);
-  return { type: 'local', src: kv.src };
-}
 
 function blobFile(dir: string, digest: string): string {
   if (!DIGEST_RE.test(digest)) throw new Error(`invalid digest ${JSON.stringify(digest)}`);

@@ -7,7 +7,6 @@ import type { Writable, Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 import type { ProgressMode } from './progress.js';
 import type { SshSpec } from './ssh.js';
-import type { CacheFromSpec, CacheToSpec } from './cacheio.js';
 
 export interface SecretSpec {
   id: string;
@@ -23,6 +22,19 @@ export interface OutputSpec {
 }
 
 export type NamedContext = { kind: 'dir'; path: string } | { kind: 'image'; ref: string } | { kind: 'oci'; path: string; ref?: string };
+
+/** `--cache-to type=local,dest=DIR[,mode=min|max]` (the records and blobs are written by cacheio.ts) */
+export interface CacheToSpec {
+  type: 'local';
+  dest: string;
+  mode: 'min' | 'max';
+}
+
+/** `--cache-from type=local,src=DIR` */
+export interface CacheFromSpec {
+  type: 'local';
+  src: string;
+}
 
 export interface BuildOptions {
   contextDir: string;
@@ -137,4 +149,27 @@ export function parseLabel(s: string): [string, string] {
   if (i === 0) throw new UserError(`invalid --label ${JSON.stringify(s)}`);
   if (i < 0) return [s, ''];
   return [s.slice(0, i), s.slice(i + 1)];
+}
+
+function cacheKv(s: string, flag: string): Record<string, string> {
+  // like buildx, a bare value is a registry reference
+  if (!s.includes('=')) throw new UserError(`${flag} ${JSON.stringify(s)}: type=registry is not supported (type=local only)`);
+  const kv = parseCsvKv(s, flag);
+  const type = kv.type ?? 'local';
+  if (type !== 'local') throw new UserError(`${flag} type=${type} is not supported (type=local only)`);
+  return kv;
+}
+
+export function parseCacheTo(s: string): CacheToSpec {
+  const kv = cacheKv(s, '--cache-to');
+  if (!kv.dest) throw new UserError(`invalid --cache-to ${JSON.stringify(s)}: type=local needs dest=DIR`);
+  const mode = kv.mode ?? 'min';
+  if (mode !== 'min' && mode !== 'max') throw new UserError(`invalid --cache-to mode ${JSON.stringify(mode)} (min, max)`);
+  return { type: 'local', dest: kv.dest, mode };
+}
+
+export function parseCacheFrom(s: string): CacheFromSpec {
+  const kv = cacheKv(s, '--cache-from');
+  if (!kv.src) throw new UserError(`invalid --cache-from ${JSON.stringify(s)}: type=local needs src=DIR`);
+  return { type: 'local', src: kv.src };
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cleanEntryName, decompress, dirFiles, readArchiveImages, readTar, sniffCompression, TarFormatError, type ArchiveFiles, type ArchiveImage } from '../image/index.js';
+import { cleanEntryName, decompress, dirFiles, readArchiveImages, readTar, sniffCompression, TarFormatError, type ArchiveFiles, type ArchiveEntry as ArchiveImage } from '../image/index.js';
 import { canonicalJson, MediaType, type Descriptor, type ImageManifest } from '../image/types.js';
 import { normalizeRef, normalizeTag } from '../store/index.js';
 import { UserError } from '../util/errors.js';
