@@ -15,3 +15,4 @@ export { renderPackageChanges, renderPackages, renderSecrets } from './render.js
 export { GoBuildInfoScanner, parseGoBuildInfo, type GoBuildInfo } from './goinfo.js';
 export { compareImages, summarize, type Comparison, type ImageSummary } from './compare.js';
 export { loadImageModel } from './load.js';
+export { dockerImageSize, dockerLayerSize } from './dockersize.js';

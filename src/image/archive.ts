@@ -107,7 +107,8 @@ async function writeDockerArchive(store: Store, imgs: ArchiveImage[], tar: TarOu
       const info = await store.layerInfo(l);
       const p = `blobs/sha256/${hex(diffId)}`;
       if (!tar.has(p)) await tar.file(p, verifiedUncompressed(store, l, diffId), info.size);
-      layers.push({ mediaType: MediaType.OciLayerTar, digest: diffId, size: info.size });
+      // the build's attribution annotations travel with the layer (analysis of the archive reads them)
+      layers.push({ mediaType: MediaType.OciLayerTar, digest: diffId, size: info.size, ...(l.annotations ? { annotations: l.annotations } : {}) });
       paths.push(p);
     }
     const configBytes = await store.readBlob(img.configDigest);
@@ -420,3 +421,172 @@ export async function loadImages(store: Store, input: string | undefined): Promi
   }
 }
 
+
+// ---- the archive reader (sources): describes images without loading them ----
+
+/**
+ * Read access to the files of an image archive: an unpacked directory, an OCI layout directory, or
+ * the small files collected while a tarball streams past. `read` gives undefined for a missing file.
+ */
+export interface ArchiveFiles {
+  read(path: string): Promise<Buffer | undefined>;
+}
+
+/** ArchiveFiles over a directory (an unpacked archive or an OCI layout); paths stay inside it. */
+export function dirFiles(dir: string): ArchiveFiles {
+  return {
+    read: async (p) => {
+      const f = resolveInRoot(dir, p, true);
+      try {
+        return await readFile(f);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+        throw e;
+      }
+    },
+  };
+}
+
+/** One layer of an archived image: where its blob is and what it must hash to. */
+export interface ArchiveLayer {
+  /** path of the blob inside the archive */
+  path: string;
+  diffId: string;
+  /** OCI layouts: the manifest's descriptor (the blob hashes to its digest) */
+  descriptor?: Descriptor;
+}
+
+/** One image found in an archive, its JSON read and verified; layers are only located. */
+export interface ArchiveEntry {
+  format: 'docker' | 'oci';
+  refs: string[];
+  /** OCI layouts: the `org.opencontainers.image.ref.name` values as written (may be bare tags) */
+  refNames: string[];
+  config: ImageConfig;
+  configBytes: Buffer;
+  configDigest: string;
+  /** OCI layouts: the manifest as stored (its digest is the image's) */
+  manifest?: ImageManifest;
+  manifestBytes?: Buffer;
+  manifestDigest?: string;
+  layers: ArchiveLayer[];
+}
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+function parseJson<T>(b: Buffer, what: string): T {
+  try {
+    return JSON.parse(b.toString('utf8')) as T;
+  } catch (e) {
+    throw new UserError(`invalid image archive: cannot read ${what}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+async function readDockerManifest(files: ArchiveFiles, mjBytes: Buffer): Promise<ArchiveEntry[]> {
+  const mj = parseJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(mjBytes, 'manifest.json');
+  if (!Array.isArray(mj)) throw new UserError('invalid image archive: manifest.json is not a list');
+  const out: ArchiveEntry[] = [];
+  for (const entry of mj) {
+    if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) throw new UserError('invalid image archive: bad manifest.json entry');
+    const configBytes = await files.read(entry.Config);
+    if (!configBytes) throw new UserError(`invalid image archive: missing ${entry.Config}`);
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    } catch {
+      throw new UserError(`invalid image archive: ${entry.Config} is not JSON`);
+    }
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== entry.Layers.length) throw new UserError(`invalid image archive: ${entry.Layers.length} layers but the config lists ${diffIds.length}`);
+    out.push({
+      format: 'docker',
+      refs: (entry.RepoTags ?? []).map((t) => normalizeTag(t)),
+      refNames: entry.RepoTags ?? [],
+      config,
+      configBytes,
+      configDigest: sha256(configBytes),
+      layers: entry.Layers.map((path, i) => ({ path, diffId: diffIds[i] as string })),
+    });
+  }
+  return out;
+}
+
+async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<ArchiveEntry[]> {
+  const idx = parseJson<ImageIndex>(idxBytes, 'index.json');
+  if (!Array.isArray(idx.manifests)) throw new UserError('invalid image archive: index.json has no manifests');
+  const blobPath = (d: string): string => {
+    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new UserError(`invalid image archive: unsupported digest ${d}`);
+    return `blobs/sha256/${hex(d)}`;
+  };
+  const readBlob = async (d: Descriptor): Promise<Buffer> => {
+    const b = await files.read(blobPath(d.digest));
+    if (!b) throw new UserError(`invalid image archive: missing blob ${d.digest}`);
+    const got = sha256(b);
+    if (got !== d.digest) throw new UserError(`invalid image archive: blob ${d.digest} hashes to ${got}`);
+    return b;
+  };
+  const plat = hostPlatform();
+  const pick = async (d: Descriptor, depth = 0): Promise<{ desc: Descriptor; bytes: Buffer } | undefined> => {
+    if (depth > 4) throw new UserError('invalid image archive: nested indexes too deep');
+    const bytes = await readBlob(d);
+    if (!isIndexMediaType(d.mediaType)) return { desc: d, bytes };
+    const sub = JSON.parse(bytes.toString('utf8')) as ImageIndex;
+    const ms = (sub.manifests ?? []).filter((m) => m.platform?.architecture !== 'unknown');
+    const best = ms.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture) ?? ms.find((m) => !m.platform) ?? ms[0];
+    return best ? pick(best, depth + 1) : undefined;
+  };
+  const out: ArchiveEntry[] = [];
+  const byDigest = new Map<string, ArchiveEntry>();
+  for (const d of idx.manifests) {
+    const ref = refFromAnnotations(d.annotations);
+    const refName = d.annotations?.[Annotation.RefName];
+    const got = await pick(d);
+    if (!got) continue;
+    const prev = byDigest.get(got.desc.digest);
+    if (prev) {
+      if (ref && !prev.refs.includes(ref)) prev.refs.push(ref);
+      if (refName) prev.refNames.push(refName);
+      continue;
+    }
+    let m: ImageManifest;
+    try {
+      m = JSON.parse(got.bytes.toString('utf8')) as ImageManifest;
+    } catch {
+      throw new UserError(`invalid image archive: manifest ${got.desc.digest} is not JSON`);
+    }
+    if (!m.config?.digest || !Array.isArray(m.layers)) throw new UserError(`invalid image archive: ${got.desc.digest} is not an image manifest`);
+    const configBytes = await readBlob(m.config);
+    const config = parseJson<ImageConfig>(configBytes, `config ${m.config.digest}`);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== m.layers.length) throw new UserError(`invalid image archive: ${m.layers.length} layers but the config lists ${diffIds.length}`);
+    const img: ArchiveEntry = {
+      format: 'oci',
+      refs: ref ? [ref] : [],
+      refNames: refName ? [refName] : [],
+      config,
+      configBytes,
+      configDigest: m.config.digest,
+      manifest: { ...m, mediaType: m.mediaType ?? got.desc.mediaType },
+      manifestBytes: got.bytes,
+      manifestDigest: got.desc.digest,
+      layers: m.layers.map((l, i) => ({ path: blobPath(l.digest), diffId: diffIds[i] as string, descriptor: l })),
+    };
+    byDigest.set(got.desc.digest, img);
+    out.push(img);
+  }
+  return out;
+}
+
+/**
+ * THE image-archive reader: the images of a docker-archive (`manifest.json`, any Docker version) or
+ * an OCI layout (`index.json`, nested indexes resolved to the host platform), JSON verified, layers
+ * located. When an archive has both (Docker 25+), `prefer` picks the description: `load` takes
+ * docker's, analysis takes the OCI manifest (it keeps layer annotations). Throws when it has neither.
+ */
+export async function readArchiveImages(files: ArchiveFiles, what: string, prefer: 'docker' | 'oci' = 'docker'): Promise<ArchiveEntry[]> {
+  const mj = await files.read('manifest.json');
+  const idx = await files.read('index.json');
+  if (mj && (prefer === 'docker' || !idx)) return readDockerManifest(files, mj);
+  if (idx) return readOciIndex(files, idx);
+  throw new UserError(`${what}: not an image archive (no manifest.json or index.json)`);
+}

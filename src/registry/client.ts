@@ -344,6 +344,41 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Streams a blob without storing it (analysis of a remote image): retried until the first byte,
+   * then read once; the size and digest are checked as it ends (a mismatch throws).
+   */
+  async *streamBlob(repo: string, desc: { digest: string; size: number }): AsyncGenerator<Buffer> {
+    const alg = desc.digest.split(':')[0]!;
+    if (!['sha256', 'sha512', 'sha384'].includes(alg)) throw new UserError(`blob ${desc.digest}: unsupported digest algorithm`);
+    const what = `blob ${desc.digest} from ${displayRegistry(this.registry)}/${repo}`;
+    const res = await this.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { scopes: [pullScope(repo)] });
+    if (res.status === 404) {
+      discard(res);
+      throw new UserError(`${what}: blob unknown to registry`);
+    }
+    if (res.status !== 200) throw await this.unexpected(res, `GET ${what}`);
+    const hash = createHash(alg);
+    let have = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        have += chunk.length;
+        if (have > desc.size) throw new UserError(`${what}: body is larger than the ${desc.size} bytes the manifest says`);
+        hash.update(chunk);
+        this.stats.bytesDownloaded += chunk.length;
+        yield chunk;
+      }
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw new UserError(`${what}: connection dropped after ${have} of ${desc.size} bytes (${(e as Error).message})`, { cause: e });
+    } finally {
+      if (have < desc.size) res.body.destroy();
+    }
+    if (have < desc.size) throw new UserError(`${what}: body ended after ${have} of ${desc.size} bytes`);
+    const got = `${alg}:${hash.digest('hex')}`;
+    if (got !== desc.digest) throw new UserError(`${what}: digest mismatch: content hashes to ${got}`);
+  }
+
   /** Tries a cross-repository mount. Returns true when mounted (201). */
   async mountBlob(repo: string, digest: string, from: string): Promise<boolean> {
     const res = await this.request('POST', `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, {

@@ -5,7 +5,7 @@
  * `client` (one registry's endpoints), `pull`, `push`, `login`, `progress`, `platform`.
  */
 export { parseReference, tryParseReference, normalizeRegistryHost, DEFAULT_DOMAIN, type Reference } from '../reference/reference.js';
-export { pull, pullImage, type PullOptions, type PullResult } from './pull.js';
+export { pull, pullImage, resolveManifest, mapLimit, type PullOptions, type PullResult } from './pull.js';
 export { pushImage, type PushOptions, type PushResult } from './push.js';
 export { login, logout, type LoginOptions } from './login.js';
 export { RegistryClient, type ClientOptions } from './client.js';

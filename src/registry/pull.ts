@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { isIndexMediaType, MediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../image/types.js';
 import { hostPlatform } from '../image/types.js';
-import { RegistryClient, shortDigest, type ClientOptions } from './client.js';
+import { RegistryClient, shortDigest, type ClientOptions, type FetchedManifest } from './client.js';
 import { parseReference, type Reference } from '../reference/reference.js';
 import { formatPlatform, normalizePlatform, parsePlatform, platformMatches, selectManifest } from '../reference/platform.js';
 import { silentProgress, type ProgressSink } from './progress.js';
@@ -67,16 +67,9 @@ function parseJson<T>(bytes: Buffer, what: string): T {
   }
 }
 
-/** Pulls `ref` into `store` and returns the stored image (see PullResult for details). */
-export async function pull(store: Store, refText: string | Reference, opts: PullOptions = {}): Promise<PullResult> {
-  const ref = typeof refText === 'string' ? parseReference(refText) : refText;
-  const progress = opts.progress ?? silentProgress;
-  const explicitPlatform = opts.platform !== undefined;
-  const want = normalizePlatform(typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform()));
-  const client = RegistryClient.for(ref.registry, opts);
+/** The image manifest `ref` names for platform `want` (an index is resolved to its entry). */
+export async function resolveManifest(client: RegistryClient, ref: Reference, want: Platform): Promise<{ top: FetchedManifest; manifest: ImageManifest; indexDigest?: string }> {
   const repo = ref.repository;
-
-  progress.note(`${ref.tag && !ref.digest ? ref.tag : (ref.digest ?? '')}: Pulling from ${ref.registry === 'docker.io' ? repo : `${ref.registry}/${repo}`}`);
   let top = await client.getManifest(repo, ref.digest ?? ref.tag ?? 'latest', ref.familiar);
   let indexDigest: string | undefined;
   if (isIndexMediaType(top.mediaType)) {
@@ -92,6 +85,20 @@ export async function pull(store: Store, refText: string | Reference, opts: Pull
   }
   const manifest = parseJson<ImageManifest>(top.bytes, `manifest ${top.digest}`);
   if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new UserError(`manifest ${top.digest} is missing config or layers`);
+  return { top, manifest, indexDigest };
+}
+
+/** Pulls `ref` into `store` and returns the stored image (see PullResult for details). */
+export async function pull(store: Store, refText: string | Reference, opts: PullOptions = {}): Promise<PullResult> {
+  const ref = typeof refText === 'string' ? parseReference(refText) : refText;
+  const progress = opts.progress ?? silentProgress;
+  const explicitPlatform = opts.platform !== undefined;
+  const want = normalizePlatform(typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform()));
+  const client = RegistryClient.for(ref.registry, opts);
+  const repo = ref.repository;
+
+  progress.note(`${ref.tag && !ref.digest ? ref.tag : (ref.digest ?? '')}: Pulling from ${ref.registry === 'docker.io' ? repo : `${ref.registry}/${repo}`}`);
+  const { top, manifest, indexDigest } = await resolveManifest(client, ref, want);
 
   const tmpBase = await store.tmpDir('pull');
   let downloaded = 0;

@@ -18,7 +18,11 @@ export function table(header: string[], rows: string[][], rightAlign: number[] =
   return [fmt(header), ...rows.map(fmt)].join('\n');
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+/** A share as the reports print it: `97.4%`. */
+export const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/** A directory's change from image A to B as the reports print it: `+1.2MB`, `-63MB`. */
+export const dirDelta = (d: { a: number; b: number }): string => `${d.b >= d.a ? '+' : '-'}${humanSize(Math.abs(d.b - d.a))}`;
 const trunc = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function renderLeaks(leaks: Leak[]): string {
@@ -30,10 +34,11 @@ export function renderLeaks(leaks: Leak[]): string {
   )}`;
 }
 
-export function renderAnalysis(name: string, r: SizeReport, leaks: Leak[]): string {
+/** `size`: docker's size of the image (`images` SIZE); the final file tree is the bytes still visible. */
+export function renderAnalysis(name: string, r: SizeReport, leaks: Leak[], size = r.totalBytes): string {
   const out: string[] = [];
   out.push(`Image: ${name}`);
-  out.push(`Size: ${humanSize(r.finalBytes)} in ${r.layers.length} layers (${humanSize(r.totalBytes)} written, ${humanSize(r.wastedBytes)} wasted)`);
+  out.push(`Size: ${humanSize(size)} in ${r.layers.length} layers (final file tree ${humanSize(r.finalBytes)}, ${humanSize(r.totalBytes)} written, ${humanSize(r.wastedBytes)} wasted)`);
   out.push(`Efficiency: ${pct(r.efficiency)}`);
   out.push('');
   out.push(
@@ -67,7 +72,7 @@ export function renderComparison(c: Comparison): string {
     out.push(
       table(
         ['DIRECTORY', c.a.name, c.b.name, 'DELTA'],
-        c.dirDiff.map((d) => [d.dir, humanSize(d.a), humanSize(d.b), `${d.b >= d.a ? '+' : '-'}${humanSize(Math.abs(d.b - d.a))}`]),
+        c.dirDiff.map((d) => [d.dir, humanSize(d.a), humanSize(d.b), dirDelta(d)]),
         [1, 2, 3],
       ),
     );

@@ -5,8 +5,6 @@
  */
 import { tabwrite } from './tabwriter.js';
 
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
-
 /** Go's fmt "%.{prec}g": exponent form when exp < -4 or exp >= prec; trailing zeros dropped */
 export function goFormatG(x: number, prec: number): string {
   if (x === 0) return '0';
@@ -19,6 +17,8 @@ export function goFormatG(x: number, prec: number): string {
 
 /** units.HumanSizeWithPrecision: decimal units, `precision` significant digits */
 export function humanSizeWithPrecision(bytes: number, precision: number): string {
+  // self-contained but for goFormatG: humanSizeScript ships this function to the HTML report
+  const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
   let size = bytes;
   let i = 0;
   while (size >= 1000 && i < UNITS.length - 1) {
@@ -30,6 +30,15 @@ export function humanSizeWithPrecision(bytes: number, precision: number): string
 
 /** 3 significant digits: `docker images` and `history` SIZE */
 export const humanSize = (bytes: number): string => humanSizeWithPrecision(bytes, 3);
+
+/**
+ * `humanSize` as browser script (defines `humanSize(bytes)`), for the HTML report's file explorer:
+ * the same functions' source, so the page prints sizes exactly as the terminal does.
+ */
+export function humanSizeScript(): string {
+  // __name: what esbuild's keepNames (tsx, vitest) wraps inner functions in
+  return `var __name=(f)=>f;const ${goFormatG.name}=${goFormatG.toString()};const ${humanSizeWithPrecision.name}=${humanSizeWithPrecision.toString()};const humanSize=(b)=>${humanSizeWithPrecision.name}(b,3);`;
+}
 
 /** units.HumanSize, 4 significant digits: `system df`, `prune`'s reclaimed space, VirtualSize */
 export const humanSize4 = (bytes: number): string => humanSizeWithPrecision(bytes, 4);

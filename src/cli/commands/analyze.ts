@@ -6,9 +6,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { compareImages, DEFAULT_CI_RULES, evaluateCi, findLeaks, findPackages, findSecrets, loadImageModel, parseDiveCi, renderCiReport, sizeReport, userLayers, validateCiRules, renderPackageChanges, renderPackages, renderSecrets, type CiRules, type Leak } from '../../analyze/index.js';
+import { compareImages, DEFAULT_CI_RULES, dockerImageSize, evaluateCi, findLeaks, findPackages, findSecrets, loadImageModel, parseDiveCi, renderCiReport, sizeReport, userLayers, validateCiRules, renderPackageChanges, renderPackages, renderSecrets, type CiRules, type Leak } from '../../analyze/index.js';
 import { parseDockerfile } from '../../dockerfile/index.js';
 import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
+import { openImageSource } from '../../source/index.js';
 import { Store } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
 import { readDockerfile } from '../io.js';
@@ -56,11 +57,14 @@ function baggageFailures(leaks: Leak[], severity: string): string[] {
   return bad.length ? [`baggage (${bad.length} finding(s) of severity ${severity} or worse)`] : [];
 }
 
+/** Any image source (store name, docker-archive:, oci-archive:, oci:, docker-daemon:, docker://, a registry reference). */
+const openSource = (name: string) => openImageSource(name, { store: () => Store.open(), registryFallback: true });
+
 export function register(program: Command): void {
   program
     .command('analyze')
     .description('Show where every byte of an image came from, its packages, secrets and build-time baggage')
-    .argument('<image>', 'image name, tag or ID')
+    .argument('<image>', 'image: name, tag or ID in the store, a registry reference, docker-archive:FILE, oci-archive:FILE, oci:DIR[:REF], docker-daemon:NAME or docker://REF')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to a file')
     .addOption(new Option('--packages <which>', 'packages to list in text output: the build\'s, or all').choices(['build', 'all']).default('build'))
@@ -73,19 +77,30 @@ export function register(program: Command): void {
     .action(async (ref: string, o: AnalyzeOpts) => {
       const ci = o.ci === true || truthy(process.env.CI);
       const rules = ci ? ciRules(o) : undefined;
-      const store = await Store.open();
-      const model = await loadImageModel(store, ref);
+      const model = await loadImageModel(await openSource(ref));
       const r = sizeReport(model);
       const pkgs = findPackages(model, r.tree);
       const leaks = findLeaks(r.tree, { img: model, packages: pkgs });
       const secrets = findSecrets(model, r.tree);
+      const size = dockerImageSize(model);
       const evaluation = rules ? evaluateCi(r.dive, rules) : undefined;
       const bad = o.failOnBaggage ? baggageFailures(leaks, o.failOnBaggage) : [];
-      if (o.format === 'json') {
-        const { tree: _t, ...rest } = r;
-        emit(`${JSON.stringify({ image: model.name, id: model.id, ...rest, packages: pkgs.packages, packageNotes: pkgs.notes, secrets, leaks, ...(evaluation ? { ci: { ...evaluation, pass: evaluation.pass && bad.length === 0 } } : {}) }, null, 2)}\n`, o.output);
-      } else if (o.format === 'html') emit(analysisHtml(model.name, r, leaks), o.output);
-      else if (!evaluation || (o.output && o.output !== '-')) emit(`${renderAnalysis(model.name, r, leaks)}\n${renderPackages(pkgs, userLayers(model), o.packages === 'all')}\n${renderSecrets(secrets)}`, o.output);
+      const { tree: _t, ...rest } = r;
+      // the HTML report renders the JSON document's fields (packages and dive metrics from the analysis)
+      const doc: Record<string, unknown> = {
+        image: model.name,
+        id: model.id,
+        size,
+        ...rest,
+        packages: pkgs.packages,
+        packageNotes: pkgs.notes,
+        secrets,
+        leaks,
+        ...(evaluation ? { ci: { ...evaluation, pass: evaluation.pass && bad.length === 0 } } : {}),
+      };
+      if (o.format === 'json') emit(`${JSON.stringify(doc, null, 2)}\n`, o.output);
+      else if (o.format === 'html') emit(analysisHtml({ name: model.name, size, report: r, leaks, layers: model.layers, packages: doc.packages }), o.output);
+      else if (!evaluation || (o.output && o.output !== '-')) emit(`${renderAnalysis(model.name, r, leaks, size)}\n${renderPackages(pkgs, userLayers(model), o.packages === 'all')}\n${renderSecrets(secrets)}`, o.output);
       if (evaluation) {
         // like dive --ci: its report on stdout (on stderr when stdout carries JSON or HTML)
         const toStdout = o.format === 'text' || (!!o.output && o.output !== '-');
@@ -101,17 +116,19 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description('Compare two images (e.g. a single-stage and a multi-stage build of the same app)')
-    .argument('<imageA>')
-    .argument('<imageB>')
+    .argument('<imageA>', 'image (any source analyze accepts)')
+    .argument('<imageB>', 'image (any source analyze accepts)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to a file')
     .action(async (a: string, b: string, o: { format: Format; output?: string }) => {
-      const store = await Store.open();
-      const ma = await loadImageModel(store, a);
-      const mb = await loadImageModel(store, b);
+      const ma = await loadImageModel(await openSource(a));
+      const mb = await loadImageModel(await openSource(b));
       const c = compareImages(ma, mb);
       if (o.format === 'json') emit(`${JSON.stringify(c, null, 2)}\n`, o.output);
-      else if (o.format === 'html') emit(comparisonHtml(c, sizeReport(ma), sizeReport(mb)), o.output);
+      else if (o.format === 'html') {
+        const input = (m: typeof ma, s: typeof c.a) => ({ name: s.name, size: dockerImageSize(m), report: sizeReport(m), leaks: s.leaks, layers: m.layers });
+        emit(comparisonHtml(c, input(ma, c.a), input(mb, c.b)), o.output);
+      }
       else emit(`${renderComparison(c)}\n${renderPackageChanges(c.packages, c.a.name, c.b.name)}`, o.output);
     });
 }

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { Store, diskUsage, prune, fsck, type ImageRecord } from '../../store/index.js';
 import * as image from '../../image/index.js';
 import { formatImages, noSuchImage } from '../format/list.js';
-import { historyRows, inspectObject } from '../format/describe.js';
+import { historyRows, inspectObject, type HistoryRow } from '../format/describe.js';
 import { formatDiskUsage, formatHistoryRows, typedNils } from '../format/contexts.js';
 import { humanSize, humanSize4 } from '../../util/human.js';
 import type { ImageConfig } from '../../image/types.js';
@@ -296,6 +296,16 @@ export function defineInspect(cmd: Command, fixedType?: 'image' | 'container'): 
   });
 }
 
+/**
+ * An image named with a source prefix (docker-archive:, oci:, docker-daemon:, docker://...): its
+ * config and layer sizes; undefined for a store name.
+ */
+async function readSource(spec: string): Promise<{ image: import('../../source/index.js').SourceImage; sizes: number[] } | undefined> {
+  const src = await import('../../source/index.js');
+  if (!src.hasSourcePrefix(spec)) return undefined;
+  return src.imageLayerSizes(await src.openImageSource(spec, { store: () => Store.open() }));
+}
+
 /** docker inspect runs templates over the JSON with missingkey=error */
 const INSPECT_EXEC: ExecOptions = { missingKeyError: true };
 
@@ -305,6 +315,8 @@ async function inspectOne(store: Store, name: string, type: string | undefined):
     if (c) return inspectContainer(store, c);
     if (type === 'container') throw dockerError(`No such container: ${name}`);
   }
+  const fromSource = type === undefined || type === 'image' ? await readSource(name) : undefined;
+  if (fromSource) return typedNils(inspectObject({ img: fromSource.image, layerSizes: fromSource.sizes }));
   if (type === undefined || type === 'image') {
     const img = await store.resolveImage(name);
     if (img) {
@@ -329,15 +341,24 @@ export function defineHistory(cmd: Command): Command {
     .option('-H, --human [bool]', 'human-readable sizes and dates', 'true')
     .option('--format <format>', "'table', 'table TEMPLATE', 'json' or a Go template ({{.CreatedBy}})")
     .action(async (name: string, o: { trunc: boolean; quiet?: boolean; human: string; format?: string }) => {
-      const store = await Store.open();
-      const img = await store.resolveImage(name);
-      if (!img) throw noSuchImage(name);
-      const sizes: number[] = [];
-      for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
-      const rows = historyRows(img, sizes);
+      let rows: HistoryRow[];
+      let fullId: string;
+      const fromSource = await readSource(name);
+      if (fromSource) {
+        rows = historyRows(fromSource.image, fromSource.sizes);
+        fullId = fromSource.image.configDigest;
+      } else {
+        const store = await Store.open();
+        const img = await store.resolveImage(name);
+        if (!img) throw noSuchImage(name);
+        const sizes: number[] = [];
+        for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
+        rows = historyRows(img, sizes);
+        fullId = img.configDigest;
+      }
       // a Go bool flag: -H=false, --human=0, -H f, ...
       const human = !['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(o.human.replace(/^=/, ''));
-      out(formatHistoryRows(rows, { format: o.format, quiet: o.quiet, human, noTrunc: !o.trunc, fullId: img.configDigest }));
+      out(formatHistoryRows(rows, { format: o.format, quiet: o.quiet, human, noTrunc: !o.trunc, fullId }));
     });
 }
 
