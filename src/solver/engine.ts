@@ -44,7 +44,8 @@ import { runDag } from './scheduler.js';
 import type { SolverPlan, Step } from './types.js';
 import type { Attribution } from './attribution.js';
 import { exportImage } from './export.js';
-import { exportCache, openImports, type ExportedRecord, type ImportedCache } from './cacheio.js';
+import { cacheLocation, type ExportedRecord, type ImportedCache } from './cacheio.js';
+import { exportCacheTo, exportVertexName, openImports } from './cachetransfer.js';
 import { SshAgents } from './ssh.js';
 
 export interface LayerRec {
@@ -353,7 +354,7 @@ class Builder {
     if (!specs.length) return;
     for (const spec of specs) {
       const stages = new Set(spec.mode === 'max' ? needed : this.exported);
-      const v = this.progress.start('exporting cache to client directory');
+      const v = this.progress.start(exportVertexName(spec));
       try {
         const records = new Map<string, ExportedRecord>();
         for (const s of this.stepLayers) {
@@ -362,12 +363,11 @@ class Builder {
           const l = s.layers[s.layers.length - 1] as LayerRec;
           if (l.cacheKey) records.set(l.cacheKey, { descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffId: l.diffId, created: l.created });
         }
-        v.status(`writing ${records.size} cache records to ${spec.dest}`);
-        await exportCache(this.store, spec.dest, records);
+        await exportCacheTo(this.store, spec, records, (line) => v.status(line));
         v.done();
       } catch (e) {
         v.fail(errMsg(e));
-        throw new UserError(`ERROR: failed to solve: error writing cache to ${spec.dest}: ${errMsg(e)}`, { cause: e });
+        throw new UserError(`ERROR: failed to solve: error writing cache to ${cacheLocation(spec)}: ${errMsg(e)}`, { cause: e });
       }
     }
   }
@@ -386,7 +386,7 @@ class Builder {
         await this.cache.put(key, rec);
         return rec;
       } catch (e) {
-        (this.opts.progressStream ?? process.stderr).write(`WARNING: local cache import at ${imp.dir}: ignoring record ${key}: ${errMsg(e)}\n`);
+        (this.opts.progressStream ?? process.stderr).write(`WARNING: ${imp.label}: ignoring record ${key}: ${errMsg(e)}\n`);
       }
     }
     return undefined;

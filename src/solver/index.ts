@@ -18,6 +18,7 @@ export {
 } from './options.js';
 export { type ProgressMode } from './progress.js';
 export { parseCacheTo, parseCacheFrom, CACHE_MEDIA_TYPE, type CacheToSpec, type CacheFromSpec } from './cacheio.js';
+export { openRegistryCache } from './cacheregistry.js';
 export { parseSsh, type SshSpec } from './ssh.js';
 export { AttributionKey, attributionAnnotations, attributionFromAnnotations, type Attribution } from './attribution.js';
 export { dispatchStep, initStageState, type StageState, type Action, type DispatchContext } from './dispatch.js';

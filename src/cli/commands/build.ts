@@ -42,8 +42,8 @@ export function register(program: Command): void {
     .option('--iidfile <file>', 'write the image ID to this file')
     .option('--network <mode>', 'network for RUN: default, host, none', 'default')
     .option('--build-context <name=src>', 'named context: NAME=PATH | docker-image://REF | oci-layout://PATH; repeatable', collect, [])
-    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR[,mode=min|max] (stagecraft\'s own records in an OCI layout, not BuildKit\'s cache format; registry/inline/gha not supported); repeatable', collect, [])
-    .option('--cache-from <spec>', 'import a build cache exported with --cache-to: type=local,src=DIR; repeatable', collect, [])
+    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR | type=registry,ref=REF [,mode=min|max] (stagecraft\'s own records: an OCI layout, or an OCI artifact in a registry); repeatable', collect, [])
+    .option('--cache-from <spec>', 'import a build cache exported with --cache-to: type=local,src=DIR | type=registry,ref=REF | REF; repeatable', collect, [])
     .option('-q, --quiet', 'suppress progress; print the image ID')
     .action(async (context: string, o: Record<string, unknown>) => {
       const progress = (o.quiet ? 'quiet' : String(o.progress)) as ProgressMode;
