@@ -42,7 +42,7 @@ import type { BuildOptions, NamedContext } from './options.js';
 import { createProgress, formatFailure, type ProgressSink, type VertexHandle } from './progress.js';
 import { runDag } from './scheduler.js';
 import type { SolverPlan, Step } from './types.js';
-import type { Attribution } from './attribution.js';
+import { withoutAttribution, type Attribution } from './attribution.js';
 import { exportImage } from './export.js';
 import { cacheLocation, type ExportedRecord, type ImportedCache } from './cacheio.js';
 import { exportCacheTo, exportVertexName, openImports } from './cachetransfer.js';
@@ -107,15 +107,6 @@ export class StepFailure extends Error {
   ) {
     super(message);
   }
-}
-
-function withoutAttribution(d: Descriptor): Descriptor {
-  if (!d.annotations) return d;
-  const ann = Object.fromEntries(Object.entries(d.annotations).filter(([k]) => !k.startsWith('dev.stagecraft.')));
-  const out: Descriptor = { ...d };
-  if (Object.keys(ann).length) out.annotations = ann;
-  else delete out.annotations;
-  return out;
 }
 
 function errMsg(e: unknown): string {

@@ -19,6 +19,7 @@ import {
   type NamedContext,
   type ProgressMode,
 } from '../../solver/index.js';
+import { buildWithBuildKit, chooseEngine, type EngineName, type RawBuildFlags } from '../../engines/buildkit/index.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -44,6 +45,9 @@ export function register(program: Command): void {
     .option('--build-context <name=src>', 'named context: NAME=PATH | docker-image://REF | oci-layout://PATH; repeatable', collect, [])
     .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR | type=registry,ref=REF [,mode=min|max] (stagecraft\'s own records: an OCI layout, or an OCI artifact in a registry); repeatable', collect, [])
     .option('--cache-from <spec>', 'import a build cache exported with --cache-to: type=local,src=DIR | type=registry,ref=REF | REF; repeatable', collect, [])
+    .option('--platform <list>', 'target platform(s) os/arch[/variant]: the local engine builds only the host\'s; BuildKit builders any they support', collect, [])
+    .option('--engine <name>', 'local (built in), buildkit (docker buildx), auto (BuildKit when a named builder answers)', 'local')
+    .option('--builder <name>', 'buildx builder for --engine buildkit|auto (default: $STAGECRAFT_BUILDER, else buildx\'s current one)')
     .option('-q, --quiet', 'suppress progress; print the image ID')
     .action(async (context: string, o: Record<string, unknown>) => {
       const progress = (o.quiet ? 'quiet' : String(o.progress)) as ProgressMode;
@@ -86,10 +90,29 @@ export function register(program: Command): void {
         iidfile: o.iidfile as string | undefined,
         network: network as BuildOptions['network'],
         buildContexts,
-        cacheTo: (o.cacheTo as string[]).map(parseCacheTo),
-        cacheFrom: (o.cacheFrom as string[]).map(parseCacheFrom),
+
       };
-      const r = await build(opts);
-      if (o.quiet && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${r.imageId}\n`);
+      const platforms = (o.platform as string[]).flatMap((p) => p.split(',')).filter(Boolean);
+      const choice = await chooseEngine(String(o.engine) as EngineName, o.builder as string | undefined, platforms);
+      if (o.engine === 'auto' && !o.quiet) process.stderr.write(`${choice.why}\n`);
+      let imageId: string | undefined;
+      if (choice.engine === 'buildkit' && choice.builder) {
+        const raw: RawBuildFlags = {
+          secrets: o.secret as string[],
+          ssh: o.ssh as string[],
+          buildContexts: o.buildContext as string[],
+          cacheTo: o.cacheTo as string[],
+          cacheFrom: o.cacheFrom as string[],
+          outputs: o.output as string[],
+          platforms,
+        };
+        imageId = (await buildWithBuildKit(opts, raw, choice.builder)).imageId;
+      } else {
+        // BuildKit builders take every cache type buildx knows (inline, gha, ...): only the local engine parses them
+        opts.cacheTo = (o.cacheTo as string[]).map(parseCacheTo);
+        opts.cacheFrom = (o.cacheFrom as string[]).map(parseCacheFrom);
+        imageId = (await build(opts)).imageId;
+      }
+      if (o.quiet && imageId && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${imageId}\n`);
     });
 }
