@@ -123,7 +123,7 @@ describe.runIf(dockerUp && labRegistry && isRoot && existsSync(CLI))('build --en
 
   it('analyze attributes the layers to the same stages and Dockerfile lines', async () => {
     const bkLayers = await analyzedLayers(root, 'fruit:bk');
-    expect(bkLayers.filter((l) => l.line !== undefined).map((l) => l.line)).toEqual([10, 11, 12]);
+    expect(bkLayers.filter((l) => l.line !== undefined).map((l) => l.line)).toEqual([12, 13, 14]);
     expect(bkLayers).toEqual(await analyzedLayers(root, 'fruit:local'));
   }, 120_000);
 });
