@@ -32,8 +32,8 @@ docker load -i "$tmp/base.tar" >/dev/null
 # the caches, once
 STAGECRAFT_ROOT=$SEED $SC build -q -t fruit:seed -f $EX/Dockerfile.multi $CA \
   --cache-to type=registry,ref=$REG/fruit:sc-cache,mode=max $EX >/dev/null
-docker buildx build -q --progress plain -f $EX/Dockerfile.multi $CA --cache-to type=inline \
-  -t $REG/fruit:bk-inline --push $EX >/dev/null
+docker buildx build --progress plain -f $EX/Dockerfile.multi $CA --cache-to type=inline \
+  -t $REG/fruit:bk-inline --push $EX >/dev/null 2>&1
 
 prep="rm -rf $FRESH && STAGECRAFT_ROOT=$FRESH $SC load -q -i $tmp/base.tar && docker rmi -f bench-fruit:bk; docker builder prune -af"
 A="STAGECRAFT_ROOT=$FRESH $SC build --progress plain -t bench-fruit:sc -f $EX/Dockerfile.multi $CA --cache-from type=registry,ref=$REG/fruit:sc-cache $EX"
