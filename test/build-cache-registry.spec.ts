@@ -58,7 +58,7 @@ describe.skipIf(!isRoot || !existsSync(REGISTRY_BIN))('build: --cache-to / --cac
     ctx = context({ Dockerfile: DOCKERFILE, 'src.txt': 'v1\n' });
     await buildOk(root1, ctx, ['-t', 'rc:1', '--cache-to', `type=registry,ref=${cacheRef},mode=max`], { env });
     id1 = await imageId(root1, 'rc:1');
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await reg?.stop();
   });
