@@ -21,7 +21,10 @@ await build({
   // native addon: loaded from node_modules at run time
   external: ['zstd-napi'],
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __scCreateRequire } from 'node:module';\nconst require = __scCreateRequire(import.meta.url);",
+    // A sh/JS polyglot: sh runs `node -- FILE ARGS`, so node stops reading its own options at `--`
+    // (Node 20 otherwise takes `--env-file` from anywhere in argv, e.g. `run --env-file F`); to node
+    // the second line is a string and a comment.
+    js: "#!/bin/sh\n\":\" //; exec node -- \"$0\" \"$@\"\nimport { createRequire as __scCreateRequire } from 'node:module';\nconst require = __scCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
 });

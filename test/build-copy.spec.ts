@@ -5,11 +5,11 @@
  * later RUN, .dockerignore, heredoc COPY.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { lstatSync, readFileSync, readlinkSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, existsSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { snapshotterKind } from '../src/worker/snapshot/index.js';
 import { importBusybox, isRoot, tmp } from './helpers/index.js';
-import { buildOk, context, imageConfig, imageTree, layerEntries } from './helpers/build.js';
+import { buildCli, buildOk, context, imageConfig, imageTree, layerEntries } from './helpers/build.js';
 
 const DOCKERFILE = `FROM busybox AS prep
 RUN mkdir -p /stuff/dir/sub && echo f1 > /stuff/dir/f1 && echo s > /stuff/dir/sub/s \\
@@ -103,5 +103,17 @@ describe.skipIf(!isRoot)('build: COPY', () => {
     expect(last).toContain('logs/only');
     // the RUN layer holds only what the RUN changed
     expect(last.filter((p) => p.startsWith('bin/'))).toEqual([]);
+  });
+  it('COPY with a wildcard fails like BuildKit when a matched dir holds a symlink whose target .dockerignore removed', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox\nCOPY * /dest/\n', 'dir/real': 'r\n', 'secret.txt': 's\n', '.dockerignore': 'secret.txt\n' });
+    symlinkSync('../secret.txt', join(ctx, 'dir/link'));
+    const r = await buildCli(root, ctx, ['-t', 'copy:dangling']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/failed to compute cache key: .*not found/);
+    // without a wildcard the symlink is copied as it is
+    const ok = context({ Dockerfile: 'FROM busybox\nCOPY dir /dest/\n', 'dir/real': 'r\n', 'secret.txt': 's\n', '.dockerignore': 'secret.txt\n' });
+    symlinkSync('../secret.txt', join(ok, 'dir/link'));
+    await buildOk(root, ok, ['-t', 'copy:literal']);
+    expect(readlinkSync(join(await imageTree(root, 'copy:literal'), 'dest/link'))).toBe('../secret.txt');
   });
 });

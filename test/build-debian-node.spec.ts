@@ -6,30 +6,11 @@
  * node and the built app, and running it prints the app's output.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TEST_CACHE, cli, isRoot, tmp } from './helpers/index.js';
+import { cli, isRoot, tmp } from './helpers/index.js';
+import { bookwormTar, hasDebootstrap } from './helpers/debian.js';
 import { buildOk, cachedVertices, context, imageConfig, imageTree, runInImage } from './helpers/build.js';
-
-const hasDebootstrap = existsSync('/usr/sbin/debootstrap') || existsSync('/usr/bin/debootstrap');
-
-/** The debootstrapped bookworm tree as a tarball, made once and cached. */
-function bookwormTar(): string {
-  const dir = join(TEST_CACHE, 'bookworm');
-  const tar = join(TEST_CACHE, 'bookworm-rootfs.tar');
-  if (existsSync(tar)) return tar;
-  if (!existsSync(dir)) {
-    const tmpDir = `${dir}.tmp-${process.pid}`;
-    rmSync(tmpDir, { recursive: true, force: true });
-    execFileSync('debootstrap', ['--variant=minbase', 'bookworm', tmpDir, process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian'], { stdio: 'ignore' });
-    renameSync(tmpDir, dir);
-  }
-  const t = `${tar}.${process.pid}.tmp`;
-  execFileSync('tar', ['--numeric-owner', '--xattrs', '-C', dir, '-cf', t, '.']);
-  renameSync(t, tar);
-  return tar;
-}
 
 const APP = `const rows = [['apple', 10], ['banana', 5], ['orange', 6]];
 const width = Math.max(...rows.map((r) => r[0].length));

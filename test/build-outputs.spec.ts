@@ -9,7 +9,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/store/index.js';
-import { importBusybox, isRoot, tmp } from './helpers/index.js';
+import { MediaType } from '../src/image/index.js';
+import { cli, importBusybox, isRoot, tmp } from './helpers/index.js';
 import { buildCli, buildOk, context, imageConfig, imageTree } from './helpers/build.js';
 
 const hasUmoci = (() => {
@@ -131,6 +132,42 @@ COPY --from=laid /layout.txt /layout.txt
       expect(execFileSync('docker', ['run', '--rm', 'stagecraft-interop:t'], { encoding: 'utf8' })).toBe('from-stagecraft\n');
     } finally {
       spawnSync('docker', ['rmi', '-f', 'stagecraft-interop:t'], { stdio: 'ignore' });
+    }
+  });
+  it('OCI outputs use OCI layer media types on a Docker schema2 base; index names as BuildKit', async () => {
+    // a base with Docker schema2 media types (as pulled from a registry that serves them)
+    const store = await Store.open(root);
+    const bb = await store.resolveImage('busybox:latest');
+    if (!bb) throw new Error('no busybox');
+    expect(bb.manifest.layers.every((l) => l.mediaType === MediaType.OciLayerGzip)).toBe(true);
+    await store.putImage(
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.DockerManifest,
+        config: { ...bb.manifest.config, mediaType: MediaType.DockerConfig },
+        layers: bb.manifest.layers.map((l) => ({ ...l, mediaType: MediaType.DockerLayerGzip })),
+      },
+      bb.config,
+      ['dockerbase:1'],
+    );
+    await store.release();
+    const out = tmp('sc-ocimt-');
+    await buildOk(root, context({ Dockerfile: 'FROM dockerbase:1\nRUN echo made > /made.txt\n' }), ['-t', 'um:1', '--output', `type=oci,dest=${join(out, 'b.tar')}`, '--output', 'type=image']);
+    await cli(['save', '--format', 'oci', 'um:1', '-o', join(out, 's.tar')], { root });
+    for (const tar of ['b.tar', 's.tar']) {
+      const layout = join(out, `${tar}.d`);
+      mkdirSync(layout);
+      execFileSync('tar', ['xf', join(out, tar), '-C', layout]);
+      const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+      expect(index.manifests[0].annotations).toEqual({ 'io.containerd.image.name': 'docker.io/library/um:1', 'org.opencontainers.image.ref.name': '1' });
+      const m = JSON.parse(readFileSync(join(layout, 'blobs', ...index.manifests[0].digest.split(':')), 'utf8'));
+      expect(m.mediaType).toBe(MediaType.OciManifest);
+      expect(m.config.mediaType).toBe(MediaType.OciConfig);
+      expect(m.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([MediaType.OciLayerGzip, MediaType.OciLayerGzip]);
+      if (hasUmoci) {
+        execFileSync('umoci', ['unpack', '--image', `${layout}:1`, join(out, `${tar}.bundle`)]);
+        expect(readFileSync(join(out, `${tar}.bundle/rootfs/made.txt`), 'utf8')).toBe('made\n');
+      }
     }
   });
 });

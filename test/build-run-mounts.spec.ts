@@ -104,4 +104,34 @@ COPY --from=b /log-b /log-b
     expect(full[0].replace('start-', '')).toBe(full[1].replace('end-', ''));
     expect(full[2].replace('start-', '')).toBe(full[3].replace('end-', ''));
   });
+  it('type=cache,from=SRC,source=PATH is seeded from SRC (BuildKit)', async () => {
+    const df = `FROM busybox AS seed
+RUN mkdir -p /seed && echo seeded > /seed/s
+
+FROM busybox
+RUN --mount=type=cache,id=seeded-${Date.now()},from=seed,source=/seed,target=/c cat /c/s > /out
+`;
+    await buildOk(root, context({ Dockerfile: df }), ['-t', 'cachefrom:t']);
+    const tree = await imageTree(root, 'cachefrom:t');
+    expect(readFileSync(join(tree, 'out'), 'utf8')).toBe('seeded\n');
+  });
+
+  it('cache mounts that differ in uid, gid or mode are separate caches (BuildKit)', async () => {
+    const id = `owners-${Date.now()}`;
+    const df = `FROM busybox
+RUN --mount=type=cache,id=${id},target=/c,uid=1 sh -c 'stat -c %u /c > /a; touch /c/by-uid1'
+RUN --mount=type=cache,id=${id},target=/c,uid=2 sh -c 'stat -c %u /c > /b; ls /c > /lsb'
+RUN --mount=type=cache,id=${id},target=/c,uid=2,mode=0700 sh -c 'stat -c %a /c > /m; ls /c > /lsm'
+RUN --mount=type=cache,id=${id},target=/c,uid=1 sh -c 'ls /c > /lsa'
+`;
+    await buildOk(root, context({ Dockerfile: df }), ['-t', 'cacheowners:t']);
+    const tree = await imageTree(root, 'cacheowners:t');
+    const f = (n: string): string => readFileSync(join(tree, n), 'utf8');
+    expect(f('a')).toBe('1\n');
+    expect(f('b')).toBe('2\n');
+    expect(f('lsb')).toBe('');
+    expect(f('m')).toBe('700\n');
+    expect(f('lsm')).toBe('');
+    expect(f('lsa')).toBe('by-uid1\n');
+  });
 });

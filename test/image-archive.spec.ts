@@ -104,12 +104,12 @@ describe.skipIf(!isRoot)('save and load with real tools', () => {
     const out = join(tmp(), 'stack-oci.tar');
     await cli(['save', '--format', 'oci', 'stack:latest', '-o', out], { root });
     const digest = JSON.parse((await cli(['images', '--format', 'json', 'stack'], { root })).stdout).Digest as string;
-    const si = JSON.parse(sh('skopeo', ['inspect', `oci-archive:${out}:stack:latest`])) as { Digest: string; Layers: string[] };
+    const si = JSON.parse(sh('skopeo', ['inspect', `oci-archive:${out}:latest`])) as { Digest: string; Layers: string[] };
     expect(si.Digest).toBe(digest);
     expect(si.Layers).toHaveLength(2);
     const dir = tmp();
-    sh('skopeo', ['copy', '-q', `oci-archive:${out}:stack:latest`, `docker-archive:${dir}/d.tar:from/oci:1`]);
-    sh('skopeo', ['copy', '-q', `oci-archive:${out}:stack:latest`, `oci:${dir}/copy:stack:latest`]);
+    sh('skopeo', ['copy', '-q', `oci-archive:${out}:latest`, `docker-archive:${dir}/d.tar:from/oci:1`]);
+    sh('skopeo', ['copy', '-q', `oci-archive:${out}:latest`, `oci:${dir}/copy:stack:latest`]);
     const root2 = tmp();
     await cli(['load', '-i', out], { root: root2 });
     await cli(['load', '-i', `${dir}/d.tar`], { root: root2 });
@@ -124,7 +124,7 @@ describe.skipIf(!isRoot)('save and load with real tools', () => {
     const dir = tmp();
     mkdirSync(join(dir, 'layout'));
     execFileSync('tar', ['-xf', out, '-C', join(dir, 'layout')]);
-    execFileSync('umoci', ['unpack', '--image', `${join(dir, 'layout')}:stack:latest`, join(dir, 'bundle')]);
+    execFileSync('umoci', ['unpack', '--image', `${join(dir, 'layout')}:latest`, join(dir, 'bundle')]);
     // our extraction: apply every layer in order
     const store = await Store.open(root);
     const img = await store.resolveImage('stack');

@@ -3,8 +3,8 @@
  * platform selection from a manifest list, and WWW-Authenticate parsing.
  */
 import { describe, expect, it } from 'vitest';
-import { parseReference } from '../src/registry/reference.js';
-import { parsePlatform, selectManifest } from '../src/registry/platform.js';
+import { parseReference } from '../src/reference/reference.js';
+import { parsePlatform, selectManifest } from '../src/reference/platform.js';
 import { parseWwwAuthenticate } from '../src/registry/auth.js';
 import { UserError } from '../src/util/errors.js';
 

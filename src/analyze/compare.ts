@@ -3,9 +3,10 @@
  * sizes, layers, efficiency, baggage in each, the biggest directories that only one of them has,
  * and a verdict in plain words, including the seed's trap: a "multi-stage" image that came out bigger.
  */
-import { humanSize } from '../image/human.js';
+import { humanSize } from '../util/human.js';
 import { findLeaks, type Leak } from './leaks.js';
 import type { ImageModel } from './model.js';
+import { diffPackages, findPackages, type PackageChange, type PackageReport } from './packages.js';
 import { sizeReport, type Bucket, type SizeReport } from './size.js';
 
 export interface ImageSummary {
@@ -18,10 +19,17 @@ export interface ImageSummary {
   duplicatedBytes: number;
   layers: number;
   stages: string[];
+  /** dive's efficiency, wasted bytes and user-wasted percent (see dive.ts). */
   efficiency: number;
   wastedBytes: number;
+  userWastedPercent: number;
+  /** stagecraft's: visible / all layer bytes, and the bytes later layers hide. */
+  visibleRatio: number;
+  hiddenBytes: number;
   leaks: Leak[];
   leakedBytes: number;
+  /** How many packages of each ecosystem the image has. */
+  packageCounts: Record<string, number>;
 }
 
 export interface Comparison {
@@ -31,12 +39,16 @@ export interface Comparison {
   delta: number;
   /** Directories whose visible bytes differ most between the two. */
   dirDiff: Array<{ dir: string; a: number; b: number }>;
+  /** Packages added, removed or changed from a to b, biggest first. */
+  packages: PackageChange[];
   /** Verdict lines, most important first. */
   verdict: string[];
 }
 
-export function summarize(img: ImageModel, report: SizeReport = sizeReport(img)): ImageSummary {
-  const leaks = findLeaks(report.tree);
+export function summarize(img: ImageModel, report: SizeReport = sizeReport(img), pkgs: PackageReport = findPackages(img, report.tree)): ImageSummary {
+  const leaks = findLeaks(report.tree, { img, packages: pkgs });
+  const packageCounts: Record<string, number> = {};
+  for (const p of pkgs.packages) packageCounts[p.ecosystem] = (packageCounts[p.ecosystem] ?? 0) + 1;
   const stages = [
     ...new Set(
       img.layers.flatMap((l) => {
@@ -57,8 +69,12 @@ export function summarize(img: ImageModel, report: SizeReport = sizeReport(img))
     stages,
     efficiency: report.efficiency,
     wastedBytes: report.wastedBytes,
+    userWastedPercent: report.userWastedPercent,
+    visibleRatio: report.visibleRatio,
+    hiddenBytes: report.hiddenBytes,
     leaks,
     leakedBytes: leaks.reduce((s, l) => s + l.bytes, 0),
+    packageCounts,
   };
 }
 
@@ -69,8 +85,11 @@ function dirMap(b: Bucket[]): Map<string, number> {
 export function compareImages(a: ImageModel, b: ImageModel): Comparison {
   const ra = sizeReport(a);
   const rb = sizeReport(b);
-  const sa = summarize(a, ra);
-  const sb = summarize(b, rb);
+  const pa = findPackages(a, ra.tree);
+  const pb = findPackages(b, rb.tree);
+  const sa = summarize(a, ra, pa);
+  const sb = summarize(b, rb, pb);
+  const packages = diffPackages(pa.packages, pb.packages);
   const da = dirMap(ra.byDirWritten);
   const db = dirMap(rb.byDirWritten);
   const dirs = new Set([...da.keys(), ...db.keys()]);
@@ -103,11 +122,16 @@ export function compareImages(a: ImageModel, b: ImageModel): Comparison {
   }
   for (const s of [sa, sb]) {
     if (s.duplicatedBytes > 0) verdict.push(`${s.name} stores ${humanSize(s.duplicatedBytes)} twice: a later layer copies files identical to ones the image already has (e.g. COPY --from=<stage> / /).`);
-    else if (s.wastedBytes > 0) verdict.push(`${s.name} stores ${humanSize(s.wastedBytes)} that later layers delete or overwrite.`);
+    else if (s.hiddenBytes > 0) verdict.push(`${s.name} stores ${humanSize(s.hiddenBytes)} that later layers delete or overwrite.`);
   }
+  const gone = packages.filter((p) => p.change === 'removed');
+  const added = packages.filter((p) => p.change === 'added');
+  const names = (ps: PackageChange[]): string => `${ps.slice(0, 5).map((p) => p.name).join(', ')}${ps.length > 5 ? ', ...' : ''}`;
+  if (gone.length) verdict.push(`${sb.name} drops ${gone.length} package(s) that ${sa.name} has, ${humanSize(gone.reduce((s, p) => s + p.aBytes, 0))} (${names(gone)}).`);
+  if (added.length) verdict.push(`${sb.name} adds ${added.length} package(s), ${humanSize(added.reduce((s, p) => s + p.bBytes, 0))} (${names(added)}).`);
   const grew = dirDiff.filter((d) => d.b > d.a).slice(0, 3);
   if (delta > 0 && grew.length > 0) {
     verdict.push(`Where ${sb.name} grew: ${grew.map((d) => `${d.dir} +${humanSize(d.b - d.a)}`).join(', ')}.`);
   }
-  return { a: sa, b: sb, delta, dirDiff, verdict };
+  return { a: sa, b: sb, delta, dirDiff, packages, verdict };
 }

@@ -9,6 +9,7 @@ import { cleanEntryName, decompress, readTar, type HistoryEntry } from '../image
 import { normalizeRef, type Store } from '../store/index.js';
 import { attributionFromAnnotations } from '../solver/attribution.js';
 import { UserError } from '../util/errors.js';
+import { GoBuildInfoScanner } from './goinfo.js';
 import { wantsContent } from './leaks.js';
 import type { ImageModel, LayerEntry, LayerModel } from './model.js';
 
@@ -28,13 +29,17 @@ export async function loadImageModel(store: Store, refOrId: string): Promise<Ima
       if (e.type === 'file') {
         const h = createHash('sha256');
         const keep = wantsContent(path, e.size);
+        const go = (e.mode & 0o111) !== 0 && e.size > 1024 ? new GoBuildInfoScanner() : undefined;
         const chunks: Buffer[] = [];
         for await (const c of e.body) {
           h.update(c);
           if (keep) chunks.push(c);
+          go?.push(c);
         }
         entry.sha256 = h.digest('hex');
         if (keep) entry.content = Buffer.concat(chunks).toString('utf8');
+        const bi = go?.result();
+        if (bi !== undefined) entry.goBuildInfo = bi;
       }
       entries.push(entry);
     }
@@ -55,5 +60,6 @@ export async function loadImageModel(store: Store, refOrId: string): Promise<Ima
     id: img.configDigest.slice(7, 19),
     layers,
     history: history.filter((x) => x.empty_layer),
+    ...(img.config.config?.WorkingDir ? { workingDir: img.config.config.WorkingDir } : {}),
   };
 }

@@ -19,8 +19,10 @@ export interface LayerEntry {
   size: number;
   linkname?: string;
   sha256?: string;
-  /** Text of small files that rules read (package.json, .npmrc, keys...). */
+  /** Text of the files rules read (package.json, .npmrc, keys, package databases...). */
   content?: string;
+  /** Go build info blob of an ELF executable (see goinfo.ts), latin1. */
+  goBuildInfo?: string;
 }
 
 /** Where a layer came from, as recorded by `stagecraft build` (one definition: the solver's). */
@@ -44,4 +46,6 @@ export interface ImageModel {
   layers: LayerModel[];
   /** History entries without a layer (ENV, CMD...), in order. */
   history: HistoryEntry[];
+  /** The image config's WorkingDir (where the application's own manifests are looked for). */
+  workingDir?: string;
 }

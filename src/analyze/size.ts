@@ -1,9 +1,13 @@
 /**
  * Size accounting: per layer (bytes added, files, bytes still visible, bytes wasted), per stage and
  * instruction (which part of the Dockerfile the final image's bytes came from), per top-level
- * directory, and dive's efficiency score (bytes in the final tree / bytes in all layers).
+ * directory; dive's metrics exactly as dive computes them (`efficiency`, `wastedBytes`,
+ * `userWastedPercent`, see dive.ts) and stagecraft's own plainer figures beside them
+ * (`visibleRatio` = visible bytes / bytes in all layers, `hiddenBytes` = bytes later layers hide).
  */
-import type { ImageModel, LayerModel } from './model.js';
+import { diveAnalysis, type DiveAnalysis } from './dive.js';
+import type { ImageModel } from './model.js';
+import { layerLabel, stageOf } from './packages.js';
 import { mergeLayers, type MergedTree } from './tree.js';
 
 export interface LayerStats {
@@ -30,9 +34,18 @@ export interface SizeReport {
   layers: LayerStats[];
   totalBytes: number;
   finalBytes: number;
+  /** dive's wasted bytes: every copy of each path that two or more layers hold (see dive.ts). */
   wastedBytes: number;
-  /** 1.0 = no byte of any layer is hidden by a later one. */
+  /** dive's efficiency score (see dive.ts). */
   efficiency: number;
+  /** dive's user-wasted percent, as a ratio: wastedBytes / bytes of all layers but the first. */
+  userWastedPercent: number;
+  /** stagecraft's: bytes visible in the final tree / bytes in all layers (1.0 = nothing hidden). */
+  visibleRatio: number;
+  /** stagecraft's: bytes of all layers that the final tree does not show (deleted or overwritten). */
+  hiddenBytes: number;
+  /** dive's full analysis (sizes as dive counts them, inefficient files). */
+  dive: DiveAnalysis;
   /** Visible bytes by the stage that produced them (COPY --from counts for the source stage). */
   byStage: Bucket[];
   /** Visible bytes by the Dockerfile instruction that put them in the image. */
@@ -46,20 +59,6 @@ export interface SizeReport {
   /** Largest visible files. */
   largest: Array<{ path: string; size: number; layer: number }>;
   tree: MergedTree;
-}
-
-function layerLabel(l: LayerModel): string {
-  return (l.createdBy ?? '').replace(/\s*# buildkit$/, '').replace(/^\/bin\/sh -c #\(nop\)\s*/, '').trim() || `layer ${l.index}`;
-}
-
-/** The stage a layer's bytes belong to: the source stage for COPY --from, else its own stage. */
-export function stageOf(l: LayerModel): string {
-  const a = l.attribution;
-  if (!a) return 'base image';
-  if (a.from !== undefined) return `${a.from}`;
-  if (a.stage !== undefined) return a.stage;
-  if (a.stageIndex !== undefined) return `stage-${a.stageIndex}`;
-  return 'base image';
 }
 
 function bucketize(map: Map<string, Bucket>, key: string, bytes: number): void {
@@ -124,13 +123,17 @@ export function sizeReport(img: ImageModel): SizeReport {
     };
   });
   const totalBytes = layers.reduce((s, l) => s + l.bytes, 0);
-  const wastedBytes = totalBytes - finalBytes;
+  const dive = diveAnalysis(img.layers);
   return {
     layers,
     totalBytes,
     finalBytes,
-    wastedBytes,
-    efficiency: totalBytes === 0 ? 1 : finalBytes / totalBytes,
+    wastedBytes: dive.wastedBytes,
+    efficiency: dive.efficiency,
+    userWastedPercent: dive.userWastedPercent,
+    visibleRatio: totalBytes === 0 ? 1 : finalBytes / totalBytes,
+    hiddenBytes: totalBytes - finalBytes,
+    dive,
     byStage: sorted(byStage),
     byInstruction: sorted(byInstruction),
     byDir: sorted(byDir),

@@ -7,8 +7,14 @@
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../util/errors.js';
 import { modulesFor } from './commands/index.js';
+import { runInPrivateMountNs } from '../worker/exec/privatens.js';
 
 export async function main(argv: string[]): Promise<number> {
+  // a build's mounts and processes must not outlive it, even after a SIGKILL
+  if (argv.find((a) => !a.startsWith('-')) === 'build') {
+    const reran = runInPrivateMountNs(argv);
+    if (reran) return reran;
+  }
   const program = new Command();
   program
     .name('stagecraft')

@@ -5,17 +5,16 @@
  * `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`, COMMAND quoted and cut to 20 characters
  * with `…`, 12-hex ids; `json`, `table …` and Go templates). Pure: records + now in, text out.
  */
-import { ellipsis, goTimeString, humanDuration } from '../image/human.js';
-import { Filters, daemonError } from '../util/filters.js';
+import { ellipsis, goTimeString, humanDuration } from '../util/human.js';
+import { Filters, dockerError } from '../util/filters.js';
 import { GoNil, GoStruct, parseTemplate, executeTemplate, renderFormat, templateUserError } from '../util/template.js';
 import type { ContainerRecord } from './records.js';
 
 export { ellipsis };
 
-/** Go's strconv.Quote for the common cases (quotes, backslashes, control characters). */
-export function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
+import { goQuote } from '../util/goquote.js';
+
+export { goQuote };
 
 /** The daemon's Command: the path, then the arguments, those with a space in single quotes. */
 export function commandOf(r: ContainerRecord): string {
@@ -87,7 +86,7 @@ const mountSource = (m: ContainerRecord['config']['mounts'][number]): string => 
 function lookup(recs: ContainerRecord[], ref: string): ContainerRecord {
   const name = ref.replace(/^\//, '');
   const c = recs.find((x) => x.id === ref) ?? recs.find((x) => x.name === name) ?? (/^[0-9a-f]+$/.test(ref) ? recs.find((x) => x.id.startsWith(ref)) : undefined);
-  if (!c) throw daemonError(`No such container: ${ref}`);
+  if (!c) throw dockerError(`No such container: ${ref}`);
   return c;
 }
 
@@ -96,11 +95,11 @@ export function selectContainers(recs: ContainerRecord[], opts: PsOptions = {}):
   const f = opts.filters ?? new Filters();
   f.validate(PS_FILTERS);
   const exited = f.get('exited').map((v) => {
-    if (!/^[+-]?\d+$/.test(v)) throw daemonError(`invalid filter 'exited=${v}': strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (!/^[+-]?\d+$/.test(v)) throw dockerError(`invalid filter 'exited=${v}': strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
     return Number(v);
   });
-  for (const s of f.get('status')) if (!STATES.includes(s)) throw daemonError(`invalid filter 'status=${s}'`);
-  for (const h of f.get('health')) if (!HEALTH.includes(h)) throw daemonError(`unrecognized filter value for health: ${h}`);
+  for (const s of f.get('status')) if (!STATES.includes(s)) throw dockerError(`invalid filter 'status=${s}'`);
+  for (const h of f.get('health')) if (!HEALTH.includes(h)) throw dockerError(`unrecognized filter value for health: ${h}`);
   const isTask = f.bool('is-task');
   let before: ContainerRecord | undefined;
   for (const v of f.get('before')) before = lookup(recs, v);

@@ -5,15 +5,14 @@
  * `removeContainer` (-f kills first), `pruneContainers`, `readLogs`. The executor is the one in
  * src/worker/exec (shared with the build engine's RUN).
  */
-import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ResolvedImage, Store } from '../store/index.js';
 import type { ImageConfig, ImageManifest } from '../image/types.js';
-import { pidAlive } from '../store/index.js';
+import { detachMountsUnder } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { startContainer, type RunningContainer } from '../worker/exec/index.js';
+import { childrenOf, processAlive, processStartTime, startContainer, type RunningContainer } from '../worker/exec/index.js';
 import { mountOverlay, type Mounted } from '../worker/snapshot/index.js';
 import {
   containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, updateState, upperDir,
@@ -99,8 +98,10 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
   const useTty = c.tty && !!process.stdout.isTTY;
   const handlers: [NodeJS.Signals, () => void][] = [];
   try {
+    // a supervisor that was killed left its overlay mounted
+    detachMountsUnder(containerDir(store, rec.id));
     mounted = await mountOverlay(lowers, upperDir(store, rec.id), { scratchDir: containerDir(store, rec.id) });
-    await updateState(store, rec.id, { status: 'running', supervisorPid: process.pid, startedAt: new Date().toISOString(), finishedAt: undefined, exitCode: undefined });
+    await updateState(store, rec.id, { status: 'running', supervisorPid: process.pid, supervisorStart: processStartTime(process.pid), startedAt: new Date().toISOString(), finishedAt: undefined, exitCode: undefined });
     const outRec = record('stdout');
     const errRec = record('stderr');
     running = startContainer({
@@ -119,8 +120,11 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
       stdin: useTty ? 'inherit' : c.interactive ? (io.stdin ?? process.stdin) : 'ignore',
       stdout: useTty ? 'inherit' : (b) => { io.stdout.write(b); outRec(b); },
       stderr: useTty ? 'inherit' : (b) => { io.stderr.write(b); errRec(b); },
+      // docker: killing the client does not stop the container; stop / rm -f reach it by its pid
+      outlivesCaller: true,
+      scratchDir: containerDir(store, rec.id),
     });
-    await updateState(store, rec.id, { pid: running.pid });
+    await updateState(store, rec.id, { pid: running.pid, pidStart: processStartTime(running.pid) });
     if (io.forwardSignals) {
       let interrupts = 0;
       const r = running;
@@ -170,7 +174,8 @@ async function imageOf(store: Store, rec: ContainerRecord): Promise<ResolvedImag
   }
 }
 
-function withLatest(ref: string): string {
+/** `busybox` → `busybox:latest`, as docker words "Unable to find image"; digests and IDs as given. */
+export function withLatest(ref: string): string {
   if (ref.includes('@') || /^[0-9a-f]{12,64}$/.test(ref)) return ref;
   return /:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
 }
@@ -185,33 +190,10 @@ function withHostname(env: string[], hostname: string): string[] {
   return [...env.filter((e) => e.startsWith('PATH=')), `HOSTNAME=${hostname}`, ...env.filter((e) => !e.startsWith('PATH='))];
 }
 
-/** Host pids of the runtime's children (the container's init). */
-/**
- * The children of `pid`, from every thread: /proc/PID/task/TID/children lists only what thread TID
- * forked, and a Go runtime (runc) starts its children from whichever thread it is on.
- */
-function childrenOf(pid: number): number[] {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const tid of tids) {
-    try {
-      out.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-    } catch {
-      /* thread gone */
-    }
-  }
-  return out;
-}
-
 /** Sends a signal to a running container of another stagecraft process. */
 export function signalContainer(rec: ContainerRecord, sig: NodeJS.Signals): void {
-  if (rec.state.status !== 'running' || !rec.state.pid) return;
-  for (const p of childrenOf(rec.state.pid)) {
+  if (rec.state.status !== 'running' || !processAlive(rec.state.pid, rec.state.pidStart)) return;
+  for (const p of childrenOf(rec.state.pid!)) {
     try {
       process.kill(p, sig);
     } catch {
@@ -225,7 +207,7 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
   let rec = await requireContainer(store, ref);
   if (rec.state.status === 'running') {
     if (!force) {
-      throw new UserError(`Error response from daemon: cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove`);
+      throw new UserError(`cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove`);
     }
     signalContainer(rec, 'SIGKILL');
     const deadline = Date.now() + 10_000;
@@ -237,30 +219,10 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
       await new Promise((r) => setTimeout(r, 50));
     }
     // wait for its supervisor to unmount (it owns the mount)
-    while (rec.state.supervisorPid && pidAlive(rec.state.supervisorPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (processAlive(rec.state.supervisorPid, rec.state.supervisorStart) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
-  unmountLeftovers(containerDir(store, rec.id));
+  detachMountsUnder(containerDir(store, rec.id));
   await removeRecord(store, rec.id);
-}
-
-/** Detaches overlay mounts a killed supervisor left under `dir`. */
-function unmountLeftovers(dir: string): void {
-  let info = '';
-  try {
-    info = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return;
-  }
-  for (const line of info.split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp && mp.startsWith(`${dir}/`)) {
-      try {
-        execFileSync('umount', ['-l', mp.replace(/\\040/g, ' ')], { stdio: 'ignore' });
-      } catch {
-        /* ignore */
-      }
-    }
-  }
 }
 
 /** Removes every stopped container; returns their ids and the bytes their uppers held. */
@@ -270,7 +232,7 @@ export async function pruneContainers(store: Store): Promise<{ ids: string[]; by
   for (const c of await listContainers(store)) {
     if (c.state.status === 'running') continue;
     bytes += duBytes(upperDir(store, c.id));
-    unmountLeftovers(containerDir(store, c.id));
+    detachMountsUnder(containerDir(store, c.id));
     await removeRecord(store, c.id);
     ids.push(c.id);
   }

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pidAlive, writeFileAtomic, type Store } from '../store/index.js';
+import { writeFileAtomic, type Store } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import type { Mount } from '../worker/exec/index.js';
+import { processAlive, type Mount } from '../worker/exec/index.js';
 import { VALID_NAME, generateName } from './names.js';
 
 export interface ContainerConfig {
@@ -41,6 +41,9 @@ export interface ContainerState {
   /** the supervising stagecraft process and the runtime process */
   supervisorPid?: number;
   pid?: number;
+  /** start times (/proc/PID/stat) of those two: a reused pid is not mistaken for them */
+  supervisorStart?: string;
+  pidStart?: string;
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;
@@ -66,10 +69,15 @@ async function readRecord(store: Store, id: string): Promise<ContainerRecord | u
   }
 }
 
-/** A record as seen now: a "running" container whose supervisor died is reported exited (255). */
+/**
+ * A record as seen now, derived from the processes: "running" while its supervisor or its runtime
+ * process lives (a killed `run` leaves the container running, as docker does); when both are gone
+ * without writing an exit status, exited (255).
+ */
 function live(r: ContainerRecord): ContainerRecord {
   if (!r.state) r = { ...r, state: { status: 'created' } };
-  if (r.state.status === 'running' && r.state.supervisorPid && !pidAlive(r.state.supervisorPid)) {
+  const s = r.state;
+  if (s.status === 'running' && !processAlive(s.supervisorPid, s.supervisorStart) && !processAlive(s.pid, s.pidStart)) {
     return { ...r, state: { ...r.state, status: 'exited', exitCode: r.state.exitCode ?? 255, finishedAt: r.state.finishedAt ?? r.state.startedAt } };
   }
   return r;
@@ -103,7 +111,7 @@ export async function findContainer(store: Store, ref: string): Promise<Containe
 
 export async function requireContainer(store: Store, ref: string): Promise<ContainerRecord> {
   const c = await findContainer(store, ref);
-  if (!c) throw new UserError(`Error response from daemon: No such container: ${ref}`);
+  if (!c) throw new UserError(`No such container: ${ref}`);
   return c;
 }
 

@@ -19,9 +19,10 @@ export { parseAst, chompHeredocContent, parseHeredocWord } from './parser.js';
 export type { ParseAstOptions } from './parser.js';
 export { ShellLex, ShellExpansionError } from './shell.js';
 export type { Env, ProcessResult, ShellLexOptions } from './shell.js';
+export { splitCommands, joinCommands, commandWords, commandName, type ShellCommand } from './shellcmd.js';
 export { dumpNode } from './ast.js';
 export type { AstNode, AstArg, AstResult, Directive, Heredoc, Pos } from './ast.js';
-export { toInstruction, expandRunMounts, parseRunMount, parseGoDuration, INSTRUCTION_NAMES } from './instructions.js';
+export { toInstruction, levenshtein, expandRunMounts, parseRunMount, resolveRunMount, parseGoDuration, INSTRUCTION_NAMES } from './instructions.js';
 export type * from './instructions.js';
 
 /** One build stage: its FROM and the instructions after it. */

@@ -7,6 +7,7 @@
  * stage's environment, at build time. Flags are validated here (unknown flag, duplicate, missing
  * value, bad boolean) with BuildKit's wording; errors are `UserError`s at `FILE:LINE:COL`.
  */
+import { posix } from 'node:path';
 import { UserError } from '../util/errors.js';
 import type { AstNode, Heredoc, Pos } from './ast.js';
 import { chompHeredocContent, parseHeredocWord } from './parser.js';
@@ -576,6 +577,46 @@ export function expandRunMounts(mounts: RunMount[], lex: ShellLex, env: Env): Ru
   });
 }
 
+/**
+ * One mount at build time: `m` with its variables expanded in the stage's environment (`expand`),
+ * then BuildKit's defaults applied (dockerfile2llb's dispatchRunMounts): a relative target is
+ * joined to `workdir`; a secret's id defaults to its target's base name and its target to
+ * /run/secrets/ID; an ssh mount's id to `default` and its target to /run/buildkit/ssh_agent.N
+ * (`sshIndex`: ssh mounts before it in the RUN); a cache's id to its target; sharing to shared.
+ * `raw` is dropped: the result is the typed value the solver carries (and hashes). UserError on
+ * a bad value.
+ */
+export function resolveRunMount(m: RunMount, expand: (v: string) => string, workdir: string, sshIndex = 0): ResolvedRunMount {
+  let r: RunMount;
+  try {
+    r = parseRunMount(m.raw, expand);
+  } catch (e) {
+    if (e instanceof InstrError) throw new UserError(e.message);
+    throw e;
+  }
+  const { raw: _raw, ...out } = r;
+  if (out.type === 'secret') {
+    if (!out.id) out.id = out.source || (out.target ? posix.basename(out.target) : undefined);
+    if (!out.id) throw new UserError('secret ID missing from mount options');
+    if (!out.target && !out.env) out.target = `/run/secrets/${posix.basename(out.id)}`;
+  }
+  if (out.type === 'ssh') {
+    if (out.source) throw new UserError('ssh does not support source');
+    out.id ||= 'default';
+    if (!out.target) out.target = `/run/buildkit/ssh_agent.${sshIndex}`;
+  }
+  if (out.type !== 'secret' && !out.target) throw new UserError('mount destination (target) is required');
+  if (out.target && !out.target.startsWith('/')) out.target = posix.join('/', workdir, out.target);
+  if (out.type === 'cache') {
+    out.sharing ??= 'shared';
+    out.id ||= out.target;
+  }
+  return out;
+}
+
+/** A RUN mount after `resolveRunMount`: expanded, defaults applied, no raw text. */
+export type ResolvedRunMount = Omit<RunMount, 'raw'>;
+
 /* ---------------------------------- durations ------------------------------------------ */
 
 const unitNs: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
@@ -626,7 +667,8 @@ function suggest(val: string, options: readonly string[]): string | undefined {
   return best;
 }
 
-function levenshtein(a: string, b: string): number {
+/** Edit distance (BuildKit's suggest package uses it for "did you mean"). */
+export function levenshtein(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = dp[0]!;

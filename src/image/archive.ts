@@ -15,14 +15,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import type { Store, ResolvedImage } from '../store/index.js';
-import { normalizeTag, qualifiedRef, splitRef } from '../store/refs.js';
+import type { Readable, Writable } from 'node:stream';
+import type { BlobStore as Store, ResolvedImage } from './store-api.js';
+import { normalizeTag, qualifiedRef, splitRef } from '../reference/index.js';
 import { UserError } from '../util/errors.js';
 import { resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
 import { applyLayer } from './layer-apply.js';
 import { writeTarAsLayer } from './layer-write.js';
+import { validateTar } from './import.js';
 import { encodeHeader, padLen, TAR_END } from './tar.js';
 import {
   Annotation,
@@ -34,6 +35,7 @@ import {
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
+  toOciManifest,
 } from './types.js';
 
 type Sink = (b: Buffer) => Promise<void>;
@@ -90,7 +92,7 @@ async function* verifiedUncompressed(store: Store, layer: Descriptor, diffId: st
 
 export type SaveFormat = 'docker' | 'oci';
 
-async function writeDockerArchive(store: Store, imgs: { img: ResolvedImage; tags: string[] }[], tar: TarOut): Promise<void> {
+async function writeDockerArchive(store: Store, imgs: ArchiveImage[], tar: TarOut): Promise<void> {
   await tar.dir('blobs');
   await tar.dir('blobs/sha256');
   const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
@@ -133,11 +135,12 @@ async function writeDockerArchive(store: Store, imgs: { img: ResolvedImage; tags
   if (Object.keys(repositories).length) await tar.file('repositories', canonicalJson(repositories));
 }
 
-async function writeOciArchive(store: Store, imgs: { img: ResolvedImage; tags: string[] }[], tar: TarOut): Promise<void> {
+async function writeOciArchive(store: Store, imgs: ArchiveImage[], tar: TarOut, opts: ArchiveOptions): Promise<void> {
   await tar.file('oci-layout', canonicalJson({ imageLayoutVersion: '1.0.0' }));
   await tar.dir('blobs');
   await tar.dir('blobs/sha256');
   const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+  const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
   const blob = async (d: string): Promise<void> => {
     const p = `blobs/sha256/${hex(d)}`;
     if (tar.has(p)) return;
@@ -147,16 +150,88 @@ async function writeOciArchive(store: Store, imgs: { img: ResolvedImage; tags: s
   for (const { img, tags } of imgs) {
     for (const l of img.manifest.layers) await blob(l.digest);
     await blob(img.configDigest);
-    await blob(img.manifestDigest);
-    const mb = await store.readBlob(img.manifestDigest);
-    const desc: Descriptor = { mediaType: img.manifest.mediaType ?? MediaType.OciManifest, digest: img.manifestDigest, size: mb.length };
+    // OCI output is OCI throughout: a Docker schema2 manifest (or an OCI one listing Docker
+    // layer types) is written as its OCI twin, with the same config and layer blobs
+    const oci = toOciManifest(img.manifest);
+    let desc: Descriptor;
+    if (oci === img.manifest) {
+      await blob(img.manifestDigest);
+      const mb = await store.readBlob(img.manifestDigest);
+      desc = { mediaType: MediaType.OciManifest, digest: img.manifestDigest, size: mb.length };
+    } else {
+      const mb = canonicalJson(oci);
+      const md = `sha256:${createHash('sha256').update(mb).digest('hex')}`;
+      await tar.file(`blobs/sha256/${hex(md)}`, mb);
+      desc = { mediaType: MediaType.OciManifest, digest: md, size: mb.length };
+    }
     if (tags.length === 0) index.manifests.push(desc);
-    for (const t of tags) index.manifests.push({ ...desc, annotations: { [Annotation.ImageName]: qualifiedRef(t), [Annotation.RefName]: t } });
+    // as docker and BuildKit: the tag alone in ref.name, the full name in io.containerd.image.name
+    for (const t of tags) index.manifests.push({ ...desc, annotations: { [Annotation.ImageName]: qualifiedRef(t), [Annotation.RefName]: splitRef(t)[1] } });
+    manifestJson.push({ Config: `blobs/sha256/${hex(img.configDigest)}`, RepoTags: tags.length ? tags : null, Layers: img.manifest.layers.map((l) => `blobs/sha256/${hex(l.digest)}`) });
   }
   await tar.file('index.json', canonicalJson(index));
+  if (opts.dockerManifest) await tar.file('manifest.json', canonicalJson(manifestJson));
 }
 
-/** Writes images to `out` (a file, written atomically; '-' or undefined = stdout). */
+/** An image to write into an archive: its manifest and config (blobs in the store) and its names. */
+export interface ArchiveImage {
+  img: Pick<ResolvedImage, 'manifestDigest' | 'configDigest' | 'manifest' | 'config'>;
+  /** normalized names (`busybox:latest`) */
+  tags: string[];
+}
+
+export interface ArchiveOptions {
+  /** where `-` writes (default process.stdout) */
+  stdout?: Writable;
+  /** OCI format: also write docker's manifest.json, so `docker load` of older engines reads it */
+  dockerManifest?: boolean;
+}
+
+/**
+ * THE image archive writer: `docker` (Docker 25+ layout: uncompressed layers, manifest.json,
+ * repositories) or `oci` (the store's blobs as an OCI image layout) to `out` (a file, written
+ * atomically; '-' = stdout). Used by `save` and by the build's `--output type=oci|docker`.
+ */
+export async function writeImageArchive(store: Store, imgs: ArchiveImage[], out: string | undefined, format: SaveFormat, opts: ArchiveOptions = {}): Promise<void> {
+  const write = (tar: TarOut): Promise<void> => (format === 'oci' ? writeOciArchive(store, imgs, tar, opts) : writeDockerArchive(store, imgs, tar));
+  if (!out || out === '-') {
+    const stream = opts.stdout ?? process.stdout;
+    if ((stream as { isTTY?: boolean }).isTTY) throw new UserError('refusing to write an archive to a terminal: use -o FILE');
+    const sink: Sink = (b) =>
+      new Promise((resolve, reject) => {
+        stream.write(b, (e) => (e ? reject(e) : resolve()));
+      });
+    const tar = new TarOut(sink);
+    await write(tar);
+    await tar.end();
+    return;
+  }
+  const tmp = `${out}.${process.pid}.tmp`;
+  let fh;
+  try {
+    fh = await open(tmp, 'w', 0o644);
+  } catch (e) {
+    throw new UserError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const f = fh;
+    const tar = new TarOut(async (b) => {
+      let off = 0;
+      while (off < b.length) off += (await f.write(b, off, b.length - off)).bytesWritten;
+    });
+    await write(tar);
+    await tar.end();
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, out);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** `save`: the named images to `out` (a file, written atomically; '-' or undefined = stdout). */
 export async function saveImages(store: Store, names: string[], out: string | undefined, format: SaveFormat = 'docker'): Promise<void> {
   if (names.length === 0) throw new UserError('save: at least one image is required');
   const imgs: { img: ResolvedImage; tags: string[] }[] = [];
@@ -174,40 +249,7 @@ export async function saveImages(store: Store, names: string[], out: string | un
     if (prev) prev.tags = [...new Set([...prev.tags, ...tags])];
     else imgs.push({ img, tags });
   }
-  if (!out || out === '-') {
-    if (process.stdout.isTTY) throw new UserError('refusing to write an archive to a terminal: use -o FILE');
-    const sink: Sink = (b) =>
-      new Promise((resolve, reject) => {
-        process.stdout.write(b, (e) => (e ? reject(e) : resolve()));
-      });
-    const tar = new TarOut(sink);
-    await (format === 'oci' ? writeOciArchive(store, imgs, tar) : writeDockerArchive(store, imgs, tar));
-    await tar.end();
-    return;
-  }
-  const tmp = `${out}.${process.pid}.tmp`;
-  let fh;
-  try {
-    fh = await open(tmp, 'w', 0o644);
-  } catch (e) {
-    throw new UserError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    const f = fh;
-    const tar = new TarOut(async (b) => {
-      let off = 0;
-      while (off < b.length) off += (await f.write(b, off, b.length - off)).bytesWritten;
-    });
-    await (format === 'oci' ? writeOciArchive(store, imgs, tar) : writeDockerArchive(store, imgs, tar));
-    await tar.end();
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, out);
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  await writeImageArchive(store, imgs, out, format);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +257,8 @@ export async function saveImages(store: Store, names: string[], out: string | un
 
 export interface LoadedImage {
   id: string;
+  /** digest of the manifest as stored */
+  manifestDigest?: string;
   refs: string[];
 }
 
@@ -268,6 +312,7 @@ async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
       if (!l) {
         const p = resolveInRoot(dir, lp, true);
         if (!existsSync(p)) throw new UserError(`invalid image archive: missing layer ${lp}`);
+        await validateTar(p, lp, 'inside');
         l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
         layerCache.set(lp, l);
       }
@@ -283,7 +328,12 @@ async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
   return loaded;
 }
 
-async function loadOci(store: Store, dir: string): Promise<LoadedImage[]> {
+/**
+ * Loads the images of an OCI image layout directory (`dir`: index.json, blobs/sha256). With
+ * `select`, only the index entries it accepts. Every blob is verified against its digest.
+ */
+export async function loadOciLayoutDir(store: Store, dir: string, opts: { select?: (d: Descriptor) => boolean; tag?: boolean } = {}): Promise<LoadedImage[]> {
+  const select = opts.select;
   const idx = await readJsonFile<ImageIndex>(resolveInRoot(dir, 'index.json', true), 'index.json');
   if (!Array.isArray(idx.manifests)) throw new UserError('invalid image archive: index.json has no manifests');
   const blobFile = (d: string): string => {
@@ -311,6 +361,7 @@ async function loadOci(store: Store, dir: string): Promise<LoadedImage[]> {
   const loaded: LoadedImage[] = [];
   const byDigest = new Map<string, LoadedImage>();
   for (const d of idx.manifests) {
+    if (select && !select(d)) continue;
     const ref = refFromAnnotations(d.annotations);
     const got = await pick(d);
     if (!got) continue;
@@ -325,14 +376,15 @@ async function loadOci(store: Store, dir: string): Promise<LoadedImage[]> {
     const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
     for (const l of m.layers) {
       if (store.hasBlob(l.digest)) continue;
+      if (existsSync(blobFile(l.digest))) await validateTar(blobFile(l.digest), l.digest, 'inside');
       await store.putBlob(createReadStream(blobFile(l.digest), { highWaterMark: 1 << 20 }), { digest: l.digest, size: l.size });
     }
     const prev = byDigest.get(got.desc.digest);
-    const refs = ref ? [ref] : [];
+    const refs = ref && opts.tag !== false ? [ref] : [];
     await store.putImage({ ...m, mediaType: m.mediaType ?? got.desc.mediaType }, config, refs, { manifest: got.bytes, config: configBytes });
     if (prev) prev.refs.push(...refs);
     else {
-      const li = { id: m.config.digest, refs };
+      const li = { id: m.config.digest, manifestDigest: got.desc.digest, refs };
       byDigest.set(got.desc.digest, li);
       loaded.push(li);
     }
@@ -347,11 +399,10 @@ export async function loadImages(store: Store, input: string | undefined): Promi
     if (process.stdin.isTTY) throw new UserError('load: no input (use -i FILE or pipe an archive)');
     src = process.stdin;
   } else {
-    try {
-      if (!(await stat(input)).isFile()) throw new Error('not a file');
-    } catch {
-      throw new UserError(`${input}: no such file`);
-    }
+    const st = await stat(input).catch(() => undefined);
+    if (!st) throw new UserError(`open ${input}: no such file or directory`);
+    if (st.isDirectory()) throw new UserError(`${input} is a directory: load reads an image archive (a docker-archive or OCI layout tarball)`);
+    if (!st.isFile() && !st.isFIFO() && !st.isCharacterDevice()) throw new UserError(`${input}: not a regular file`);
     src = createReadStream(input, { highWaterMark: 1 << 20 });
   }
   const tmp = await store.tmpDir('load-');
@@ -363,7 +414,7 @@ export async function loadImages(store: Store, input: string | undefined): Promi
       throw e;
     }
     if (existsSync(resolveInRoot(tmp, 'manifest.json', true))) return await loadDocker(store, tmp);
-    if (existsSync(resolveInRoot(tmp, 'index.json', true))) return await loadOci(store, tmp);
+    if (existsSync(resolveInRoot(tmp, 'index.json', true))) return await loadOciLayoutDir(store, tmp);
     throw new UserError(`${input ?? 'stdin'}: not an image archive (no manifest.json or index.json)`);
   } finally {
     await rm(tmp, { recursive: true, force: true });

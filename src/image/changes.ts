@@ -5,41 +5,8 @@
  */
 import { posix } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { splitWords } from '../dockerfile/shellcmd.js';
 import type { ContainerConfig } from './types.js';
-
-/** Splits words honouring single/double quotes and backslash escapes. */
-export function splitWords(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let have = false;
-  let q: '"' | "'" | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i] as string;
-    if (q) {
-      if (c === q) q = undefined;
-      else if (c === '\\' && q === '"' && i + 1 < s.length) cur += s[++i];
-      else cur += c;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      q = c;
-      have = true;
-    } else if (c === '\\' && i + 1 < s.length) {
-      cur += s[++i];
-      have = true;
-    } else if (/\s/.test(c)) {
-      if (have) out.push(cur);
-      cur = '';
-      have = false;
-    } else {
-      cur += c;
-      have = true;
-    }
-  }
-  if (q) throw new UserError(`unterminated quote in: ${s}`);
-  if (have) out.push(cur);
-  return out;
-}
 
 function jsonArray(args: string): string[] | undefined {
   const t = args.trim();

@@ -18,6 +18,7 @@ import { Readable, type Transform } from 'node:stream';
 import { createGunzip, gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
+import { UserError } from '../util/errors.js';
 import { Worker } from 'node:worker_threads';
 
 // gzip pieces run on libuv's threadpool, which fs calls share (default 4 threads): with 2 pieces in
@@ -34,10 +35,26 @@ export const GZIP_PIECE = 1 << 21; // 2 MiB
 
 type ZstdModule = typeof import('zstd-napi');
 let zstdMod: ZstdModule | undefined;
+/**
+ * zstd-napi is an optional dependency (a native addon: an install without a C toolchain may have
+ * skipped it). Only zstd layers need it; without it they fail with one clear line.
+ */
+const ZSTD_MISSING = 'this layer is zstd-compressed, but zstd support is not installed (the optional dependency zstd-napi could not be built: reinstall stagecraft where a C compiler is available, or use gzip layers)';
+function zstdPath(): string {
+  try {
+    return createRequire(import.meta.url).resolve('zstd-napi');
+  } catch {
+    throw new UserError(ZSTD_MISSING);
+  }
+}
 function zstd(): ZstdModule {
   if (!zstdMod) {
-    const req = createRequire(import.meta.url);
-    zstdMod = req('zstd-napi') as ZstdModule;
+    const path = zstdPath();
+    try {
+      zstdMod = createRequire(import.meta.url)(path) as ZstdModule;
+    } catch {
+      throw new UserError(ZSTD_MISSING);
+    }
   }
   return zstdMod;
 }
@@ -218,8 +235,8 @@ parentPort.on('message', (m) => {
  * zstd 0.97 -> 0.84 s, on this shared 2-core machine). The worker's errors are thrown as Errors.
  */
 async function* decompressInWorker(kind: 'gzip' | 'zstd', first: Buffer[], it: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
-  const zstdPath = kind === 'zstd' ? createRequire(import.meta.url).resolve('zstd-napi') : undefined;
-  const w = new Worker(DECOMPRESS_WORKER, { eval: true, workerData: { kind, zstd: zstdPath, boundedZstd: BOUNDED_ZSTD_SRC, ahead: WORKER_AHEAD } });
+  const zstdFile = kind === 'zstd' ? (zstd(), zstdPath()) : undefined;
+  const w = new Worker(DECOMPRESS_WORKER, { eval: true, workerData: { kind, zstd: zstdFile, boundedZstd: BOUNDED_ZSTD_SRC, ahead: WORKER_AHEAD } });
   const out: Buffer[] = [];
   let done = false;
   let stopped = false;

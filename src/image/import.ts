@@ -7,11 +7,12 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Store } from '../store/index.js';
-import { normalizeTag } from '../store/refs.js';
+import type { BlobStore as Store } from './store-api.js';
+import { normalizeTag } from '../reference/index.js';
 import { UserError } from '../util/errors.js';
 import { applyChange } from './changes.js';
 import { decompress, type Compression } from './compress.js';
+import { checkEntry } from './layer-apply.js';
 import { writeTarAsLayer } from './layer-write.js';
 import { readTar, TarFormatError } from './tar.js';
 import { hostPlatform, MediaType, type ContainerConfig, type ImageConfig, type ImageManifest } from './types.js';
@@ -25,20 +26,28 @@ export interface ImportOptions {
   source?: string;
 }
 
-async function validateTar(file: string, name = file): Promise<number> {
+/**
+ * Reads a whole (plain, gzip or zstd) tarball: a valid tar whose entries obey the extraction rules
+ * (checkEntry), not empty. `links`: 'same-archive' for a one-layer rootfs, 'inside' for one layer of many.
+ */
+export async function validateTar(file: string, name = file, links: 'same-archive' | 'inside' = 'same-archive'): Promise<number> {
   let n = 0;
+  const seen = new Map<string, string>();
   try {
     for await (const e of readTar(decompress(createReadStream(file, { highWaterMark: 1 << 20 })))) {
       n++;
+      checkEntry(e, seen, links);
       for await (const _ of e.body) {
         /* skip data */
       }
     }
   } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${name}: ${e.message}`);
     const m = (e as Error).message;
     if (e instanceof TarFormatError || /corrupt|header|unexpected end/i.test(m)) throw new UserError(`${name}: not a valid tar archive (${m})`);
     throw e;
   }
+  if (n === 0) throw new UserError(`${name}: not a valid tar archive (no entries)`);
   return n;
 }
 

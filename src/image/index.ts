@@ -1,7 +1,7 @@
 /**
  * Images as data and as files: OCI types, the layer format (deterministic tar + parallel gzip/zstd
- * writer, the one safe extractor), rootfs import, docker-archive / OCI-layout save and load, and the
- * pure formatting of `images`, `history` and `inspect` output. Stored content goes through src/store.
+ * writer, the one safe extractor), rootfs import, docker-archive / OCI-layout save and load, (the docker
+ * table/template contexts of `images`, `history` and `inspect` live in src/cli/format/). Stored content goes through src/store.
  */
 export * from './types.js';
 export { applyLayer, measureLayer, cleanEntryName, type ApplyOptions, type ApplyStats, type WhiteoutMode } from './layer-apply.js';
@@ -10,9 +10,7 @@ export { compress, decompress, gzipParallel, zstdCompress, sniffCompression, typ
 export { readTar, encodeHeader, TAR_END, padLen, TarContentSize, TarFormatError, type TarEntry, type TarHeader, type TarType } from './tar.js';
 export { readXattrsTree, restoreXattrs } from './xattrs.js';
 export { importRootfs, type ImportOptions } from './import.js';
-export { applyChange, splitWords } from './changes.js';
-export { formatImages, type ListOptions } from './list.js';
-export { humanSize, humanDuration, humanSince, tabulate } from './human.js';
-export { chainIdOf as chainId } from '../store/store.js';
-export { saveImages, loadImages, type SaveFormat, type LoadedImage } from './archive.js';
-export { inspectObject, historyRows, type HistoryRow } from './describe.js';
+export { applyChange } from './changes.js';
+export { splitWords } from '../dockerfile/shellcmd.js';
+export { chainIdOf as chainId, chainIdOf, type BlobStore, type ResolvedImage, type LayerInfo } from './store-api.js';
+export { saveImages, loadImages, loadOciLayoutDir, writeImageArchive, type SaveFormat, type LoadedImage, type ArchiveImage } from './archive.js';

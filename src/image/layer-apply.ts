@@ -58,6 +58,26 @@ export function cleanEntryName(name: string): string[] {
   return out;
 }
 
+/**
+ * The extraction rules, checked up front for an archive about to be stored (import, load): every
+ * name stays inside the root, and a hard link names a non-directory entry that came earlier in the
+ * same archive (`links: 'same-archive'`, a one-layer rootfs) or at least stays inside the root. Throws
+ * a UserError naming the entry. `seen` carries the names across calls.
+ */
+export function checkEntry(e: { name: string; type: string; linkname?: string }, seen: Map<string, string>, links: 'same-archive' | 'inside'): void {
+  const rel = cleanEntryName(e.name).join('/');
+  if (e.type === 'link') {
+    const target = cleanEntryName(e.linkname ?? '').join('/');
+    if (target === '') throw new UserError(`invalid layer: hard link ${JSON.stringify(e.name)} to the root`);
+    if (links === 'same-archive') {
+      const t = seen.get(target);
+      if (t === undefined) throw new UserError(`invalid layer: hard link ${JSON.stringify(e.name)} to ${JSON.stringify(e.linkname)}, which is not in the archive`);
+      if (t === 'dir') throw new UserError(`invalid layer: hard link ${JSON.stringify(e.name)} to a directory`);
+    }
+  }
+  seen.set(rel, e.type);
+}
+
 interface Node {
   path: string;
   kind: 'c' | 'b' | 'p';

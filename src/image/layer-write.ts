@@ -16,7 +16,7 @@ import { open } from 'node:fs/promises';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
-import type { Store } from '../store/index.js';
+import type { BlobStore as Store } from './store-api.js';
 import { MediaType, type Descriptor } from './types.js';
 import { encodeHeader, padLen, TAR_END, TarContentSize, type TarHeader } from './tar.js';
 import { compress, type Compression } from './compress.js';

@@ -2,6 +2,7 @@
  * OCI image-spec and Docker schema2 types: descriptors, manifests, indexes, image configs.
  * Pure data shapes shared by the store, the builder, the registry client and analysis.
  */
+import { hostPlatform, type Platform } from '../reference/platform.js';
 
 export const MediaType = {
   OciManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -25,13 +26,9 @@ export const Annotation = {
   ImageName: 'io.containerd.image.name',
 } as const;
 
-export interface Platform {
-  architecture: string;
-  os: string;
-  variant?: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-}
+export type { Platform };
+export { hostPlatform };
+
 
 export interface Descriptor {
   mediaType: string;
@@ -113,14 +110,29 @@ export function isManifestMediaType(mt: string | undefined): boolean {
   return mt === MediaType.OciManifest || mt === MediaType.DockerManifest;
 }
 
-/** The host's platform in OCI terms (node's arch names mapped to GOARCH). */
-export function hostPlatform(): Platform {
-  const archMap: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  const architecture = archMap[process.arch] ?? process.arch;
-  const p: Platform = { os: 'linux', architecture };
-  if (architecture === 'arm64') p.variant = 'v8';
-  return p;
+const OCI_LAYER: Record<string, string> = {
+  [MediaType.DockerLayerGzip]: MediaType.OciLayerGzip,
+  'application/vnd.docker.image.rootfs.diff.tar': MediaType.OciLayerTar,
+  [MediaType.DockerForeignLayerGzip]: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+};
+
+/** The OCI media type of a layer (Docker schema2 layer types mapped; OCI ones kept). */
+export function ociLayerMediaType(mt: string): string {
+  return OCI_LAYER[mt] ?? mt;
 }
+
+/**
+ * A manifest as OCI: OCI manifest and config media types, every Docker schema2 layer type mapped
+ * to its OCI twin (same bytes). Returns the manifest itself when nothing changes. An OCI manifest
+ * must not list Docker layer types (`umoci unpack`: "blob is not correct mediatype").
+ */
+export function toOciManifest(m: ImageManifest): ImageManifest {
+  const layers = m.layers.map((l) => (OCI_LAYER[l.mediaType] ? { ...l, mediaType: OCI_LAYER[l.mediaType] as string } : l));
+  const config = m.config.mediaType === MediaType.DockerConfig ? { ...m.config, mediaType: MediaType.OciConfig } : m.config;
+  if (m.mediaType === MediaType.OciManifest && config === m.config && layers.every((l, i) => l === m.layers[i])) return m;
+  return { ...m, mediaType: MediaType.OciManifest, config, layers };
+}
+
 
 /** Canonical JSON used for every blob stagecraft writes (stable key order as given, no spaces). */
 export function canonicalJson(v: unknown): Buffer {

@@ -16,6 +16,9 @@ import { ShellLex } from '../dockerfile/index.js';
 import type { Platform } from '../image/types.js';
 import { hostPlatform } from '../image/types.js';
 import { UserError } from '../util/errors.js';
+import { formatPlatform, normalizePlatform } from '../reference/index.js';
+
+export { formatPlatform, normalizePlatform };
 
 export type StageRef = { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
 export type StageBase = { kind: 'scratch' } | StageRef;
@@ -71,6 +74,12 @@ export interface Plan {
 }
 
 export interface PlanOptions {
+  /**
+   * names of the build's named contexts (`--build-context NAME=...`): as in BuildKit, a stage of
+   * that name is replaced by the context (FROM, --from and mount from= name the context; the
+   * stage's own instructions are not built)
+   */
+  namedContexts?: readonly string[];
   target?: string;
   buildArgs?: Record<string, string>;
   platform?: Platform;
@@ -88,22 +97,6 @@ export function fromChain(plan: { stages: ReadonlyArray<{ base: StageBase }> }, 
     const b: StageBase = plan.stages[s].base;
     s = b.kind === 'stage' ? b.index : undefined;
   }
-  return out;
-}
-
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter((x) => x).join('/');
-}
-
-/** containerd's platforms.Normalize for the variant: arm64 v8 and amd64 v1 are defaults (dropped), arm defaults to v7. */
-export function normalizePlatform(p: Platform): Platform {
-  const out: Platform = { ...p, os: p.os.toLowerCase(), architecture: p.architecture.toLowerCase() };
-  let v = (p.variant ?? '').toLowerCase();
-  if (/^[0-9]+$/.test(v)) v = `v${v}`;
-  if ((out.architecture === 'arm64' && v === 'v8') || (out.architecture === 'amd64' && v === 'v1')) v = '';
-  if (out.architecture === 'arm' && v === '') v = 'v7';
-  if (v) out.variant = v;
-  else delete out.variant;
   return out;
 }
 
@@ -192,6 +185,9 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
     byName.set(st.name, st.index);
   }
   const label = (i: number) => df.stages[i]!.name ?? String(i);
+  const replaced = new Set(opts.namedContexts ?? []);
+  /** a stage by name, unless a named context replaces it */
+  const stageNamed = (n: string): number | undefined => (replaced.has(n) ? undefined : byName.get(n));
 
   const stages: PlannedStage[] = [];
   // Forward references are reported only if the referring stage is built (as BuildKit dispatches).
@@ -215,13 +211,12 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
       if (plat === '') throw positioned(df, from.pos, `empty platform value from expression ${from.platform}`);
     }
     let base: StageBase;
-    const named = byName.get(baseName.toLowerCase());
+    const named = stageNamed(baseName.toLowerCase());
     if (named !== undefined && named < st.index) base = { kind: 'stage', index: named };
     else if (baseName === 'scratch') base = { kind: 'scratch' };
     else base = { kind: 'image', ref: baseName };
 
     const deps = new Set<number>();
-    if (base.kind === 'stage') deps.add(base.index);
     const sources: StageSource[] = [];
     const resolve = (value: string, ins: Instruction, what: 'copy' | 'mount'): StageRef => {
       const n = atoi(value);
@@ -229,7 +224,7 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
       if (n !== undefined) {
         if (n < 0 || n >= df.stages.length) throw positioned(df, ins.pos, `invalid stage index ${n}`);
         idx = n;
-      } else idx = byName.get(value.toLowerCase());
+      } else idx = replaced.has(value) ? undefined : byName.get(value.toLowerCase());
       if (idx === undefined) return { kind: 'image', ref: value };
       if (idx >= st.index && !pendingErrors.has(st.index)) {
         const msg =
@@ -240,7 +235,11 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
       }
       return { kind: 'stage', index: idx };
     };
-    st.instructions.forEach((ins, i) => {
+    // a stage a named context replaces is that context: no instructions of its own
+    const isReplaced = st.name !== undefined && replaced.has(st.name);
+    if (isReplaced) base = { kind: 'image', ref: st.name as string };
+    const instructions = isReplaced ? [] : st.instructions;
+    instructions.forEach((ins, i) => {
       if (ins.kind === 'COPY' && ins.from !== undefined) {
         const r = resolve(ins.from, ins, 'copy');
         sources.push({ instruction: i, from: ins.from, resolved: r });
@@ -255,6 +254,7 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
         });
       }
     });
+    if (base.kind === 'stage') deps.add(base.index);
     stages.push({
       index: st.index,
       name: st.name,
@@ -264,7 +264,7 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
       dependsOn: [...deps].sort((a, b) => a - b),
       needed: false,
       from,
-      instructions: st.instructions,
+      instructions,
       sources,
       pos: st.pos,
     });

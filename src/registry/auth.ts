@@ -17,7 +17,7 @@ import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { authConfigKey, normalizeRegistryHost, DEFAULT_DOMAIN } from './reference.js';
+import { authConfigKey, normalizeRegistryHost, DEFAULT_DOMAIN } from '../reference/reference.js';
 import { rawRequest, readBody, type RequestOptions } from './http.js';
 
 export interface Credentials {

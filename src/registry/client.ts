@@ -18,7 +18,7 @@ import type { Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 import { MediaType } from '../image/types.js';
 import { Authorizer, displayRegistry, type Credentials } from './auth.js';
-import { apiHost } from './reference.js';
+import { apiHost } from '../reference/reference.js';
 import {
   attemptsOf,
   defaultRetryPolicy,

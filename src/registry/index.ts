@@ -4,11 +4,11 @@
  * `reference` (parsing), `http` (transport, TLS, retries), `auth` (config file, helpers, tokens),
  * `client` (one registry's endpoints), `pull`, `push`, `login`, `progress`, `platform`.
  */
-export { parseReference, tryParseReference, normalizeRegistryHost, DEFAULT_DOMAIN, type Reference } from './reference.js';
+export { parseReference, tryParseReference, normalizeRegistryHost, DEFAULT_DOMAIN, type Reference } from '../reference/reference.js';
 export { pull, pullImage, type PullOptions, type PullResult } from './pull.js';
 export { pushImage, type PushOptions, type PushResult } from './push.js';
 export { login, logout, type LoginOptions } from './login.js';
 export { RegistryClient, type ClientOptions } from './client.js';
 export { getCredentials, dockerConfigPath, parseWwwAuthenticate, type Credentials } from './auth.js';
 export { createProgress, silentProgress, LineProgress, BarProgress, type ProgressSink } from './progress.js';
-export { parsePlatform, formatPlatform, selectManifest } from './platform.js';
+export { parsePlatform, formatPlatform, selectManifest } from '../reference/platform.js';

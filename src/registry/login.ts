@@ -7,7 +7,7 @@
 import { UserError } from '../util/errors.js';
 import { displayRegistry, eraseCredentials, storeCredentials } from './auth.js';
 import { RegistryClient } from './client.js';
-import { DEFAULT_DOMAIN, normalizeRegistryHost } from './reference.js';
+import { DEFAULT_DOMAIN, normalizeRegistryHost } from '../reference/reference.js';
 
 export interface LoginOptions {
   insecureRegistries?: string[];

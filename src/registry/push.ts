@@ -7,11 +7,12 @@
  * PATCH chunks when larger than `chunkSize` (default 32 MiB, `STAGECRAFT_PUSH_CHUNK_SIZE`).
  * Finally the stored manifest bytes are PUT under the tag. Pushing again uploads nothing.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { UserError } from '../util/errors.js';
-import { MediaType, type Descriptor } from '../image/types.js';
+import { MediaType, canonicalJson, toOciManifest, type Descriptor } from '../image/types.js';
 import { RegistryClient, pushScope, type ClientOptions } from './client.js';
-import { parseReference, type Reference } from './reference.js';
+import { parseReference, type Reference } from '../reference/reference.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { mapLimit } from './pull.js';
 import { blobSources, recordBlobSource } from './sources.js';
@@ -46,9 +47,12 @@ export async function pushImage(store: Store, localRef: string, remoteRef?: stri
   const client = RegistryClient.for(ref.registry, opts);
   const repo = ref.repository;
   const chunkSize = opts.chunkSize ?? Number(process.env.STAGECRAFT_PUSH_CHUNK_SIZE ?? 32 * 1024 * 1024);
-  const manifestBytes = await store.readBlob(image.manifestDigest);
-  const manifest = image.manifest;
-  const mediaType = manifest.mediaType ?? MediaType.OciManifest;
+  const mediaType = image.manifest.mediaType ?? MediaType.OciManifest;
+  // an OCI manifest goes out with OCI layer types only (older builds listed a Docker base's
+  // layer types in it, which OCI tools reject): the same blobs under a corrected manifest
+  const manifest = mediaType === MediaType.OciManifest ? toOciManifest(image.manifest) : image.manifest;
+  const manifestBytes = manifest === image.manifest ? await store.readBlob(image.manifestDigest) : canonicalJson(manifest);
+  const manifestDigest = manifest === image.manifest ? image.manifestDigest : `sha256:${createHash('sha256').update(manifestBytes).digest('hex')}`;
   let uploaded = 0;
   let mounted = 0;
   let existing = 0;
@@ -87,7 +91,7 @@ export async function pushImage(store: Store, localRef: string, remoteRef?: stri
     await mapLimit(unique, opts.concurrency ?? 3, (l) => pushBlob(l, false));
     await pushBlob(manifest.config, true);
     const digest = await client.putManifest(repo, ref.tag ?? 'latest', manifestBytes, mediaType);
-    if (digest !== image.manifestDigest) throw new UserError(`manifest digest changed on push: ${digest} != ${image.manifestDigest}`);
+    if (digest !== manifestDigest) throw new UserError(`manifest digest changed on push: ${digest} != ${manifestDigest}`);
     await recordBlobSource(store, ref.registry, repo, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]).catch(() => {});
     progress.note(`${ref.tag}: digest: ${digest} size: ${manifestBytes.length}`);
     return { ref, digest, size: manifestBytes.length, uploaded, mounted, existing };

@@ -5,7 +5,7 @@
  * Input: analysis data; output: an HTML string.
  */
 import { hierarchy, treemap, treemapSquarify } from 'd3-hierarchy';
-import { humanSize } from '../image/human.js';
+import { humanSize } from '../util/human.js';
 import { type Comparison } from '../analyze/compare.js';
 import type { Leak } from '../analyze/leaks.js';
 import type { SizeReport } from '../analyze/size.js';

@@ -2,7 +2,7 @@
  * Terminal renderings of analysis results: plain aligned tables (no colour when not a TTY), the way
  * `docker images` and `dive --ci` read. Input: analysis data; output: a string.
  */
-import { humanSize } from '../image/human.js';
+import { humanSize } from '../util/human.js';
 import { type Comparison, type ImageSummary } from '../analyze/compare.js';
 import type { Leak } from '../analyze/leaks.js';
 import type { SizeReport } from '../analyze/size.js';

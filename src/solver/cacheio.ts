@@ -6,7 +6,7 @@
  * layer blobs sit next to it. The record format is stagecraft's own (not BuildKit's cache format);
  * `cacheregistry.ts` carries the same record blob and layer blobs to a registry. Import trusts
  * nothing: only digest-named blobs are read and every blob is verified by the store's blob write
- * before it is used. This module also parses the `--cache-to` / `--cache-from` flag values.
+ * before it is used. The `--cache-to` / `--cache-from` flag values are parsed in options.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -16,15 +16,11 @@ import type { Descriptor } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import type { Store } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { parseCsvKv } from './options.js';
+import type { CacheFromSpec, CacheToSpec } from './options.js';
+
+export type { CacheFromSpec, CacheToSpec };
 
 export const CACHE_MEDIA_TYPE = 'application/vnd.stagecraft.buildcache.v1+json';
-
-export type CacheMode = 'min' | 'max';
-
-export type CacheToSpec = { type: 'local'; dest: string; mode: CacheMode } | { type: 'registry'; ref: string; mode: CacheMode; insecure?: boolean };
-
-export type CacheFromSpec = { type: 'local'; src: string } | { type: 'registry'; ref: string; insecure?: boolean };
 
 export interface ExportedRecord {
   descriptor: Descriptor;
@@ -35,45 +31,6 @@ export interface ExportedRecord {
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const LAYER_TYPES: string[] = [MediaType.OciLayerTar, MediaType.OciLayerGzip, MediaType.OciLayerZstd, MediaType.DockerLayerGzip];
-
-const INLINE_WHY =
-  "type=inline is not supported by the local engine: BuildKit's inline cache lives in the image config (and changes the image ID); use type=registry,ref=REF (or --engine buildkit)";
-
-function cacheKv(s: string, flag: string): Record<string, string> {
-  // like buildx, a bare value is a registry reference
-  const kv = s.includes('=') ? parseCsvKv(s, flag) : { type: 'registry', ref: s };
-  const type = kv.type ?? 'local';
-  if (type === 'inline' && flag === '--cache-to') throw new UserError(`${flag} ${INLINE_WHY}`);
-  if (type !== 'local' && type !== 'registry') throw new UserError(`${flag} type=${type} is not supported (type=local, type=registry)`);
-  kv.type = type;
-  return kv;
-}
-
-function cacheMode(kv: Record<string, string>): CacheMode {
-  const mode = kv.mode ?? 'min';
-  if (mode !== 'min' && mode !== 'max') throw new UserError(`invalid --cache-to mode ${JSON.stringify(mode)} (min, max)`);
-  return mode;
-}
-
-function registryRef(s: string, flag: string, kv: Record<string, string>): { ref: string; insecure?: boolean } {
-  if (!kv.ref) throw new UserError(`invalid ${flag} ${JSON.stringify(s)}: type=registry needs ref=NAME[:TAG]`);
-  const insecure = /^(1|true)$/i.test(kv['registry.insecure'] ?? '');
-  return insecure ? { ref: kv.ref, insecure } : { ref: kv.ref };
-}
-
-export function parseCacheTo(s: string): CacheToSpec {
-  const kv = cacheKv(s, '--cache-to');
-  if (kv.type === 'registry') return { type: 'registry', ...registryRef(s, '--cache-to', kv), mode: cacheMode(kv) };
-  if (!kv.dest) throw new UserError(`invalid --cache-to ${JSON.stringify(s)}: type=local needs dest=DIR`);
-  return { type: 'local', dest: kv.dest, mode: cacheMode(kv) };
-}
-
-export function parseCacheFrom(s: string): CacheFromSpec {
-  const kv = cacheKv(s, '--cache-from');
-  if (kv.type === 'registry') return { type: 'registry', ...registryRef(s, '--cache-from', kv) };
-  if (!kv.src) throw new UserError(`invalid --cache-from ${JSON.stringify(s)}: type=local needs src=DIR`);
-  return { type: 'local', src: kv.src };
-}
 
 /** Where a cache goes or comes from, for progress and warnings: the dir or the registry reference. */
 export function cacheLocation(spec: CacheToSpec | CacheFromSpec): string {

@@ -7,18 +7,18 @@
  * `--build-context x=PATH`.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readlinkSync, readFileSync, statSync, createReadStream } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, statSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { Store, chainIdOf, type ResolvedImage } from '../store/index.js';
-import { measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
+import { Store, chainIdOf, normalizeTag, type ResolvedImage } from '../store/index.js';
+import { measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, loadOciLayoutDir, writeImageArchive, Annotation, MediaType, type Descriptor, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
-import { runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
+import { privateScratch, runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
 import { copyFiles as fileopsCopy, patternMatcher, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
 import { hashPaths, parseDockerignore } from '../worker/context/index.js';
 import { parseReference, pullImage, pushImage } from '../registry/index.js';
 import { UserError } from '../util/errors.js';
 
-export type { Store, ResolvedImage, Mount, PathMatcher, Mounted };
+export type { Store, ResolvedImage, Mount, PathMatcher, Mounted, ExecSpec, ExecResult };
 
 export function openStore(root?: string): Promise<Store> {
   return Store.open(root);
@@ -70,11 +70,16 @@ export function chainId(diffIds: string[]): string {
   return chainIdOf(diffIds);
 }
 
+/** A directory for a RUN's secret files: a tmpfs that only this builder sees, never a disk. */
+export function secretScratch(): string {
+  return privateScratch('secrets-');
+}
+
 export function runContainer(spec: ExecSpec): Promise<ExecResult> {
   return execRun(spec);
 }
 
-export function resolveUser(root: string, user: string): { uid: number; gid: number } {
+export function resolveUser(root: string, user: string): { uid: number; gid: number; name?: string } {
   return execResolveUser(root, user);
 }
 
@@ -141,38 +146,15 @@ export async function dirDigest(dir: string): Promise<string> {
   return `sha256:${h.digest('hex')}`;
 }
 
-/** Imports the image of an OCI layout dir (by tag, digest, or the only manifest) into the store. */
+/** Imports the image of an OCI layout dir (by tag, digest, or the only manifest) into the store, untagged. */
 export async function loadOciLayout(store: Store, dir: string, ref?: string): Promise<ResolvedImage> {
-  let index: ImageIndex;
-  try {
-    index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as ImageIndex;
-  } catch {
-    throw new UserError(`oci-layout://${dir}: not an OCI layout (no index.json)`);
-  }
-  const blob = (d: string): string => join(dir, 'blobs', ...d.split(':'));
-  let desc: Descriptor | undefined;
-  const ms = index.manifests ?? [];
-  if (ref?.startsWith('sha256:')) desc = ms.find((m) => m.digest === ref) ?? { mediaType: MediaType.OciManifest, digest: ref, size: 0 };
-  else if (ref) desc = ms.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === ref);
-  else if (ms.length === 1) desc = ms[0];
-  if (!desc) throw new UserError(`oci-layout://${dir}: ${ref ? `no image ${ref}` : 'more than one image; name one with :TAG or @DIGEST'}`);
-  let manifestBuf = readFileSync(blob(desc.digest));
-  let manifest = JSON.parse(manifestBuf.toString()) as ImageManifest & ImageIndex;
-  if (Array.isArray(manifest.manifests)) {
-    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-    const m = manifest.manifests.find((x) => x.platform?.architecture === arch) ?? manifest.manifests[0];
-    manifestBuf = readFileSync(blob(m.digest));
-    manifest = JSON.parse(manifestBuf.toString()) as ImageManifest & ImageIndex;
-  }
-  for (const l of manifest.layers) {
-    if (!store.hasBlob(l.digest)) await store.putBlob(createReadStream(blob(l.digest)), { digest: l.digest, size: l.size });
-  }
-  const configBuf = readFileSync(blob(manifest.config.digest));
-  const config = JSON.parse(configBuf.toString()) as ImageConfig;
-  // the store needs each layer's diffID recorded: writeTarAsLayer does it for built layers; for
-  // imported ones the store measures on demand (layerInfo)
-  const mdesc = await store.putImage(manifest, config, [], { manifest: manifestBuf, config: configBuf });
-  const img = await store.resolveImage(mdesc.digest);
+  if (!existsSync(join(dir, 'index.json'))) throw new UserError(`oci-layout://${dir}: not an OCI layout (no index.json)`);
+  const select = ref?.startsWith('sha256:') ? (d: Descriptor) => d.digest === ref : ref ? (d: Descriptor) => d.annotations?.[Annotation.RefName] === ref : undefined;
+  const loaded = await loadOciLayoutDir(store, dir, { select, tag: false });
+  if (loaded.length !== 1) throw new UserError(`oci-layout://${dir}: ${ref ? `no image ${ref}` : 'more than one image; name one with :TAG or @DIGEST'}`);
+  const img = await store.resolveImage(loaded[0].manifestDigest as string);
   if (!img) throw new UserError(`oci-layout://${dir}: import failed`);
   return img;
 }
+
+export { writeImageArchive, normalizeTag };

@@ -9,6 +9,8 @@
 import { posix } from 'node:path';
 import type { ContainerConfig, ImageConfig, Platform, HistoryEntry } from '../image/types.js';
 import { UserError } from '../util/errors.js';
+import { goQuote, goQuoteList } from '../util/goquote.js';
+import { resolveRunMount, type ResolvedRunMount } from '../dockerfile/index.js';
 import type { CopyStep, Heredoc, Lexer, RunStep, Step } from './types.js';
 
 export const HISTORY_COMMENT = 'buildkit.dockerfile.v0';
@@ -41,30 +43,14 @@ export interface DispatchContext {
   platform: Platform;
 }
 
-export interface ParsedMount {
-  type: 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';
-  target: string;
-  source?: string;
-  from?: string;
-  readonly: boolean;
-  id?: string;
-  sharing?: 'shared' | 'private' | 'locked';
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  required?: boolean;
-  /** secret exposed as an env var instead of (or as well as) a file */
-  env?: string;
-  size?: number;
-}
-
 export interface RunAction {
   type: 'run';
   args: string[];
   env: string[];
   cwd: string;
   user: string;
-  mounts: ParsedMount[];
+  /** typed mounts, expanded, with BuildKit's defaults (target, ids) applied */
+  mounts: ResolvedRunMount[];
   network?: string;
   /** files to place read-only at /dev/pipes/NAME for a shebang heredoc */
   pipes: Array<{ name: string; data: string }>;
@@ -247,31 +233,14 @@ function history(st: StageState, createdBy: string, withLayer: boolean, buildkit
   return h;
 }
 
+/**
+ * BuildKit's NormalizeWorkdir: an absolute path is kept as written (`/a//b/./c/` stays so in the
+ * config); a relative one is joined to the current dir and cleaned like Go's path.Join.
+ */
 export function normalizeWorkdir(current: string, requested: string): string {
   if (requested === '') throw new UserError('cannot normalize nothing');
-  const p = requested.startsWith('/') ? requested : posix.join('/', current || '/', requested);
-  return posix.normalize(p).replace(/(.)\/+$/, '$1');
-}
-
-/** Go's %q for a string. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0) as number;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
-}
-
-/** Go's %q for a []string: `["a" "b"]`. */
-export function goQuoteList(a: string[]): string {
-  return `[${a.map(goQuote).join(' ')}]`;
+  if (requested.startsWith('/')) return requested;
+  return posix.normalize(posix.join('/', current || '/', requested)).replace(/(.)\/+$/, '$1');
 }
 
 /** Go's time.Duration String(). */
@@ -357,123 +326,6 @@ export function chompHeredoc(data: string): string {
 function summarizeHeredoc(doc: string): string {
   const lines = doc.trim().replace(/\r\n/g, '\n').split('\n');
   return lines.length > 1 ? `${lines[0]}...` : lines[0];
-}
-
-/**
- * Parses a `--mount=` value (csv of k=v) like BuildKit's instructions.ParseMount. `sshIndex`: how
- * many ssh mounts precede this one in the RUN (BuildKit's default target /run/buildkit/ssh_agent.N).
- */
-export function parseMount(value: string, workdir: string, sshIndex = 0): ParsedMount {
-  const m: ParsedMount = { type: 'bind', target: '', readonly: true };
-  let roSet: boolean | undefined;
-  const fields = splitCsv(value);
-  for (const f of fields) {
-    const eq = f.indexOf('=');
-    const key = (eq < 0 ? f : f.slice(0, eq)).toLowerCase().trim();
-    const val = eq < 0 ? undefined : f.slice(eq + 1);
-    const bool = (v: string | undefined): boolean => {
-      if (v === undefined) return true;
-      if (/^(1|t|true)$/i.test(v)) return true;
-      if (/^(0|f|false)$/i.test(v)) return false;
-      throw new UserError(`invalid value for ${key}: ${v}`);
-    };
-    switch (key) {
-      case 'type':
-        if (!['bind', 'cache', 'tmpfs', 'secret', 'ssh'].includes(val ?? '')) throw new UserError(`unsupported mount type "${val}"`);
-        m.type = val as ParsedMount['type'];
-        break;
-      case 'target':
-      case 'dst':
-      case 'destination':
-        m.target = val ?? '';
-        break;
-      case 'source':
-      case 'src':
-        m.source = val;
-        break;
-      case 'from':
-        m.from = val;
-        break;
-      case 'readonly':
-      case 'ro':
-        roSet = bool(val);
-        break;
-      case 'readwrite':
-      case 'rw':
-        roSet = !bool(val);
-        break;
-      case 'id':
-        m.id = val;
-        break;
-      case 'sharing':
-        if (!['shared', 'private', 'locked'].includes(val ?? '')) throw new UserError(`unsupported sharing value "${val}"`);
-        m.sharing = val as ParsedMount['sharing'];
-        break;
-      case 'mode':
-        m.mode = parseInt(val ?? '', 8);
-        if (Number.isNaN(m.mode)) throw new UserError(`invalid mode: ${val}`);
-        break;
-      case 'uid':
-        m.uid = Number(val);
-        break;
-      case 'gid':
-        m.gid = Number(val);
-        break;
-      case 'required':
-        m.required = bool(val);
-        break;
-      case 'env':
-        m.env = val;
-        break;
-      case 'size':
-        m.size = Number(val);
-        break;
-      default:
-        throw new UserError(`unexpected key '${key}' in '${f}'`);
-    }
-  }
-  if (m.type === 'secret') {
-    if (!m.id && m.target) m.id = posix.basename(m.target);
-    if (!m.id) throw new UserError('secret ID missing from mount options');
-    if (!m.target && !m.env) m.target = `/run/secrets/${m.id}`;
-  }
-  if (m.type === 'ssh') {
-    if (m.source) throw new UserError('ssh does not support source');
-    m.id ||= 'default';
-    if (!m.target) m.target = `/run/buildkit/ssh_agent.${sshIndex}`;
-  }
-  if (m.type !== 'secret' && !m.target) throw new UserError('mount destination (target) is required');
-  if (m.target && !m.target.startsWith('/')) m.target = posix.join(workdir, m.target);
-  if (m.type === 'cache') {
-    m.readonly = roSet ?? false;
-    m.sharing ??= 'shared';
-    m.id ??= m.target;
-  } else if (m.type === 'bind') {
-    m.readonly = roSet ?? true;
-  } else if (m.type === 'tmpfs') {
-    m.readonly = false;
-  } else {
-    m.readonly = true;
-  }
-  return m;
-}
-
-function splitCsv(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let q: string | null = null;
-  for (const ch of s) {
-    if (q) {
-      if (ch === q) q = null;
-      else cur += ch;
-    } else if (ch === '"' || ch === "'") q = ch;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (cur !== '') out.push(cur);
-  return out.filter((x) => x !== '');
 }
 
 /** Docker's nat.ParsePortSpecs, reduced to the keys it yields: `80/tcp`, ranges expanded. */
@@ -689,16 +541,8 @@ function dispatchRun(st: StageState, c: RunStep, ctx: DispatchContext, display: 
     }
   }
   if (c.shellForm) args = withShell(st, args);
-  const mounts: ParsedMount[] = [];
-  for (const raw of c.mounts) {
-    let v = raw;
-    try {
-      v = ctx.lexer.processWord(raw, env);
-    } catch {
-      /* BuildKit keeps the value when expansion fails */
-    }
-    mounts.push(parseMount(v, st.workdir, mounts.filter((m) => m.type === 'ssh').length));
-  }
+  const mounts: ResolvedRunMount[] = [];
+  for (const m of c.mounts) mounts.push(resolveRunMount(m, (v) => ctx.lexer.processWord(v, env), st.workdir, mounts.filter((x) => x.type === 'ssh').length));
   const name = prefixCommand(st, customName, c.onbuild);
   const runEnvVars = runEnv(st);
   // LLB's ExecOp: SSH_AUTH_SOCK points at the first ssh mount unless the env sets it (whether or

@@ -13,76 +13,34 @@
  * only those the target needs, independent ones concurrently. A failure aborts the other stages,
  * prints BuildKit's error report and leaves the store without a half-made image.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, statSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile, chmod, chown, lstat } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../image/types.js';
-import { MediaType, hostPlatform } from '../image/types.js';
-import { humanSize } from '../image/human.js';
+import { hostPlatform } from '../image/types.js';
+import { humanSize } from '../util/human.js';
 import { UserError, isUserError } from '../util/errors.js';
-import { resolveInRoot } from '../util/fspath.js';
 import { BuildCache, type CacheRecord } from './cache.js';
-import { baseKey, digestOf, stepKey } from './cachekey.js';
-import {
-  countCommands,
-  dispatchStep,
-  fromName,
-  goQuote,
-  initStageState,
-  type CopyAction,
-  type DispatchContext,
-  type RunAction,
-  type StageState,
-  type WorkdirAction,
-} from './dispatch.js';
+import { baseKey, stepKey } from './cachekey.js';
+import { countCommands, dispatchStep, fromName, initStageState, type DispatchContext, type StageState } from './dispatch.js';
 import * as deps from './deps.js';
-import { formatPlatform, fromChain, makeLexer, mountFrom, neededStages, parseTrigger, planFromText, positioned, resolveStageRef, stageLabel } from './frontend.js';
-import type { BuildOptions, NamedContext } from './options.js';
-import { createProgress, formatFailure, type ProgressSink, type VertexHandle } from './progress.js';
+import { formatPlatform, fromChain, makeLexer, neededStages, parseTrigger, planFromText, positioned, resolveStageRef } from './frontend.js';
+import { MountManager, mountSource } from './mounts.js';
+import type { BuildOptions } from './options.js';
+import { execRun, type Executor } from './ops/exec.js';
+import { exportImage } from './ops/export.js';
+import { execCopy, execWorkdir } from './ops/file.js';
+import { createProgress, formatFailure, type ProgressSink } from './progress.js';
+import { errMsg, layersReady, NO_BLOB, StepFailure, type LayerRec, type StageResult } from './results.js';
 import { runDag } from './scheduler.js';
-import type { SolverPlan, Step } from './types.js';
+import { Sources, type Source } from './sources.js';
 import { withoutAttribution, type Attribution } from './attribution.js';
-import { exportImage } from './export.js';
+import type { SolverPlan, Step } from './types.js';
 import { cacheLocation, type ExportedRecord, type ImportedCache } from './cacheio.js';
 import { exportCacheTo, exportVertexName, openImports } from './cachetransfer.js';
 import { SshAgents } from './ssh.js';
 
-export interface LayerRec {
-  /**
-   * valid once `ready` resolved (layers are written in the background, see runStage); NO_BLOB
-   * (digest '') for a layer of a stage that is not exported, until ensureBlobs makes one
-   */
-  descriptor: Descriptor;
-  /** the step's cache key, to record the blob when one is made later */
-  cacheKey?: string;
-  diffId: string;
-  attribution?: Attribution;
-  /**
-   * when this build's step made the layer (RFC 3339; kept in its cache record, so a cached step
-   * keeps its time): the history `created` of the step, as BuildKit's `buildkit/createdat`
-   */
-  created?: string;
-  /** set while the layer blob is still being written */
-  ready?: Promise<void>;
-}
-
-/** Descriptor of a layer that has a diffID and a snapshot but no blob (yet). */
-export const NO_BLOB: Descriptor = { mediaType: '', digest: '', size: 0 };
-
-/** Waits until every layer of the list has its blob, descriptor and diffID. */
-export async function layersReady(layers: LayerRec[]): Promise<void> {
-  for (const l of layers) if (l.ready) await l.ready;
-}
-
-export interface StageResult {
-  index: number;
-  state: StageState;
-  layers: LayerRec[];
-  key: string;
-  /** overlay lowers for `layers`, when already known */
-  snapshots?: string[];
-}
+export { StepFailure, type LayerRec, type StageResult };
 
 export interface BuildResult {
   /** sha256 of the config (docker's image ID) */
@@ -96,25 +54,18 @@ export interface BuildResult {
   executed: number;
 }
 
-/** A step failed: carries what BuildKit prints in its error report. */
-export class StepFailure extends Error {
-  constructor(
-    message: string,
-    readonly vertexName: string,
-    readonly logs: string[],
-    readonly line?: number,
-    readonly endLine?: number,
-  ) {
-    super(message);
-  }
+/** What a caller can swap in (the engine's unit tests: a fake executor). */
+export interface EngineHooks {
+  /** runs a RUN's process (default: the worker's runContainer) */
+  executor?: Executor;
 }
 
-function errMsg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** Runs a build. Throws UserError (one line) on failure after printing BuildKit's report. */
-export async function build(opts: BuildOptions): Promise<BuildResult> {
+/**
+ * Runs a build. Throws UserError (one line) on failure after printing BuildKit's report. Aborting
+ * `opts.signal` (the CLI does on SIGINT/SIGTERM) stops the running steps and undoes every mount;
+ * a UserError given as the abort reason is what the build throws.
+ */
+export async function build(opts: BuildOptions, hooks: EngineHooks = {}): Promise<BuildResult> {
   const out = opts.progressStream ?? process.stderr;
   let closed = false;
   const close = async (): Promise<void> => {
@@ -123,26 +74,18 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       await progress.close();
     }
   };
-  // Ctrl-C / SIGTERM: abort the running steps so every mount is undone before exiting
-  const ac = new AbortController();
-  if (opts.signal) opts.signal.addEventListener('abort', () => ac.abort(opts.signal?.reason), { once: true });
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (ac.signal.aborted) process.exit(130); // a second signal: give up at once
-    ac.abort(new UserError(`ERROR: failed to solve: canceled (${sig})`, { exitCode: 130 }));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signal = opts.signal;
   // --cache-from dirs are read before anything is solved; an unusable one is a warning
   const imports = await openImports(opts.cacheFrom ?? [], (line) => out.write(`${line}\n`));
   const progress = createProgress(opts.progress, out);
-  const builder = new Builder({ ...opts, signal: ac.signal }, progress, imports);
+  const builder = new Builder(opts, progress, imports, hooks);
   try {
     const r = await builder.run();
     await close();
     return r;
   } catch (e) {
     await close();
-    if (ac.signal.aborted && isUserError(ac.signal.reason)) throw ac.signal.reason;
+    if (signal?.aborted && isUserError(signal.reason)) throw signal.reason;
     if (e instanceof StepFailure) {
       out.write(formatFailure({
         vertexName: e.vertexName,
@@ -158,8 +101,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     if (e instanceof Error && (e as NodeJS.ErrnoException).code) throw new UserError(`ERROR: ${e.message}`, { cause: e });
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await builder.close();
   }
 }
@@ -169,30 +110,19 @@ function dockerfileDisplayName(opts: BuildOptions): string {
   return basename(opts.dockerfile);
 }
 
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  lock(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((r) => (release = r));
-    const prev = this.tail;
-    this.tail = prev.then(() => next);
-    return prev.then(() => release);
-  }
-}
-
 class Builder {
   private store!: deps.Store;
   private cache!: BuildCache;
   private plan!: SolverPlan;
   private platform: Platform = hostPlatform();
-  private baseImages = new Map<string, deps.ResolvedImage>();
   private context?: deps.BuildContext;
   private contextDir: string;
   private secrets = new Map<string, Buffer>();
+  private sources!: Sources;
+  private mounts!: MountManager;
+  private executor: Executor;
   /** the --ssh agents; their private ssh-agents live until close() */
   private ssh?: SshAgents;
-  private cacheLocks = new Map<string, Mutex>();
-  private cacheBusy = new Set<string>();
   private cachedCount = 0;
   private fromShown = new Set<string>();
   /** executed steps whose upper dirs are adopted as snapshots at the end of the build */
@@ -206,7 +136,6 @@ class Builder {
   private exported = new Set<number>();
   /** unmounts of COPY --from sources, done off the critical path; awaited before snapshots move */
   private pendingReleases: Array<Promise<void>> = [];
-  private pulled = new Set<string>();
   private executedCount = 0;
   /** every step's layer list once the step is done (its own layer last), for --cache-to */
   private stepLayers: Array<{ stage: number; layers: LayerRec[] }> = [];
@@ -218,9 +147,17 @@ class Builder {
     private opts: BuildOptions,
     private progress: ProgressSink,
     private imports: ImportedCache[] = [],
+    hooks: EngineHooks = {},
   ) {
     this.contextDir = resolvePath(opts.contextDir);
     this.signal = opts.signal;
+    this.executor = hooks.executor ?? deps.runContainer;
+  }
+
+  /** The main build context, loaded on first use. */
+  private async loadedContext(): Promise<deps.BuildContext> {
+    if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
+    return this.context;
   }
 
   async run(): Promise<BuildResult> {
@@ -262,6 +199,7 @@ class Builder {
         buildArgs: opts.buildArgs,
         platform: this.platform,
         buildPlatform: hostPlatform(),
+        namedContexts: Object.keys(opts.buildContexts),
       }).plan;
     } catch (e) {
       v1.fail(errMsg(e));
@@ -272,6 +210,19 @@ class Builder {
 
     this.store = await deps.openStore(opts.storeRoot);
     this.cache = new BuildCache(this.store.root);
+    this.sources = new Sources({
+      store: this.store,
+      opts,
+      plan,
+      progress: this.progress,
+      platform: this.platform,
+      contextDir: this.contextDir,
+      signal: this.signal,
+      context: () => this.loadedContext(),
+      materialize: (layers) => this.materialize(layers),
+      deferRelease: (p) => void this.pendingReleases.push(p),
+    });
+    this.mounts = new MountManager({ store: this.store, sources: this.sources, secrets: this.secrets, ssh: this.ssh });
     const needed = neededStages(plan);
 
     // 2. base images (load metadata), in parallel
@@ -280,7 +231,7 @@ class Builder {
       const s = plan.stages[i];
       if (s.base.kind === 'image') refs.add(s.base.ref);
     }
-    await Promise.all([...refs].map((r) => this.resolveBase(r)));
+    await Promise.all([...refs].map((r) => this.sources.image(r)));
 
     // 3. .dockerignore and the build context (only when a needed stage reads it)
     const v2 = this.progress.start('[internal] load .dockerignore');
@@ -406,7 +357,7 @@ class Builder {
     const s = this.plan.stages[i];
     for (const st of s.steps) {
       if ((st.kind === 'copy' || st.kind === 'add') && st.from === undefined && st.srcs.length > 0) return true;
-      if (st.kind === 'run' && st.mounts.some((m) => mountFrom(m) === undefined && (/(^|,)\s*type=bind/i.test(m) || !/(^|,)\s*type=/i.test(m)))) return true;
+      if (st.kind === 'run' && st.mounts.some((m) => m.type === 'bind' && m.from === undefined)) return true;
     }
     return false;
   }
@@ -425,66 +376,6 @@ class Builder {
         this.secrets.set(s.id, Buffer.from(v));
       }
     }
-  }
-
-  /** Resolves a FROM / COPY --from image: named contexts, the store, else a pull. Memoized. */
-  private resolving = new Map<string, Promise<deps.ResolvedImage>>();
-  private resolveBase(ref: string): Promise<deps.ResolvedImage> {
-    let p = this.resolving.get(ref);
-    if (!p) {
-      p = this.doResolveBase(ref);
-      this.resolving.set(ref, p);
-    }
-    return p;
-  }
-
-  private namedContextFor(ref: string): NamedContext | undefined {
-    const bc = this.opts.buildContexts;
-    if (bc[ref]) return bc[ref];
-    const full = deps.fullRef(ref);
-    for (const [k, v] of Object.entries(bc)) {
-      try {
-        if (deps.fullRef(k) === full) return v;
-      } catch {
-        /* not a reference */
-      }
-    }
-    return undefined;
-  }
-
-  private async doResolveBase(ref: string): Promise<deps.ResolvedImage> {
-    const nc = this.namedContextFor(ref);
-    if (nc?.kind === 'dir') throw new UserError(`FROM ${ref}: a local directory build context cannot be used as a base image`);
-    if (nc?.kind === 'oci') {
-      const v = this.progress.start(`[internal] load metadata for oci-layout://${nc.path}`);
-      const img = await deps.loadOciLayout(this.store, nc.path, nc.ref);
-      v.done();
-      this.baseImages.set(ref, img);
-      return img;
-    }
-    const real = nc?.kind === 'image' ? nc.ref : ref;
-    let full: string;
-    try {
-      full = deps.fullRef(real);
-    } catch (e) {
-      throw new UserError(`failed to parse stage name "${real}": ${errMsg(e)}`);
-    }
-    const v = this.progress.start(`[internal] load metadata for ${full}`);
-    let img: deps.ResolvedImage | undefined;
-    if (!this.opts.pull) img = await this.store.resolveImage(real);
-    if (!img) {
-      try {
-        img = await deps.pull(this.store, real, this.platform);
-        this.pulled.add(ref);
-      } catch (e) {
-        const msg = `${real}: failed to resolve source metadata for ${full}: ${errMsg(e)}`;
-        v.fail(msg);
-        throw new UserError(`ERROR: failed to solve: ${msg}`);
-      }
-    }
-    v.done();
-    this.baseImages.set(ref, img);
-    return img;
   }
 
   /**
@@ -572,17 +463,13 @@ class Builder {
       key = baseKey({ kind: 'scratch' }, platStr);
       snapshots = [];
     } else {
-      const img = await this.resolveBase(s.base.ref);
+      const img = await this.sources.image(s.base.ref);
       st = initStageState({ kind: 'image', config: img.config }, this.platform, stageName);
       // base layers are "the base image" for this build: an attribution they carry from the build
       // that made them (a stagecraft-built base) is dropped
       layers = img.manifest.layers.map((d, j) => ({ descriptor: withoutAttribution(d), diffId: img.config.rootfs.diff_ids[j] as string }));
       key = baseKey({ kind: 'image', manifestDigest: img.manifestDigest }, platStr);
-      const nc = this.namedContextFor(s.base.ref);
-      const real = nc?.kind === 'image' ? nc.ref : s.base.ref;
-      // docker's image store shows a stored base without its digest; a pulled one with it
-      fromRef = nc?.kind === 'oci' ? `oci-layout://${nc.path}@${img.manifestDigest}` : this.pulled.has(s.base.ref) ? `${deps.fullRef(real)}@${img.manifestDigest}` : deps.fullRef(real);
-      if (this.pulled.has(s.base.ref)) this.pulled.add(fromRef);
+      fromRef = this.sources.fromRef(s.base.ref, img);
     }
 
     // ONBUILD triggers of the base run first (and are not inherited further)
@@ -609,7 +496,7 @@ class Builder {
       const name = fromName(st, fromRef);
       if (!this.fromShown.has(fromRef)) {
         this.fromShown.add(fromRef);
-        if (this.pulled.has(fromRef)) this.progress.start(name).done();
+        if (this.sources.pulled.has(fromRef)) this.progress.start(name).done();
         else this.progress.cached(name);
       }
     }
@@ -638,17 +525,20 @@ class Builder {
 
       // inputs of the cache key
       const inputs: Record<string, string | undefined> = {};
-      let copySource: CopySource | undefined;
+      let copySource: Source | undefined;
+      const mountSources: Array<Source | undefined> = [];
       try {
         if (action.type === 'copy') {
-          copySource = await this.copySource(action, i, wait);
+          copySource = await this.sources.copy(action, i, wait);
           inputs.source = copySource.digest;
           attribution.paths = [...action.srcs, ...action.inline.map((x) => `<<${x.name}`)];
           if (copySource.label !== undefined) attribution.from = copySource.label;
         } else if (action.type === 'run') {
           for (const [j, m] of action.mounts.entries()) {
-            if (m.type === 'bind') inputs[`mount${j}`] = await this.bindSourceDigest(m.from, m.source ?? '/', i, wait);
-            if (m.type === 'cache' && m.from !== undefined) inputs[`mount${j}`] = await this.bindSourceDigest(m.from, m.source ?? '/', i, wait);
+            if (!mountSource(m)) continue;
+            const src = await this.sources.mount(m.from, m.source, i, wait);
+            mountSources[j] = src;
+            inputs[`mount${j}`] = src.digest;
           }
         }
       } catch (e) {
@@ -688,15 +578,29 @@ class Builder {
           await mkdir(empty);
           const m = await deps.mountOverlay(lowers.length ? lowers : [empty], upper, join(work, 'scratch'));
           try {
-            if (action.type === 'run') await this.execRun(action, m.root, v, step, i, wait, signal, work);
-            else if (action.type === 'copy') {
-              const src = await (copySource as CopySource).open();
+            if (action.type === 'run') {
+              await execRun({
+                action,
+                root: m.root,
+                sources: mountSources,
+                work,
+                v,
+                step,
+                signal,
+                mounts: this.mounts,
+                executor: this.executor,
+                buildArgs: this.opts.buildArgs,
+                network: this.opts.network,
+              });
+            } else if (action.type === 'copy') {
+              const src = copySource as Source;
+              const opened = await src.open();
               try {
-                await this.execCopy(action, m.root, src.root, copySource as CopySource, signal);
+                await execCopy(action, m.root, opened.root, src, signal);
               } finally {
-                await src.release();
+                await opened.release();
               }
-            } else await this.execWorkdir(action, m.root);
+            } else await execWorkdir(action, m.root);
           } finally {
             await m.unmount();
           }
@@ -748,321 +652,4 @@ class Builder {
     }
     return { index: i, state: st, layers, key, snapshots };
   }
-
-  // ---- COPY / ADD sources ----------------------------------------------------------------
-
-  private async copySource(action: CopyAction, stage: number, wait: (n: number) => Promise<StageResult>): Promise<CopySource> {
-    if (action.from === undefined) {
-      const onlyInline = action.srcs.length === 0;
-      const urls = action.srcs.filter((x) => /^https?:\/\//.test(x));
-      const local = action.srcs.filter((x) => !/^https?:\/\//.test(x));
-      // a URL's key is its content: the --checksum when given, else the body fetched now (like
-      // BuildKit's HTTP source, a changed remote file re-runs the step)
-      const urlKeys: string[] = [];
-      for (const u of urls) {
-        if (action.checksum) urlKeys.push(`${u}@${action.checksum}`);
-        else {
-          try {
-            const res = await fetch(u, { signal: this.signal });
-            const body = Buffer.from(await res.arrayBuffer());
-            urlKeys.push(`${u}@${res.status}@${createHash('sha256').update(body).digest('hex')}`);
-          } catch {
-            urlKeys.push(`${u}@unreachable@${Date.now()}@${Math.random()}`);
-          }
-        }
-      }
-      let digest = onlyInline ? digestOf('inline') : digestOf({ urls: urlKeys });
-      if (local.length) {
-        if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
-        digest = digestOf({ urls: urlKeys, local: await this.context.digest(local, { exclude: action.exclude, parents: action.parents }) });
-      }
-      const root = this.contextDir;
-      return { digest, fromContext: true, ignore: this.context?.ignore, open: async () => ({ root, release: noRelease }) };
-    }
-    return this.fromSource(action.from, stage, wait);
-  }
-
-  /** A `--from=` / `from=` source: a stage, a named build context, or an image. Mounted read-only. */
-  private async fromSource(from: string, stage: number, wait: (n: number) => Promise<StageResult>): Promise<CopySource> {
-    const named = this.opts.buildContexts[from];
-    const idx = named && !/^[0-9]+$/.test(from) && !this.plan.stages.some((s) => s.name === from.toLowerCase()) ? undefined : resolveStageRef(this.plan, from, stage);
-    if (idx !== undefined) {
-      const r = await wait(idx);
-      return this.mountLayers(r.layers, r.key, /^[0-9]+$/.test(from) ? from : stageLabel(this.plan, idx), r.snapshots);
-    }
-    if (named?.kind === 'dir') {
-      const dir = resolvePath(named.path);
-      return { digest: digestOf({ dir: await deps.dirDigest(dir) }), fromContext: true, label: from, open: async () => ({ root: dir, release: noRelease }) };
-    }
-    const img = named?.kind === 'oci' ? await deps.loadOciLayout(this.store, named.path, named.ref) : await this.resolveBase(named?.kind === 'image' ? named.ref : from);
-    const ls = img.manifest.layers.map((d, j) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[j] as string }));
-    return this.mountLayers(ls, img.manifestDigest, from);
-  }
-
-  private mountLayers(layers: LayerRec[], key: string, label: string, snapshots?: string[]): CopySource {
-    return {
-      digest: key,
-      fromContext: false,
-      label,
-      open: async () => {
-        const lowers = snapshots ?? (await this.materialize(layers));
-        const work = await this.store.tmpDir('src-');
-        const empty = join(work, 'empty');
-        await mkdir(empty);
-        let m: deps.Mounted;
-        try {
-          m = await deps.mountOverlay(lowers.length ? lowers : [empty], join(work, 'upper'), join(work, 'scratch'));
-        } catch (e) {
-          await rm(work, { recursive: true, force: true }).catch(() => undefined);
-          throw e;
-        }
-        let released = false;
-        return {
-          root: m.root,
-          release: async () => {
-            if (released) return;
-            released = true;
-            // The copy is done; unmounting (a umount process) can run while the next step starts.
-            // finishLayers waits for it before any upper dir that this mount uses is moved.
-            const p = (async () => {
-              await m.unmount();
-              await rm(work, { recursive: true, force: true }).catch(() => undefined);
-            })();
-            p.catch(() => undefined);
-            this.pendingReleases.push(p);
-          },
-        };
-      },
-    };
-  }
-
-  private async bindSourceDigest(from: string | undefined, source: string, stage: number, wait: (n: number) => Promise<StageResult>): Promise<string> {
-    if (from === undefined) {
-      if (!this.context) this.context = await deps.loadBuildContext(this.contextDir, this.readDockerignore() ?? '');
-      return this.context.digest([source === '' ? '/' : source], { exclude: [], parents: false }).catch(() => digestOf({ missing: source }));
-    }
-    const named = this.opts.buildContexts[from];
-    if (named?.kind === 'dir') return deps.dirDigest(resolvePath(named.path));
-    const idx = named ? undefined : resolveStageRef(this.plan, from, stage);
-    if (idx !== undefined) return (await wait(idx)).key;
-    const img = named?.kind === 'oci' ? await deps.loadOciLayout(this.store, named.path, named.ref) : await this.resolveBase(named?.kind === 'image' ? named.ref : from);
-    return img.manifestDigest;
-  }
-
-  // ---- execution -------------------------------------------------------------------------
-
-  private async execCopy(action: CopyAction, root: string, srcRoot: string, src: CopySource, signal: AbortSignal): Promise<void> {
-    await deps.copyFiles({
-      srcRoot,
-      sources: action.srcs,
-      contents: action.inline.map((x) => ({ path: x.name, data: x.data })),
-      destRoot: root,
-      dest: action.dest,
-      ignore: src.fromContext ? src.ignore : undefined,
-      resetOwnership: src.fromContext,
-      chown: action.chown,
-      chmod: action.chmod,
-      parents: action.parents,
-      exclude: action.exclude,
-      add: action.add,
-      checksum: action.checksum,
-      keepGitDir: action.keepGitDir,
-      unpack: action.unpack,
-      instruction: action.add ? 'ADD' : 'COPY',
-      signal,
-    });
-  }
-
-  private async execWorkdir(action: WorkdirAction, root: string): Promise<void> {
-    let uid = 0;
-    let gid = 0;
-    if (action.user) {
-      const u = deps.resolveUser(root, action.user);
-      uid = u.uid;
-      gid = u.gid;
-    }
-    const parts = action.path.split('/').filter(Boolean);
-    let cur = '/';
-    for (const p of parts) {
-      cur = cur === '/' ? `/${p}` : `${cur}/${p}`;
-      const host = resolveInRoot(root, cur, true);
-      const st = await lstat(host).catch(() => undefined);
-      if (st?.isDirectory()) continue;
-      if (st) throw new UserError(`mkdir ${cur}: not a directory`);
-      await mkdir(host, { mode: 0o755 });
-      await chmod(host, 0o755);
-      if (uid !== 0 || gid !== 0) await chown(host, uid, gid);
-    }
-  }
-
-  private cacheMountDir(id: string): string {
-    return join(this.store.dirs.cache, createHash('sha256').update(id).digest('hex').slice(0, 32));
-  }
-
-  private async execRun(
-    action: RunAction,
-    root: string,
-    v: VertexHandle,
-    step: Step,
-    stage: number,
-    wait: (n: number) => Promise<StageResult>,
-    signal: AbortSignal,
-    work: string,
-  ): Promise<void> {
-    const mounts: deps.Mount[] = [];
-    const env = [...action.env];
-    // BuildKit's predefined proxy ARGs reach RUN without an ARG line (and stay out of the cache key)
-    for (const [k, val] of Object.entries(this.opts.buildArgs)) {
-      if (/^(http_proxy|https_proxy|ftp_proxy|no_proxy|all_proxy)$/i.test(k) && !env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${val}`);
-    }
-    const releases: Array<() => Promise<void> | void> = [];
-    const secretDir = join(work, 'secrets');
-    try {
-      for (const m of action.mounts) {
-        switch (m.type) {
-          case 'secret': {
-            const data = this.secrets.get(m.id as string);
-            if (data === undefined) {
-              if (m.required) throw new UserError(`secret ${m.id}: not found`);
-              break;
-            }
-            if (m.target) {
-              await mkdir(secretDir, { recursive: true, mode: 0o700 });
-              const f = join(secretDir, createHash('sha256').update(m.id as string).digest('hex').slice(0, 16));
-              await writeFile(f, data, { mode: m.mode ?? 0o400 });
-              await chmod(f, m.mode ?? 0o400);
-              await chown(f, m.uid ?? 0, m.gid ?? 0);
-              mounts.push({ type: 'bind', source: f, target: m.target, readonly: true });
-            }
-            if (m.env) env.push(`${m.env}=${data.toString()}`);
-            break;
-          }
-          case 'cache': {
-            const id = m.id ?? m.target;
-            let dir = this.cacheMountDir(id);
-            if (m.sharing === 'locked') {
-              let mu = this.cacheLocks.get(dir);
-              if (!mu) this.cacheLocks.set(dir, (mu = new Mutex()));
-              const release = await mu.lock();
-              releases.push(release);
-            } else if (m.sharing === 'private') {
-              if (this.cacheBusy.has(dir)) dir = join(work, `cache-private-${mounts.length}`);
-              else {
-                this.cacheBusy.add(dir);
-                const d = dir;
-                releases.push(() => void this.cacheBusy.delete(d));
-              }
-            }
-            if (!existsSync(dir)) {
-              await mkdir(dir, { recursive: true });
-              await chmod(dir, m.mode ?? 0o755);
-              await chown(dir, m.uid ?? 0, m.gid ?? 0);
-            }
-            mounts.push({ type: 'bind', source: dir, target: m.target, readonly: m.readonly });
-            break;
-          }
-          case 'tmpfs':
-            mounts.push({ type: 'tmpfs', target: m.target, size: m.size });
-            break;
-          case 'bind': {
-            let srcRoot = this.contextDir;
-            if (m.from !== undefined) {
-              const src = await (await this.fromSource(m.from, stage, wait)).open();
-              releases.push(src.release);
-              srcRoot = src.root;
-            }
-            const host = resolveInRoot(srcRoot, m.source ?? '/', true);
-            if (!existsSync(host)) throw new UserError(`failed to compute cache key: "${m.source ?? '/'}" not found`);
-            if (m.readonly) {
-              mounts.push({ type: 'bind', source: host, target: m.target, readonly: true });
-            } else {
-              // rw bind: writes are discarded (an overlay with a throwaway upper)
-              const st = statSync(host);
-              if (st.isDirectory()) {
-                const ov = await deps.mountOverlay([host], join(work, `bind-upper-${mounts.length}`), join(work, `bind-scratch-${mounts.length}`));
-                releases.push(() => ov.unmount());
-                mounts.push({ type: 'bind', source: ov.root, target: m.target, readonly: false });
-              } else {
-                const copy = join(work, `bind-file-${mounts.length}`);
-                await writeFile(copy, await readFile(host));
-                mounts.push({ type: 'bind', source: copy, target: m.target, readonly: false });
-              }
-            }
-            break;
-          }
-          case 'ssh': {
-            // BuildKit: a fresh socket per mount forwarding to the agent; an ID not given to
-            // --ssh fails a required mount and skips an optional one
-            const id = m.id ?? 'default';
-            const ssh = this.ssh as SshAgents;
-            const sock = await ssh.mount(id, { uid: m.uid ?? 0, gid: m.gid ?? 0, mode: m.mode ?? 0o600 });
-            if (!sock) {
-              if (m.required) throw new UserError(ssh.missingMessage(id));
-              break;
-            }
-            releases.push(sock.close);
-            mounts.push({ type: 'bind', source: sock.path, target: m.target, readonly: false });
-            break;
-          }
-        }
-      }
-      let args = action.args;
-      if (action.pipes.length) {
-        // BuildKit runs a #! heredoc as /dev/pipes/NAME. The executor mounts a fresh tmpfs on
-        // /dev after placing user mounts, so the script is bound elsewhere and put in place by
-        // the shell; when that is impossible (non-root USER) it runs from where it is bound.
-        const pipeDir = join(work, 'pipes');
-        await mkdir(pipeDir, { recursive: true });
-        const p = action.pipes[0];
-        const f = join(pipeDir, p.name);
-        await writeFile(f, p.data, { mode: 0o755 });
-        await chmod(f, 0o755);
-        const bound = `/run/.stagecraft-pipes/${p.name}`;
-        mounts.push({ type: 'bind', source: f, target: bound, readonly: true });
-        const target = `/dev/pipes/${p.name}`;
-        const script = `if mkdir -p /dev/pipes 2>/dev/null && cat ${bound} > ${target} && chmod 0755 ${target}; then exec ${target}; else exec ${bound}; fi`;
-        args = [...action.args.slice(0, -1), script];
-      }
-      const net = action.network ?? this.opts.network;
-      const proc = `process ${goQuote(action.args.join(' '))} did not complete successfully`;
-      const res = await deps.runContainer({
-        rootfs: root,
-        args,
-        env,
-        cwd: action.cwd,
-        user: action.user,
-        network: net === 'none' ? 'none' : 'host',
-        mounts,
-        stdin: 'ignore',
-        stdout: (c: Buffer) => v.log(c.toString()),
-        stderr: (c: Buffer) => v.log(c.toString()),
-        signal,
-        killGraceMs: 1000,
-      }).catch((e: unknown) => {
-        // the container could not be set up (unknown USER, ...): BuildKit words it as the process failing
-        if (isUserError(e)) throw new StepFailure(`${proc}: ${e.message}`, v.name, v.lastLogs(10), step.line, step.endLine);
-        throw e;
-      });
-      if (res.exitCode !== 0) {
-        throw new StepFailure(`${proc}: exit code: ${res.exitCode}`, v.name, v.lastLogs(10), step.line, step.endLine);
-      }
-    } finally {
-      for (const r of releases.reverse()) await r();
-      await rm(secretDir, { recursive: true, force: true }).catch(() => undefined);
-    }
-  }
 }
-
-/** Where COPY/ADD or a bind mount reads from. Its digest is known up front (for the cache key);
- * the files are only mounted by `open()` when the step really runs. */
-interface CopySource {
-  digest: string;
-  fromContext: boolean;
-  ignore?: deps.PathMatcher;
-  /** for attribution: the stage (name or index as written) or image the files came from */
-  label?: string;
-  open(): Promise<{ root: string; release: () => Promise<void> }>;
-}
-
-const noRelease = async (): Promise<void> => undefined;
-

@@ -9,7 +9,7 @@
 import { parseDockerfile, ShellLex, type Instruction, type HeredocBody, type Dockerfile } from '../dockerfile/index.js';
 import type { Platform } from '../image/types.js';
 import { UserError } from '../util/errors.js';
-import { parsePlatform } from '../registry/index.js';
+import { parsePlatform } from '../reference/index.js';
 import { formatPlatform, fromChain, planBuild } from '../plan/index.js';
 import type { Heredoc, Lexer, SolverPlan, SolverStage, Step, StepPos } from './types.js';
 
@@ -46,7 +46,7 @@ export function toStep(ins: Instruction): Step | undefined {
         cmd: typeof ins.command === 'string' ? [ins.command] : [...ins.command],
         shellForm: !ins.json,
         heredocs: heredocs(ins.heredocs),
-        mounts: ins.mounts.map((m) => m.raw),
+        mounts: [...ins.mounts],
         network: ins.network,
         security: ins.security,
       };
@@ -139,6 +139,8 @@ export interface PlanOptions {
   buildArgs: Record<string, string>;
   platform: Platform;
   buildPlatform: Platform;
+  /** names of the named build contexts (they replace stages of the same name) */
+  namedContexts?: readonly string[];
 }
 
 /** Dockerfile text → SolverPlan (stages, bases, global args, target), via the planner (src/plan). */
@@ -146,7 +148,7 @@ export function planFromText(text: string, opts: PlanOptions): { plan: SolverPla
   if (text.trim() === '') throw new UserError('the Dockerfile cannot be empty');
   const df = parseDockerfile(text, { file: opts.file });
   if (df.stages.length === 0) throw new UserError('dockerfile contains no stages to build');
-  const p = planBuild(df, { target: opts.target, buildArgs: opts.buildArgs, platform: opts.platform, buildPlatform: opts.buildPlatform });
+  const p = planBuild(df, { target: opts.target, buildArgs: opts.buildArgs, platform: opts.platform, buildPlatform: opts.buildPlatform, namedContexts: opts.namedContexts });
   // ARGs a stage can inherit without a default: the predefined ones, then the global ones
   const globalArgs: Record<string, string> = { ...p.platformArgs, TARGETSTAGE: df.stages[p.target]?.name ?? '', ...p.globalArgs };
   const stages: SolverStage[] = p.stages.map((ps) => {
@@ -166,7 +168,7 @@ export function planFromText(text: string, opts: PlanOptions): { plan: SolverPla
       }
     }
     const steps: Step[] = [];
-    for (const ins of s.instructions) {
+    for (const ins of ps.instructions) {
       const st = toStep(ins);
       if (st) steps.push(st);
     }
@@ -211,15 +213,6 @@ export function resolveStageRef(plan: SolverPlan, ref: string, current: number):
 
 export function stageLabel(plan: SolverPlan, i: number): string {
   return plan.stages[i].name ?? `stage-${i}`;
-}
-
-/** `from=` value of a raw --mount flag, without expansion (dependencies are static in BuildKit). */
-export function mountFrom(raw: string): string | undefined {
-  for (const part of raw.split(',')) {
-    const m = /^\s*from=(.*)$/i.exec(part);
-    if (m) return m[1].replace(/^["']|["']$/g, '');
-  }
-  return undefined;
 }
 
 /** The stages a stage depends on (its base stage, COPY --from and RUN --mount from= stages). */

@@ -4,7 +4,7 @@
  * build runs, dispatch.ts for the per-instruction semantics (BuildKit's), cachekey.ts for cache
  * keys, progress.ts for the display, attribution.ts for the per-layer provenance annotations.
  */
-export { build, StepFailure, type BuildResult, type StageResult, type LayerRec } from './engine.js';
+export { build, StepFailure, type BuildResult, type EngineHooks, type StageResult, type LayerRec } from './engine.js';
 export {
   parseSecret,
   parseOutput,
@@ -17,7 +17,8 @@ export {
   type NamedContext,
 } from './options.js';
 export { createProgress, type ProgressMode, type ProgressSink, type VertexHandle } from './progress.js';
-export { parseCacheTo, parseCacheFrom, CACHE_MEDIA_TYPE, type CacheToSpec, type CacheFromSpec } from './cacheio.js';
+export { parseCacheTo, parseCacheFrom, type CacheToSpec, type CacheFromSpec } from './options.js';
+export { CACHE_MEDIA_TYPE } from './cacheio.js';
 export { openRegistryCache } from './cacheregistry.js';
 export { parseSsh, type SshSpec } from './ssh.js';
 export { AttributionKey, attributionAnnotations, attributionFromAnnotations, withoutAttribution, type Attribution } from './attribution.js';

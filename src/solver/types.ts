@@ -6,6 +6,9 @@
  * parser's shapes touches one adapter, not the engine.
  */
 import type { ImageConfig, Platform } from '../image/types.js';
+import type { RunMount } from '../dockerfile/index.js';
+
+export type { RunMount };
 
 /** Position of an instruction in the Dockerfile (1-based lines, inclusive). */
 export interface StepPos {
@@ -37,8 +40,8 @@ export interface RunStep extends StepBase {
   cmd: string[];
   shellForm: boolean;
   heredocs: Heredoc[];
-  /** raw `--mount=` values */
-  mounts: string[];
+  /** `--mount=` options as the front end typed them (values still raw: expanded at dispatch) */
+  mounts: RunMount[];
   network?: string;
   security?: string;
 }

@@ -4,7 +4,8 @@
  * collection and fsck. See store.ts for the on-disk layout and the crash-safety rules.
  */
 export { Store, defaultRoot, chainIdOf, isDigest, StoreAnnotation, type ResolvedImage, type ImageRecord, type LayerInfo } from './store.js';
-export { normalizeRef, normalizeTag, parseRef, splitRef, qualifiedRef, type ParsedRef } from './refs.js';
+export { normalizeRef, normalizeTag, parseRef, splitRef, qualifiedRef, type ParsedRef } from '../reference/index.js';
 export { writeFileAtomic, fsyncDir, pidAlive } from './atomic.js';
 export { acquireLock, type HeldLock } from './lock.js';
 export { diskUsage, prune, fsck, type DfRow, type PruneResult, type FsckResult } from './maintenance.js';
+export { mountsUnder, detachMountsUnder } from './mounts.js';

@@ -9,6 +9,7 @@ import { readdir, rm, stat, lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Annotation, type ImageConfig, type ImageManifest } from '../image/types.js';
 import type { Store } from './store.js';
+import { detachMountsUnder } from './mounts.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -93,11 +94,35 @@ export async function diskUsage(store: Store): Promise<DfRow[]> {
   ];
 }
 
+/**
+ * Removes the temp files and dirs of dead processes. What a killed builder of an older version (or
+ * a power cut) left mounted there is detached first, so removal cannot fail with EBUSY.
+ */
+async function removeStaleTemps(store: Store): Promise<{ removed: string[]; unmounted: string[]; failed: string[] }> {
+  const removed: string[] = [];
+  const unmounted: string[] = [];
+  const failed: string[] = [];
+  for (const t of await store.staleTemps()) {
+    unmounted.push(...detachMountsUnder(t));
+    try {
+      await rm(t, { recursive: true, force: true, maxRetries: 3 });
+      removed.push(t);
+    } catch (e) {
+      failed.push(`${t}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  return { removed, unmounted, failed };
+}
+
 export interface PruneResult {
   images: string[];
   blobs: number;
   snapshots: number;
   temps: number;
+  /** mount points a dead process left in the store, detached */
+  unmounted: string[];
+  /** stale temp dirs that could not be removed, with the reason */
+  failed: string[];
   bytes: number;
   busy: boolean;
 }
@@ -112,13 +137,9 @@ export async function prune(store: Store, opts: { keepDangling?: boolean } = {})
       removed.push(r.configDigest);
     }
   }
-  let temps = 0;
-  for (const t of await store.staleTemps()) {
-    await rm(t, { recursive: true, force: true });
-    temps++;
-  }
+  const t = await removeStaleTemps(store);
   const g = await store.gc({ snapshots: true });
-  return { images: removed, blobs: g.blobs, snapshots: g.snapshots, temps, bytes: g.bytes, busy: g.busy };
+  return { images: removed, blobs: g.blobs, snapshots: g.snapshots, temps: t.removed.length, unmounted: t.unmounted, failed: t.failed, bytes: g.bytes, busy: g.busy };
 }
 
 export interface FsckResult {
@@ -126,6 +147,8 @@ export interface FsckResult {
   images: number;
   problems: string[];
   removedTemps: string[];
+  /** mount points a dead process left in the store, detached */
+  unmounted: string[];
 }
 
 async function hashFile(p: string): Promise<string> {
@@ -136,12 +159,10 @@ async function hashFile(p: string): Promise<string> {
 
 /** Checks the whole store; removes temp files of dead processes. `problems` empty = clean. */
 export async function fsck(store: Store): Promise<FsckResult> {
-  const problems: string[] = [];
-  const removedTemps: string[] = [];
-  for (const t of await store.staleTemps()) {
-    await rm(t, { recursive: true, force: true });
-    removedTemps.push(t);
-  }
+  const t = await removeStaleTemps(store);
+  const problems: string[] = t.failed.map((f) => `cannot remove stale temp dir ${f}`);
+  const removedTemps = t.removed;
+  const unmounted = t.unmounted;
   let blobs = 0;
   for (const n of await readdir(store.dirs.blobs)) {
     const p = join(store.dirs.blobs, n);
@@ -159,7 +180,7 @@ export async function fsck(store: Store): Promise<FsckResult> {
     JSON.parse(raw);
   } catch (e) {
     problems.push(`index.json unreadable: ${(e as Error).message}`);
-    return { blobs, images: 0, problems, removedTemps };
+    return { blobs, images: 0, problems, removedTemps, unmounted };
   }
   const entries = await store.indexEntries();
   const { missing } = await store.reachableBlobs().catch((e: Error) => {
@@ -194,5 +215,5 @@ export async function fsck(store: Store): Promise<FsckResult> {
     const ref = e.annotations?.[Annotation.RefName];
     if (ref !== undefined && ref === '') problems.push(`index entry ${e.digest} has an empty name`);
   }
-  return { blobs, images: manifests.size, problems, removedTemps };
+  return { blobs, images: manifests.size, problems, removedTemps, unmounted };
 }

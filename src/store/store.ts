@@ -13,6 +13,7 @@
  * Index entries carry the config digest, uncompressed size and creation time as annotations so that
  * listing images reads one small file.
  */
+import { chainIdOf, type LayerInfo, type ResolvedImage } from '../image/store-api.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
@@ -33,21 +34,13 @@ import { UserError } from '../util/errors.js';
 import { applyLayer, measureLayer } from '../image/index.js';
 import { fsyncDir, pidAlive, tempName, writeFileAtomic } from './atomic.js';
 import { acquireLock, withFileLock, type HeldLock } from './lock.js';
-import { normalizeRef, normalizeTag } from './refs.js';
+import { normalizeRef, normalizeTag } from '../reference/index.js';
 
 export const StoreAnnotation = {
   Config: 'io.stagecraft.image.config',
   Size: 'io.stagecraft.image.size',
   Tagged: 'io.stagecraft.image.tagged',
 } as const;
-
-export interface ResolvedImage {
-  manifestDigest: string;
-  manifest: ImageManifest;
-  configDigest: string;
-  config: ImageConfig;
-  refs: string[];
-}
 
 export interface ImageRecord {
   refs: string[];
@@ -62,14 +55,6 @@ export interface ImageRecord {
   tagged?: string;
 }
 
-export interface LayerInfo {
-  digest: string;
-  diffId: string;
-  /** uncompressed tar size */
-  size: number;
-  /** docker's layer size: bytes of the unpacked files (symlink = target length, hard links once) */
-  contentSize: number;
-}
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
@@ -90,11 +75,8 @@ export function defaultRoot(): string {
 }
 
 /** chainID per the OCI image spec: chain(L0) = diffID0; chain(Ln) = sha256(chain(Ln-1) + " " + diffIDn) */
-export function chainIdOf(diffIds: string[]): string {
-  let c = '';
-  for (const d of diffIds) c = c === '' ? d : `sha256:${createHash('sha256').update(`${c} ${d}`).digest('hex')}`;
-  return c;
-}
+
+export { chainIdOf, type LayerInfo, type ResolvedImage };
 
 export class Store {
   readonly root: string;

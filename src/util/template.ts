@@ -18,6 +18,7 @@
  * Not supported: `define`/`template`/`block` (a parse error) and `call`; a plain object prints as
  * a Go map (`map[k:v]`) where docker's typed struct would print `{v …}` (`{{.Config}}`).
  */
+import { goQuote } from './goquote.js';
 import { UserError } from './errors.js';
 import { tabwrite } from './tabwriter.js';
 
@@ -1069,7 +1070,7 @@ export function sprintf(format: string, args: unknown[]): string {
         if (prec !== undefined && typeof a === 'string') s = [...s].slice(0, prec).join('');
         break;
       case 'q':
-        s = typeof a === 'string' ? JSON.stringify(a) : isInt ? `'${String.fromCodePoint(a as number)}'` : bad;
+        s = typeof a === 'string' ? goQuote(a) : isInt ? `'${String.fromCodePoint(a as number)}'` : bad;
         break;
       case 'd':
         s = isInt ? `${flags.includes('+') && (a as number) >= 0 ? '+' : ''}${a as number}` : bad;

@@ -25,6 +25,7 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((res, rej) => {
     const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
+    if (!opts.env || !('CI' in opts.env)) delete env.CI; // CI=true would turn analyze into dive's CI mode
     if (opts.root) env.STAGECRAFT_ROOT = opts.root;
     const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

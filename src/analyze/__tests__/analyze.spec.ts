@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { humanSize } from '../../image/human.js';
+import { humanSize } from '../../util/human.js';
 import { compareImages } from '../compare.js';
 import { findLeaks } from '../leaks.js';
 import type { Attribution, ImageModel, LayerEntry, LayerModel } from '../model.js';

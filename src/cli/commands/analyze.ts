@@ -1,13 +1,13 @@
 /**
  * `analyze IMAGE` and `compare IMAGE_A IMAGE_B`: load stored images into the analysis model and
- * print a terminal report, JSON, or a self-contained HTML report. `analyze --ci` gates like dive.
+ * print a terminal report, JSON, or a self-contained HTML report. `analyze --ci` (or CI=true) gates
+ * with dive's rules, `.dive-ci` file and report; exit 1 when a rule fails, as dive.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { compareImages, convertToMultiStage, findLeaks, LINT_RULES, lintDockerfile, loadImageModel, sizeReport, type Severity } from '../../analyze/index.js';
+import { compareImages, DEFAULT_CI_RULES, evaluateCi, findLeaks, findPackages, findSecrets, loadImageModel, parseDiveCi, renderCiReport, sizeReport, userLayers, validateCiRules, renderPackageChanges, renderPackages, renderSecrets, type CiRules, type Leak } from '../../analyze/index.js';
 import { parseDockerfile } from '../../dockerfile/index.js';
-import { planBuild } from '../../plan/index.js';
 import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
 import { Store } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
@@ -20,92 +20,81 @@ function emit(text: string, output: string | undefined): void {
   else process.stdout.write(text);
 }
 
-function bytesArg(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?$/i.exec(v.trim());
-  if (!m) throw new UserError(`invalid size: ${v}`);
-  const mult: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
-  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
+interface AnalyzeOpts {
+  format: Format;
+  output?: string;
+  packages: 'build' | 'all';
+  ci?: boolean;
+  ciConfig: string;
+  lowestEfficiency?: string;
+  highestWastedBytes?: string;
+  highestUserWastedPercent?: string;
+  failOnBaggage?: string;
+}
+
+/** dive's reading of the CI variable (strconv.ParseBool's true spellings and dive's "yes"). */
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && ['1', 't', 'T', 'true', 'TRUE', 'True', 'yes'].includes(v);
+}
+
+/** dive's defaults, then the rules file (when it exists), then the flags. */
+function ciRules(o: AnalyzeOpts): CiRules {
+  const rules: CiRules = { ...DEFAULT_CI_RULES };
+  if (o.ciConfig && existsSync(o.ciConfig)) Object.assign(rules, parseDiveCi(readFileSync(o.ciConfig, 'utf8'), o.ciConfig));
+  if (o.lowestEfficiency !== undefined) rules.lowestEfficiency = o.lowestEfficiency;
+  if (o.highestWastedBytes !== undefined) rules.highestWastedBytes = o.highestWastedBytes;
+  if (o.highestUserWastedPercent !== undefined) rules.highestUserWastedPercent = o.highestUserWastedPercent;
+  validateCiRules(rules);
+  return rules;
+}
+
+function baggageFailures(leaks: Leak[], severity: string): string[] {
+  const order = ['high', 'medium', 'low'];
+  const lim = order.indexOf(severity);
+  if (lim < 0) throw new UserError(`--fail-on-baggage must be high, medium or low, got ${severity}`);
+  const bad = leaks.filter((l) => order.indexOf(l.severity) <= lim);
+  return bad.length ? [`baggage (${bad.length} finding(s) of severity ${severity} or worse)`] : [];
 }
 
 export function register(program: Command): void {
   program
-    .command('lint')
-    .description('Check a Dockerfile for build-time baggage, leaked secrets and BuildKit build-check issues')
-    .argument('[file]', 'the Dockerfile', 'Dockerfile')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--failure-threshold <severity>', 'exit 1 on findings of this severity or worse').choices(['error', 'warning', 'info', 'none']).default('warning'))
-    .option('--target <stage>', 'the stage that ships (default: the last)')
-    .option('--list', 'list the rules and exit')
-    .action((file: string, o: { format: 'text' | 'json'; failureThreshold: Severity | 'none'; target?: string; list?: boolean }) => {
-      if (o.list) {
-        for (const r of LINT_RULES) process.stdout.write(`${r.id}  ${r.severity.padEnd(7)}  ${r.summary}\n`);
-        return;
-      }
-      const name = file === '-' ? '<stdin>' : file;
-      const text = readDockerfile(file);
-      const df = parseDockerfile(text, { file: name });
-      const findings = lintDockerfile(df, planBuild(df, { target: o.target }));
-      if (o.format === 'json') process.stdout.write(`${JSON.stringify(findings.map((f) => ({ file: name, ...f })), null, 2)}\n`);
-      else for (const f of findings) process.stdout.write(`${name}:${f.line}:${f.col} ${f.rule} ${f.severity}: ${f.message}\n`);
-      const order: Array<Severity | 'none'> = ['error', 'warning', 'info'];
-      const lim = order.indexOf(o.failureThreshold);
-      if (lim >= 0 && findings.some((f) => order.indexOf(f.severity) <= lim)) process.exitCode = 1;
-    });
-
-  program
-    .command('convert')
-    .description('Rewrite a single-stage Dockerfile as a multi-stage one (build stage + slim final stage)')
-    .argument('[file]', 'the single-stage Dockerfile', 'Dockerfile')
-    .option('-o, --output <file>', 'write the result here instead of stdout')
-    .option('--context <dir>', 'build context, read for package.json / tsconfig.json (default: the Dockerfile\'s directory)')
-    .option('--artifact <path>', 'a path in the build stage to copy into the final stage (repeatable; overrides detection)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .action((file: string, o: { output?: string; context?: string; artifact: string[] }) => {
-      const name = file === '-' ? '<stdin>' : file;
-      const text = readDockerfile(file);
-      const df = parseDockerfile(text, { file: name });
-      const ctx = resolve(o.context ?? (file === '-' ? '.' : dirname(file)));
-      const read = (f: string) => (existsSync(join(ctx, f)) ? readFileSync(join(ctx, f), 'utf8') : undefined);
-      const r = convertToMultiStage(df, { packageJson: read('package.json'), tsconfig: read('tsconfig.json'), artifacts: o.artifact.length ? o.artifact : undefined });
-      emit(r.text, o.output);
-      for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
-    });
-
-  program
     .command('analyze')
-    .description('Show where every byte of an image came from and what build-time baggage it carries')
+    .description('Show where every byte of an image came from, its packages, secrets and build-time baggage')
     .argument('<image>', 'image name, tag or ID')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to a file')
-    .option('--ci', 'exit 1 when a gate below fails (like dive --ci)')
-    .option('--lowest-efficiency <ratio>', 'CI gate: lowest allowed efficiency (0..1)', '0.9')
-    .option('--highest-wasted-bytes <size>', 'CI gate: most wasted bytes allowed (e.g. 20MB)')
-    .option('--fail-on-baggage <severity>', 'CI gate: fail on baggage of this severity or worse (high|medium|low)')
-    .action(async (ref: string, o: { format: Format; output?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes?: string; failOnBaggage?: string }) => {
+    .addOption(new Option('--packages <which>', 'packages to list in text output: the build\'s, or all').choices(['build', 'all']).default('build'))
+    .option('--ci', "validate against dive's CI rules and print dive's CI report instead of the text report, exit 1 on failure (same as env var CI=true)")
+    .option('--ci-config <file>', "dive's CI rules file (YAML), read when it exists", '.dive-ci')
+    .option('--lowest-efficiency <ratio>', 'CI rule: lowest allowed efficiency, 0..1 (default 0.9; "disabled" turns it off)')
+    .option('--highest-wasted-bytes <size>', 'CI rule: most wasted bytes allowed, e.g. 20MB (default disabled)')
+    .option('--highest-user-wasted-percent <ratio>', 'CI rule: most wasted bytes relative to the bytes above the first layer, 0..1 (default 0.1)')
+    .option('--fail-on-baggage <severity>', 'CI rule (stagecraft): fail on baggage of this severity or worse (high|medium|low)')
+    .action(async (ref: string, o: AnalyzeOpts) => {
+      const ci = o.ci === true || truthy(process.env.CI);
+      const rules = ci ? ciRules(o) : undefined;
       const store = await Store.open();
       const model = await loadImageModel(store, ref);
       const r = sizeReport(model);
-      const leaks = findLeaks(r.tree);
+      const pkgs = findPackages(model, r.tree);
+      const leaks = findLeaks(r.tree, { img: model, packages: pkgs });
+      const secrets = findSecrets(model, r.tree);
+      const evaluation = rules ? evaluateCi(r.dive, rules) : undefined;
+      const bad = o.failOnBaggage ? baggageFailures(leaks, o.failOnBaggage) : [];
       if (o.format === 'json') {
         const { tree: _t, ...rest } = r;
-        emit(`${JSON.stringify({ image: model.name, id: model.id, ...rest, leaks }, null, 2)}\n`, o.output);
+        emit(`${JSON.stringify({ image: model.name, id: model.id, ...rest, packages: pkgs.packages, packageNotes: pkgs.notes, secrets, leaks, ...(evaluation ? { ci: { ...evaluation, pass: evaluation.pass && bad.length === 0 } } : {}) }, null, 2)}\n`, o.output);
       } else if (o.format === 'html') emit(analysisHtml(model.name, r, leaks), o.output);
-      else emit(renderAnalysis(model.name, r, leaks), o.output);
-      if (o.ci) {
-        const failures: string[] = [];
-        const minEff = Number(o.lowestEfficiency);
-        if (!(minEff >= 0 && minEff <= 1)) throw new UserError(`--lowest-efficiency must be between 0 and 1, got ${o.lowestEfficiency}`);
-        if (r.efficiency < minEff) failures.push(`efficiency ${(r.efficiency * 100).toFixed(1)}% is below ${(minEff * 100).toFixed(1)}%`);
-        if (o.highestWastedBytes !== undefined && r.wastedBytes > bytesArg(o.highestWastedBytes)) failures.push(`wasted bytes ${r.wastedBytes} exceed ${o.highestWastedBytes}`);
-        if (o.failOnBaggage) {
-          const order = ['high', 'medium', 'low'];
-          const lim = order.indexOf(o.failOnBaggage);
-          if (lim < 0) throw new UserError(`--fail-on-baggage must be high, medium or low, got ${o.failOnBaggage}`);
-          const bad = leaks.filter((l) => order.indexOf(l.severity) <= lim);
-          if (bad.length) failures.push(`${bad.length} baggage finding(s) of severity ${o.failOnBaggage} or worse`);
-        }
-        for (const f of failures) process.stderr.write(`FAIL: ${f}\n`);
-        process.stderr.write(failures.length ? `Result: FAIL\n` : `Result: PASS\n`);
-        if (failures.length) process.exitCode = 1;
+      else if (!evaluation || (o.output && o.output !== '-')) emit(`${renderAnalysis(model.name, r, leaks)}\n${renderPackages(pkgs, userLayers(model), o.packages === 'all')}\n${renderSecrets(secrets)}`, o.output);
+      if (evaluation) {
+        // like dive --ci: its report on stdout (on stderr when stdout carries JSON or HTML)
+        const toStdout = o.format === 'text' || (!!o.output && o.output !== '-');
+        (toStdout ? process.stdout : process.stderr).write(renderCiReport(r.dive, evaluation));
+        for (const f of bad) process.stderr.write(`FAIL  ${f}\n`);
+        if (!evaluation.pass || bad.length) process.exitCode = 1;
+      } else if (bad.length) {
+        for (const f of bad) process.stderr.write(`FAIL  ${f}\n`);
+        process.exitCode = 1;
       }
     });
 
@@ -123,6 +112,6 @@ export function register(program: Command): void {
       const c = compareImages(ma, mb);
       if (o.format === 'json') emit(`${JSON.stringify(c, null, 2)}\n`, o.output);
       else if (o.format === 'html') emit(comparisonHtml(c, sizeReport(ma), sizeReport(mb)), o.output);
-      else emit(renderComparison(c), o.output);
+      else emit(`${renderComparison(c)}\n${renderPackageChanges(c.packages, c.a.name, c.b.name)}`, o.output);
     });
 }

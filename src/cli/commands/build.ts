@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
+import { EMPTY_CHECK, lintText, type LintResult } from '../../lint/index.js';
+import { storeImageEnv } from '../lintenv.js';
+import { loadContext } from '../../worker/context/index.js';
 import {
   build,
   parseBuildArg,
@@ -49,6 +52,7 @@ export function register(program: Command): void {
     .option('--engine <name>', 'local (built in), buildkit (docker buildx), auto (BuildKit when a named builder answers)', 'local')
     .option('--builder <name>', 'buildx builder for --engine buildkit|auto (default: $STAGECRAFT_BUILDER, else buildx\'s current one)')
     .option('-q, --quiet', 'suppress progress; print the image ID')
+    .option('--check', "run BuildKit's build checks without building (exit 1 when a check fires, as buildx)")
     .action(async (context: string, o: Record<string, unknown>) => {
       const progress = (o.quiet ? 'quiet' : String(o.progress)) as ProgressMode;
       if (!['auto', 'plain', 'tty', 'json', 'quiet', 'rawjson'].includes(progress)) {
@@ -90,29 +94,108 @@ export function register(program: Command): void {
         iidfile: o.iidfile as string | undefined,
         network: network as BuildOptions['network'],
         buildContexts,
-
       };
       const platforms = (o.platform as string[]).flatMap((p) => p.split(',')).filter(Boolean);
       const choice = await chooseEngine(String(o.engine) as EngineName, o.builder as string | undefined, platforms);
       if (o.engine === 'auto' && !o.quiet) process.stderr.write(`${choice.why}\n`);
+      const onBuildKit = choice.engine === 'buildkit' && !!choice.builder;
+      // BuildKit's build checks, as docker build runs them (only the stages the target needs);
+      // a BuildKit builder runs its own during the build
+      const checks = onBuildKit && !o.check ? undefined : await buildChecks(opts, !!o.check);
+      if (o.check && checks) {
+        process.stderr.write(formatCheck(checks));
+        if (checks.findings.length > 0 || checks.checkError) process.exitCode = 1;
+        return;
+      }
+      if (checks?.checkError) throw new UserError(`failed to solve: ${checks.checkError}`);
+      // Ctrl-C / SIGTERM: the engine aborts the running steps so every mount is undone first
+      const ac = new AbortController();
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (ac.signal.aborted) process.exit(130); // a second signal: give up at once
+        ac.abort(new UserError(`ERROR: failed to solve: canceled (${sig})`, { exitCode: 130 }));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       let imageId: string | undefined;
-      if (choice.engine === 'buildkit' && choice.builder) {
-        const raw: RawBuildFlags = {
-          secrets: o.secret as string[],
-          ssh: o.ssh as string[],
-          buildContexts: o.buildContext as string[],
-          cacheTo: o.cacheTo as string[],
-          cacheFrom: o.cacheFrom as string[],
-          outputs: o.output as string[],
-          platforms,
-        };
-        imageId = (await buildWithBuildKit(opts, raw, choice.builder)).imageId;
-      } else {
-        // BuildKit builders take every cache type buildx knows (inline, gha, ...): only the local engine parses them
-        opts.cacheTo = (o.cacheTo as string[]).map(parseCacheTo);
-        opts.cacheFrom = (o.cacheFrom as string[]).map(parseCacheFrom);
-        imageId = (await build(opts)).imageId;
+      try {
+        if (onBuildKit && choice.builder) {
+          const raw: RawBuildFlags = {
+            secrets: o.secret as string[],
+            ssh: o.ssh as string[],
+            buildContexts: o.buildContext as string[],
+            cacheTo: o.cacheTo as string[],
+            cacheFrom: o.cacheFrom as string[],
+            outputs: o.output as string[],
+            platforms,
+          };
+          imageId = (await buildWithBuildKit({ ...opts, signal: ac.signal }, raw, choice.builder)).imageId;
+        } else {
+          // BuildKit builders take every cache type buildx knows (inline, gha, ...): only the local engine parses them
+          opts.cacheTo = (o.cacheTo as string[]).map(parseCacheTo);
+          opts.cacheFrom = (o.cacheFrom as string[]).map(parseCacheFrom);
+          imageId = (await build({ ...opts, signal: ac.signal })).imageId;
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (!onBuildKit) {
+        // after the build the base images are in the store: UndefinedVar can see their Env
+        const after = await buildChecks(opts, false);
+        const warnings = after.findings.filter((f) => f.rule !== 'InvalidDockerfile'); // the build reports its own errors
+        if (warnings.length > 0 && progress !== 'json' && progress !== 'quiet') process.stderr.write(formatWarnings({ ...after, findings: warnings }));
       }
       if (o.quiet && imageId && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${imageId}\n`);
     });
+}
+
+/** BuildKit's checks over the build's Dockerfile; a context the build cannot load is the build's error to report (an empty result here), except with --check. */
+async function buildChecks(o: BuildOptions, check: boolean): Promise<LintResult> {
+  let ctx;
+  try {
+    ctx = await loadContext(o.contextDir, { dockerfile: o.dockerfile, stdin: o.dockerfileText });
+  } catch (e) {
+    if (check) throw e;
+    return { file: o.dockerfile ?? 'Dockerfile', source: '', findings: [], check: EMPTY_CHECK };
+  }
+  return lintText(ctx.dockerfile.text, {
+    file: ctx.dockerfile.name,
+    target: o.target,
+    buildArgs: o.buildArgs,
+    allStages: false,
+    ignore: ctx.ignore,
+    families: ['buildkit'],
+    // base images already in the store give UndefinedVar their Env (nothing is pulled for this)
+    imageEnv: await storeImageEnv(ctx.dockerfile.text, { file: ctx.dockerfile.name, buildArgs: o.buildArgs }),
+  });
+}
+
+/** docker build's summary after the progress output. */
+function formatWarnings(r: LintResult): string {
+  const n = r.findings.length;
+  let out = `\n ${n} warning${n === 1 ? '' : 's'} found (use docker --debug to expand):\n`;
+  for (const f of r.findings) out += ` - ${f.rule}: ${f.message} (line ${f.line})\n`;
+  return out;
+}
+
+/** buildx's --check report: each warning with its URL, description and the source lines around it. */
+function formatCheck(r: LintResult): string {
+  const n = r.findings.filter((f) => f.rule !== 'InvalidDockerfile').length;
+  const lines = r.source.split(/\r?\n/);
+  let out = '';
+  for (const f of r.findings) {
+    if (f.rule === 'InvalidDockerfile') {
+      out += `ERROR: ${r.file}:${f.line}:${f.col}: ${f.message}\n`;
+      continue;
+    }
+    out += `WARNING: ${f.rule} - ${f.url}\n${f.message}\n${r.file}:${f.line}\n--------------------\n`;
+    for (let l = Math.max(1, f.line - 2); l <= Math.min(lines.length, f.endLine + 2); l++) {
+      const mark = l >= f.line && l <= f.endLine ? '>>>' : '   ';
+      out += `${String(l).padStart(4)} | ${mark} ${lines[l - 1] ?? ''}\n`;
+    }
+    out += '--------------------\n';
+  }
+  if (r.checkError) out += `ERROR: ${r.checkError}\n`;
+  out += n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`;
+  return out;
 }

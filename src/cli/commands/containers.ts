@@ -6,13 +6,14 @@
  * failures exit 125 (like docker).
  */
 import { spawn } from 'node:child_process';
-import type { Command } from 'commander';
+import { CommanderError, type Command } from 'commander';
+import { parseReference, pullImage } from '../../registry/index.js';
 import { Store } from '../../store/index.js';
 import {
   createContainer, formatPs, listContainers, pruneContainers, readLogs, removeContainer, requireContainer,
-  signalContainer, startAttached, type ContainerRecord, type RunFlags,
+  signalContainer, startAttached, withLatest, type ContainerRecord, type RunFlags,
 } from '../../containers/index.js';
-import { humanSize4 } from '../../image/human.js';
+import { humanSize4 } from '../../util/human.js';
 import { UserError, isUserError } from '../../util/errors.js';
 import { Filters } from '../../util/filters.js';
 import { confirm } from '../io.js';
@@ -34,6 +35,10 @@ export function register(program: Command): void {
   program.enablePositionalOptions();
   program
     .command('run')
+    // docker run: a usage error exits 125, like every failure of docker itself
+    .exitOverride((e) => {
+      throw e.exitCode === 0 ? e : new CommanderError(125, e.code, e.message);
+    })
     .description('Run a command in a new container (builtin runtime: namespaces + chroot; or runc/crun)')
     .argument('<image>', 'image name, tag or ID')
     .argument('[command...]', 'command and arguments (replace the image Cmd)')
@@ -55,6 +60,13 @@ export function register(program: Command): void {
     .action(async (image: string, cmd: string[], o: Omit<RunFlags, 'image' | 'cmd'>) => {
       const code = await as125(async () => {
         const store = await Store.open();
+        if (!(await store.resolveImage(image).catch(() => undefined))) {
+          // docker run pulls an image it does not have
+          const ref = parseReference(image).toString();
+          process.stderr.write(`Unable to find image '${withLatest(image)}' locally\n`);
+          await pullImage(store, ref);
+          process.stderr.write(`Status: Downloaded newer image for ${withLatest(image)}\n`);
+        }
         const rec = await createContainer(store, { ...o, image, cmd });
         return startAttached(store, rec, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, forwardSignals: true });
       });
@@ -206,3 +218,4 @@ export function defineStop(cmd: Command): Command {
       }
     });
 }
+

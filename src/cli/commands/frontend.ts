@@ -4,6 +4,7 @@
  * (`FILE:LINE:COL: message`, exit 1).
  */
 import type { Command } from 'commander';
+import { parsePlatform } from '../../reference/index.js';
 import { dumpAst, parseAst, parseDockerfile } from '../../dockerfile/index.js';
 import { planBuild, planToJson, renderPlanDot, renderPlanText } from '../../plan/index.js';
 import type { Platform } from '../../image/types.js';
@@ -33,16 +34,6 @@ export function parseBuildArgs(list: string[]): Record<string, string> {
     out[item.slice(0, i)] = item.slice(i + 1);
   }
   return out;
-}
-
-function parsePlatform(s: string): Platform {
-  const parts = s.trim().toLowerCase().split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
-    throw new UserError(`invalid platform ${JSON.stringify(s)}: expected os/arch[/variant]`);
-  }
-  const p: Platform = { os: parts[0]!, architecture: parts[1]! };
-  if (parts[2]) p.variant = parts[2];
-  return p;
 }
 
 export function register(program: Command): void {

@@ -7,15 +7,16 @@
 import type { Command } from 'commander';
 import { Store, diskUsage, prune, fsck, type ImageRecord } from '../../store/index.js';
 import * as image from '../../image/index.js';
-import { formatImages, noSuchImage } from '../../image/list.js';
-import { formatDiskUsage, formatHistoryRows, typedNils } from '../../image/contexts.js';
-import { humanSize4 } from '../../image/human.js';
+import { formatImages, noSuchImage } from '../format/list.js';
+import { historyRows, inspectObject } from '../format/describe.js';
+import { formatDiskUsage, formatHistoryRows, typedNils } from '../format/contexts.js';
+import { humanSize, humanSize4 } from '../../util/human.js';
 import type { ImageConfig } from '../../image/types.js';
 import { findContainer, listContainers, type ContainerRecord } from '../../containers/records.js';
 import { containerDiskUsage } from '../../containers/usage.js';
 import { inspectContainer } from '../../containers/inspect.js';
 import { UserError, isUserError } from '../../util/errors.js';
-import { Filters, daemonError, parseUntil } from '../../util/filters.js';
+import { Filters, dockerError, parseUntil } from '../../util/filters.js';
 import { TemplateError, executeTemplate, parseTemplate, type ExecOptions } from '../../util/template.js';
 import { normalizeTag } from '../../store/index.js';
 import { confirm } from '../io.js';
@@ -114,8 +115,10 @@ function registerMore(program: Command): void {
       const store = await Store.open();
       const r = await prune(store);
       for (const i of r.images) out(`deleted: ${i}\n`);
+      for (const m of r.unmounted) out(`unmounted stale mount ${m}\n`);
+      for (const f of r.failed) process.stderr.write(`cannot remove stale temp dir ${f}\n`);
       if (r.busy) out('another stagecraft process is writing to the store: unreferenced blobs were kept\n');
-      out(`Deleted ${r.blobs} blobs, ${r.snapshots} snapshots, ${r.temps} temp files\nTotal reclaimed space: ${image.humanSize(r.bytes)}\n`);
+      out(`Deleted ${r.blobs} blobs, ${r.snapshots} snapshots, ${r.temps} temp files\nTotal reclaimed space: ${humanSize(r.bytes)}\n`);
     });
   system
     .command('fsck')
@@ -123,6 +126,7 @@ function registerMore(program: Command): void {
     .action(async () => {
       const store = await Store.open();
       const r = await fsck(store);
+      for (const m of r.unmounted) out(`unmounted stale mount ${m}\n`);
       for (const t of r.removedTemps) out(`removed stale temp file ${t}\n`);
       for (const p of r.problems) out(`problem: ${p}\n`);
       if (r.problems.length) throw new UserError(`store ${store.root}: ${r.problems.length} problem(s) found`);
@@ -190,7 +194,7 @@ export function defineRmi(cmd: Command): Command {
           for (const line of await removeImage(store, n, !!o.force)) out(`${line}\n`);
         } catch (e) {
           if (!isUserError(e)) throw e;
-          if (!e.message.startsWith('Error response from daemon: No such image: ')) fatal = true;
+          if (!e.message.startsWith('No such image: ')) fatal = true;
           errs.push(e.message);
         }
       }
@@ -210,7 +214,7 @@ async function removeImage(store: Store, name: string, force: boolean): Promise<
   const running = users.find((c) => c.state.status === 'running');
   const stopped = users.find((c) => c.state.status !== 'running');
   const short = (c: ContainerRecord): string => c.id.slice(0, 12);
-  const conflict = (hard: boolean, why: string): UserError => daemonError(`conflict: unable to delete ${id12} (${hard ? 'cannot be forced' : 'must be forced'}) - ${why}`);
+  const conflict = (hard: boolean, why: string): UserError => dockerError(`conflict: unable to delete ${id12} (${hard ? 'cannot be forced' : 'must be forced'}) - ${why}`);
   let tag: string | undefined;
   try {
     tag = normalizeTag(name);
@@ -221,7 +225,7 @@ async function removeImage(store: Store, name: string, force: boolean): Promise<
   if (tag && img.refs.includes(tag)) {
     // a repository reference: untag it; the image goes with its last tag
     if (!force && img.refs.length === 1 && users.length) {
-      throw daemonError(`conflict: unable to remove repository reference ${JSON.stringify(name)} (must force) - container ${short(users[0]!)} is using its referenced image ${id12}`);
+      throw dockerError(`conflict: unable to remove repository reference ${JSON.stringify(name)} (must force) - container ${short(users[0]!)} is using its referenced image ${id12}`);
     }
     const r = await store.untag(tag);
     lines.push(`Untagged: ${tag}`);
@@ -299,7 +303,7 @@ async function inspectOne(store: Store, name: string, type: string | undefined):
   if (type === undefined || type === 'container') {
     const c = await findContainer(store, name);
     if (c) return inspectContainer(store, c);
-    if (type === 'container') throw daemonError(`No such container: ${name}`);
+    if (type === 'container') throw dockerError(`No such container: ${name}`);
   }
   if (type === undefined || type === 'image') {
     const img = await store.resolveImage(name);
@@ -308,7 +312,7 @@ async function inspectOne(store: Store, name: string, type: string | undefined):
       const sizes: number[] = [];
       for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
       const manifestSize = (await store.readBlob(img.manifestDigest)).length;
-      return typedNils(image.inspectObject({ img, record: recs.find((r) => r.manifestDigest === img.manifestDigest), layerSizes: sizes, manifestSize }));
+      return typedNils(inspectObject({ img, record: recs.find((r) => r.manifestDigest === img.manifestDigest), layerSizes: sizes, manifestSize }));
     }
     if (type === 'image') throw noSuchImage(name);
   }
@@ -330,7 +334,7 @@ export function defineHistory(cmd: Command): Command {
       if (!img) throw noSuchImage(name);
       const sizes: number[] = [];
       for (const l of img.manifest.layers) sizes.push((await store.layerInfo(l)).contentSize);
-      const rows = image.historyRows(img, sizes);
+      const rows = historyRows(img, sizes);
       // a Go bool flag: -H=false, --human=0, -H f, ...
       const human = !['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(o.human.replace(/^=/, ''));
       out(formatHistoryRows(rows, { format: o.format, quiet: o.quiet, human, noTrunc: !o.trunc, fullId: img.configDigest }));

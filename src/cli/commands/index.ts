@@ -17,6 +17,8 @@ export const MODULES = {
   build: () => import('./build.js'),
   containers: () => import('./containers.js'),
   analyze: () => import('./analyze.js'),
+  lint: () => import('./lint.js'),
+  convert: () => import('./convert.js'),
   manage: () => import('./manage.js'),
 } satisfies Record<string, () => Promise<CommandModule>>;
 
@@ -47,8 +49,8 @@ export const COMMANDS: Record<string, ModuleName> = {
   rm: 'containers',
   start: 'containers',
   stop: 'containers',
-  lint: 'analyze',
-  convert: 'analyze',
+  lint: 'lint',
+  convert: 'convert',
   analyze: 'analyze',
   compare: 'analyze',
   image: 'manage',

@@ -5,7 +5,7 @@
  * stagecraft's progress display (plain / tty / json). In: text chunks. Out: calls on a
  * `ProgressSink`, plus the text lines and warnings that were not progress. Pure (no I/O).
  */
-import { humanSize } from '../../image/index.js';
+import { humanSize } from '../../util/human.js';
 import type { ProgressSink, VertexHandle } from '../../solver/index.js';
 
 interface RawVertex {

@@ -3,13 +3,12 @@
  * --mount parsing, Go formatting helpers, cache keys, flag parsers and the DAG scheduler.
  */
 import { describe, expect, it } from 'vitest';
-import { ShellLex } from '../../dockerfile/index.js';
+import { ShellLex, parseRunMount, resolveRunMount } from '../../dockerfile/index.js';
 import { stepKey } from '../cachekey.js';
 import {
   dispatchStep,
   goDuration,
   initStageState,
-  parseMount,
   parsePortSpec,
   resolveDest,
   type DispatchContext,
@@ -85,6 +84,9 @@ describe('dispatchStep', () => {
   });
 });
 
+/** a --mount value as the dispatcher sees it: typed by the front end, then resolved */
+const parseMount = (raw: string, workdir: string) => resolveRunMount(parseRunMount(raw), (v) => v, workdir);
+
 describe('helpers', () => {
   it('parseMount defaults like BuildKit', () => {
     expect(parseMount('type=cache,target=/c', '/w')).toMatchObject({ type: 'cache', id: '/c', sharing: 'shared', readonly: false });
@@ -120,7 +122,7 @@ describe('helpers', () => {
     expect(stepKey('p', run([], ['A=1']), {})).not.toBe(k1);
     // as in BuildKit, the secret mount's options are part of the op that is hashed; its value is
     // not (a ParsedMount never carries it)
-    const sec = (id: string, target = `/run/secrets/${id}`) => run([{ type: 'secret', id, target, readonly: true }]);
+    const sec = (id: string, target = `/run/secrets/${id}`) => run([{ type: 'secret', id, target, readonly: true, required: false }]);
     expect(stepKey('p', sec('s'), {})).not.toBe(k1);
     expect(stepKey('p', sec('s'), {})).toBe(stepKey('p', sec('s'), {}));
     expect(stepKey('p', sec('t'), {})).not.toBe(stepKey('p', sec('s'), {}));

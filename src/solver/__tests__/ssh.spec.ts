@@ -8,9 +8,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShellLex } from '../../dockerfile/index.js';
+import { ShellLex, parseRunMount, resolveRunMount } from '../../dockerfile/index.js';
 import { stepKey } from '../cachekey.js';
-import { dispatchStep, initStageState, parseMount, type DispatchContext, type RunAction } from '../dispatch.js';
+import { dispatchStep, initStageState, type DispatchContext, type RunAction } from '../dispatch.js';
+
+const parseMount = (raw: string, workdir: string) => resolveRunMount(parseRunMount(raw), (v) => v, workdir);
 import { SshAgents, parseSsh } from '../ssh.js';
 
 describe('parseSsh', () => {
@@ -37,7 +39,7 @@ describe('RUN --mount=type=ssh dispatch', () => {
   };
   const run = (mounts: string[], env: string[] = []): RunAction => {
     const st = initStageState({ kind: 'image', config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Env: env } } }, ctx.platform, '');
-    const step = { line: 1, endLine: 1, original: 'RUN x', kind: 'run' as const, cmd: ['x'], shellForm: true, heredocs: [], mounts };
+    const step = { line: 1, endLine: 1, original: 'RUN x', kind: 'run' as const, cmd: ['x'], shellForm: true, heredocs: [], mounts: mounts.map((m) => parseRunMount(m)) };
     return dispatchStep(st, step, ctx).action as RunAction;
   };
 

@@ -29,7 +29,8 @@ import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, r
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { UserError } from '../../util/errors.js';
-import { decide, expandSources, isGitUrl, isUrl, patternMatcher, resolveGitCommit, type PathMatcher, type SourceJob } from '../fileops/index.js';
+import { resolveInRoot } from '../../util/fspath.js';
+import { decide, expandSources, hasWildcards, isGitUrl, isUrl, patternMatcher, resolveGitCommit, type PathMatcher, type SourceJob } from '../fileops/index.js';
 
 export type { PathMatcher } from '../fileops/index.js';
 
@@ -234,6 +235,7 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
       continue;
     }
     const jobs: SourceJob[] = expandSources(root, [src], { ignore, parents: opts.parents, exclude: opts.exclude });
+    const wildcard = hasWildcards(src);
     for (const job of jobs) {
       put('match', job.resolved);
       const visit = (host: string, rel: string): void => {
@@ -251,7 +253,13 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
         }
         const fields: (string | number)[] = ['e', rel, typeOf(s), (s.mode & 0o7777).toString(8)];
         if (opts.includeOwnership) fields.push(s.uid, s.gid);
-        if (s.isSymbolicLink()) fields.push(readlinkSync(host));
+        if (s.isSymbolicLink()) {
+          const target = readlinkSync(host);
+          // BuildKit follows symlinks below a wildcard match while computing the cache key: a
+          // target that is not in the (.dockerignore-filtered) context fails the step
+          if (wildcard && rel !== '') requireLinkTarget(root, posix.join(job.resolved, rel), target, ignore);
+          fields.push(target);
+        }
         else if (s.isCharacterDevice() || s.isBlockDevice()) fields.push(s.rdev);
         else if (s.isFile()) fields.push(s.size);
         const idx = put(...fields);
@@ -286,6 +294,20 @@ export async function hashPaths(ctx: BuildContext | string, sources: readonly st
   const h = createHash('sha256');
   for (const l of lines) h.update(`${l}\n`);
   return `sha256:${h.digest('hex')}`;
+}
+
+/** Throws BuildKit's cache-key error when symlink `link` (container path) points at nothing in the context. */
+function requireLinkTarget(root: string, link: string, target: string, ignore: PathMatcher | undefined): void {
+  const abs = posix.normalize(target.startsWith('/') ? target : posix.join(posix.dirname(link), target));
+  let ok = !ignore?.ignores(abs.slice(1));
+  if (ok) {
+    try {
+      lstatSync(resolveInRoot(root, abs, true));
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw new UserError(`failed to compute cache key: failed to calculate checksum of ref: ${JSON.stringify(abs)}: not found`);
 }
 
 function sortedChildren(dir: string): string[] {

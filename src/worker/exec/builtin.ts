@@ -1,6 +1,7 @@
 /**
  * The builtin runtime: needs nothing but util-linux (and a host /bin/sh). Spawns
- * `unshare --mount --uts --ipc --pid [--net] --fork --kill-child --propagation private /bin/sh -c SETUP`;
+ * `unshare --mount --uts --ipc --pid [--net] --fork --kill-child --propagation private /bin/sh -c SETUP`
+ * (unless `outlivesCaller`, under `tiedToCaller`: the container dies with the caller, even by SIGKILL);
  * SETUP runs on the HOST side inside the new namespaces (the image may have no shell), mounts /proc,
  * a tmpfs /dev (nodes copied from a cached skeleton), devpts, /dev/shm, mqueue, sysfs (ro),
  * hosts/resolv.conf and the extra mounts into the rootfs with ONE `mount -a -T FSTAB`, then execs `env -i ENV setpriv --regid --groups --bounding-set(docker's caps)
@@ -10,10 +11,11 @@
  * and iproute2's `ip` (optional, to bring lo up with --network none).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { findHostBinary, requireHostBinary } from './hostbin.js';
 import type { Prepared } from './prepared.js';
+import { TIED_DEPTH, descendant, runDir, tiedToCaller } from './privatens.js';
 import { inSlot, outSlot, wireStdio } from './stdio.js';
 import type { Readable } from 'node:stream';
 
@@ -76,7 +78,7 @@ let template: string | undefined;
  */
 export function devTemplate(): string {
   if (template) return template;
-  const base = process.env.STAGECRAFT_RUN_DIR ?? '/run/stagecraft';
+  const base = runDir();
   const dir = join(base, 'dev-template-v1');
   const ok = () => {
     try {
@@ -121,6 +123,8 @@ export function buildSetupScript(p: Prepared): string {
   const fstab = join(p.etc.dir, 'fstab');
   writeFileSync(fstab, containerFstab(p));
   const L: string[] = ['set -e', 'exec 2>&3'];
+  // tied to a caller that died before the parent-death signal was armed: do not start
+  if (!s.outlivesCaller) L.push(`[ -d /proc/${process.pid} ] || exit 1`);
   const R = q(p.rootfs);
   // -n: no /run/mount/utab bookkeeping. These mounts die with the namespace, never unmounted,
   // so libmount would keep their x-mount.mkdir entries forever: the file grew by three lines per
@@ -146,42 +150,21 @@ export function buildSetupScript(p: Prepared): string {
   return `${L.join('\n')}\n`;
 }
 
-/** Host pid of the container's init: the child that `unshare --fork` made. */
-function initPid(unsharePid: number): number | undefined {
-  try {
-    const c = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/)[0];
-    if (c) return Number(c);
-  } catch {
-    /* fall back to a scan */
-  }
-  try {
-    for (const d of readdirSync('/proc')) {
-      if (!/^[0-9]+$/.test(d)) continue;
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === unsharePid) return Number(d);
-      } catch {
-        /* gone */
-      }
-    }
-  } catch {
-    /* ignore */
-  }
-  return undefined;
-}
-
 export function launchBuiltin(p: Prepared): Launched {
   const unshare = requireHostBinary('unshare', 'util-linux');
   const sh = requireHostBinary('sh', 'a POSIX shell');
   const s = p.spec;
-  const args = ['--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private'];
-  if (s.network === 'none') args.push('--net');
-  args.push(sh, '-c', buildSetupScript(p), 'stagecraft-setup');
+  const inner = [unshare, '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private'];
+  if (s.network === 'none') inner.push('--net');
+  inner.push(sh, '-c', buildSetupScript(p), 'stagecraft-setup');
+  const tied = !s.outlivesCaller;
+  const [cmd, ...args] = tied ? tiedToCaller(inner) : inner;
+  // the container's init: unshare's child, below the tying init when tied
+  const depth = 1 + (tied ? TIED_DEPTH : 0);
   // fds above 2 set to 'ignore' are closed in the child, not /dev/null: open it ourselves
   const errSlot = outSlot(s.stderr);
   const devnull = errSlot === 'ignore' ? openSync('/dev/null', 'w') : undefined;
-  const child = spawn(unshare, args, {
+  const child = spawn(cmd!, args, {
     // fd 2: unshare's own diagnostics; fd 3: setup status (+ setup errors); fd 4: the container's stderr
     stdio: [inSlot(s.stdin), outSlot(s.stdout), 'pipe', 'pipe', devnull ?? errSlot],
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
@@ -207,7 +190,7 @@ export function launchBuiltin(p: Prepared): Launched {
     kill(sig) {
       const pid = child.pid;
       if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      const init = initPid(pid);
+      const init = descendant(pid, depth);
       try {
         if (init) process.kill(init, sig);
         else if (sig === 'SIGKILL') process.kill(pid, sig);

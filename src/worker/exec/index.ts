@@ -8,3 +8,4 @@ export type { ExecSpec, ExecResult, Mount, OutputSink, RunningContainer } from '
 export { resolveUser, type ExecUser } from './user.js';
 export { ociConfig, writeBundle } from './oci.js';
 export { DEFAULT_PATH } from './prepare.js';
+export { inPrivateMountNs, privateScratch, runInPrivateMountNs, childrenOf, processAlive, processStartTime } from './privatens.js';

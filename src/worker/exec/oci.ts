@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { DOCKER_CAPS, type Launched } from './builtin.js';
 import { requireHostBinary } from './hostbin.js';
 import type { Prepared } from './prepared.js';
+import { TIED_DEPTH, childrenOf, descendant, tiedToCaller } from './privatens.js';
 import { inSlot, outSlot, wireStdio } from './stdio.js';
 
 const rel = (p: Prepared, host: string) => {
@@ -109,12 +110,23 @@ export function runtimeCommand(runtime: 'runc' | 'crun', stateRoot?: string): (.
   return (...args) => [unshare, ['--mount', '--propagation', 'private', '--', sh, '-c', script, bin, ...base, ...args]];
 }
 
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
   const s = p.spec;
   const bundle = writeBundle(p);
   const stateRoot = join(p.etc.dir, 'state');
   const cmd = runtimeCommand(runtime, stateRoot);
-  const child = spawn(...cmd('run', '--bundle', bundle, p.id), {
+  const tied = !s.outlivesCaller;
+  const [bin, args] = cmd('run', '--bundle', bundle, p.id);
+  const argv = tied ? tiedToCaller([bin, ...args], { mountProc: true }) : [bin, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
     stdio: [inSlot(s.stdin), outSlot(s.stdout), outSlot(s.stderr)],
     detached: !s.tty,
   });
@@ -127,9 +139,25 @@ export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
     setup,
     kill(sig) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      if (sig === 'SIGKILL') {
+      if (tied && child.pid) {
+        // the runtime's state holds pids of its own namespace: signal its children (the container's
+        // init) by their host pids, once they run the container's command (a runtime's own init
+        // stage would die of a SIGTERM the container ignores). SIGKILL before the container runs:
+        // the tying init goes, and the runtime with it.
+        const runtimePid = descendant(child.pid, TIED_DEPTH);
+        const inits = (runtimePid === undefined ? [] : childrenOf(runtimePid)).filter((c) => !/^(runc|crun)/.test(commOf(c)));
+        if (sig === 'SIGKILL' && !inits.length) inits.push(child.pid);
+        for (const c of inits) {
+          try {
+            process.kill(c, sig);
+          } catch {
+            /* gone */
+          }
+        }
+      } else if (sig === 'SIGKILL') {
         spawnSync(...cmd('kill', p.id, 'KILL'), { stdio: 'ignore' });
       } else if (child.pid) {
+        // the runtime forwards signals to the container's init
         try {
           process.kill(child.pid, sig);
         } catch {
@@ -139,7 +167,8 @@ export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
     },
     async after() {
       // `run` removes its state when the container exits; only a runtime that died leaves one behind
-      if (existsSync(join(stateRoot, p.id))) spawnSync(...cmd('delete', '--force', p.id), { stdio: 'ignore' });
+      // (tied: its namespace, and every pid the state names, is gone with it)
+      if (!tied && existsSync(join(stateRoot, p.id))) spawnSync(...cmd('delete', '--force', p.id), { stdio: 'ignore' });
     },
   };
 }

@@ -5,9 +5,9 @@
  * working directory, and Docker's lookup of the command (126 not executable / 127 not found).
  */
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { findHostBinary } from './hostbin.js';
+import { privateScratch } from './privatens.js';
 import { dirname, join, posix } from 'node:path';
 import { cleanPath, resolveInRoot } from '../../util/fspath.js';
 import type { ExecUser } from './user.js';
@@ -24,7 +24,7 @@ export class MountPoints {
    * Returns the host path of container path `p` (symlinks followed inside the root), creating it
    * (and missing parents) as a directory or an empty file when it does not exist.
    */
-  ensure(p: string, kind: 'dir' | 'file'): string {
+  ensure(p: string, kind: 'dir' | 'file', keep = false): string {
     const host = resolveInRoot(this.rootfs, p, true);
     if (pathExists(host)) return host;
     const missing: string[] = [];
@@ -45,7 +45,7 @@ export class MountPoints {
       } else {
         mkdirSync(m, { mode: 0o755 });
         chmodSync(m, 0o755);
-        this.created.push({ path: m, dir: true });
+        if (!keep) this.created.push({ path: m, dir: true });
       }
     }
     return host;
@@ -114,9 +114,12 @@ export function ensureCwd(rootfs: string, cwd: string): string {
   return host;
 }
 
-/** A private temp dir with the `hosts` and `resolv.conf` the container sees. */
-export function makeEtcFiles(hostname: string, network: 'host' | 'none'): { dir: string; hosts: string; resolv: string } {
-  const dir = mkdtempSync(join(process.env.STAGECRAFT_EXEC_TMP ?? tmpdir(), 'sc-exec-'));
+/**
+ * A private temp dir with the `hosts` and `resolv.conf` the container sees: under `scratchDir` when
+ * given (a container's own dir in the store), else on the private tmpfs (gone with this process).
+ */
+export function makeEtcFiles(hostname: string, network: 'host' | 'none', scratchDir?: string): { dir: string; hosts: string; resolv: string } {
+  const dir = scratchDir ? mkdtempSync(join(scratchDir, 'sc-exec-')) : privateScratch('sc-exec-');
   const hosts = join(dir, 'hosts');
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
   if (hostname) lines.push(`127.0.1.1\t${hostname}`);

@@ -50,9 +50,9 @@ export function startContainer(spec: ExecSpec): RunningContainer {
   let launched: Launched;
   try {
     const paths = {
-      proc: mp.ensure('/proc', 'dir'),
-      dev: mp.ensure('/dev', 'dir'),
-      sys: mp.ensure('/sys', 'dir'),
+      proc: mp.ensure('/proc', 'dir', spec.keepSystemDirs),
+      dev: mp.ensure('/dev', 'dir', spec.keepSystemDirs),
+      sys: mp.ensure('/sys', 'dir', spec.keepSystemDirs),
       resolv: mp.ensure('/etc/resolv.conf', 'file'),
       hosts: mp.ensure('/etc/hosts', 'file'),
     };
@@ -73,7 +73,7 @@ export function startContainer(spec: ExecSpec): RunningContainer {
       }
       return { mount: m, host: mp.ensure(target, kind), kind };
     });
-    etc = makeEtcFiles(spec.hostname ?? '', spec.network);
+    etc = makeEtcFiles(spec.hostname ?? '', spec.network, spec.scratchDir);
     const prepared: Prepared = { spec, id, rootfs, cwd, env, user, etc, paths, mounts };
     launched = spec.runtime === 'runc' || spec.runtime === 'crun' ? launchOci(prepared, spec.runtime) : launchBuiltin(prepared);
   } catch (e) {

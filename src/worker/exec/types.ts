@@ -39,6 +39,19 @@ export interface ExecSpec {
   runtime?: 'builtin' | 'runc' | 'crun';
   /** A container id for the runtime's own bookkeeping (runc state); random when missing. */
   id?: string;
+  /**
+   * Keep the /dev, /proc and /sys directories created for the container (a build's RUN: BuildKit's
+   * layer keeps them); the /etc/hosts, /etc/resolv.conf and mount-target placeholders always go.
+   */
+  keepSystemDirs?: boolean;
+  /**
+   * Keep running when the calling process dies (`run`: killing the client leaves the container, as
+   * with docker). Default false: the container's processes are killed with the caller, even by a
+   * SIGKILL (a build step never outlives its build).
+   */
+  outlivesCaller?: boolean;
+  /** Where the container's scratch files (hosts, resolv.conf, runtime bundle) go; default: `privateScratch`. */
+  scratchDir?: string;
 }
 
 export interface ExecResult {

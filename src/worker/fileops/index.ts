@@ -57,6 +57,7 @@ export {
   patternMatcher,
   resolveSource,
   expandSources,
+  hasWildcards,
   decide,
   notFound,
   type PathMatcher,

@@ -1,0 +1,64 @@
+/**
+ * What the engine hands between stages and to the exporters: a layer as the build knows it
+ * (descriptor, diffID, attribution, when it was made), a finished stage (its dispatch state, layers
+ * and cache key), and the failure of a step (what BuildKit prints in its error report).
+ */
+import type { Descriptor } from '../image/types.js';
+import type { Attribution } from './attribution.js';
+import type { StageState } from './dispatch.js';
+
+export interface LayerRec {
+  /**
+   * valid once `ready` resolved (layers are written in the background, see the engine); NO_BLOB
+   * (digest '') for a layer of a stage that is not exported, until ensureBlobs makes one
+   */
+  descriptor: Descriptor;
+  /** the step's cache key, to record the blob when one is made later */
+  cacheKey?: string;
+  diffId: string;
+  attribution?: Attribution;
+  /**
+   * when this build's step made the layer (RFC 3339; kept in its cache record, so a cached step
+   * keeps its time): the history `created` of the step, as BuildKit's `buildkit/createdat`
+   */
+  created?: string;
+  /** set while the layer blob is still being written */
+  ready?: Promise<void>;
+}
+
+/** Descriptor of a layer that has a diffID and a snapshot but no blob (yet). */
+export const NO_BLOB: Descriptor = { mediaType: '', digest: '', size: 0 };
+
+/** Waits until every layer of the list has its blob, descriptor and diffID. */
+export async function layersReady(layers: LayerRec[]): Promise<void> {
+  for (const l of layers) if (l.ready) await l.ready;
+}
+
+export interface StageResult {
+  index: number;
+  state: StageState;
+  layers: LayerRec[];
+  key: string;
+  /** overlay lowers for `layers`, when already known */
+  snapshots?: string[];
+}
+
+/** Waits for a stage of the build to finish (a COPY --from or mount from= source). */
+export type WaitStage = (index: number) => Promise<StageResult>;
+
+/** A step failed: carries what BuildKit prints in its error report. */
+export class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly vertexName: string,
+    readonly logs: string[],
+    readonly line?: number,
+    readonly endLine?: number,
+  ) {
+    super(message);
+  }
+}
+
+export function errMsg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
