@@ -4,6 +4,8 @@
  * annotations stagecraft puts on the layer's descriptor in the image manifest (and back). The
  * format is documented in docs/ARCHITECTURE.md, "Layer attribution". Base-image layers carry none.
  */
+import type { Descriptor } from '../image/types.js';
+
 export interface Attribution {
   /** stage name, or `stage-N` for an unnamed stage */
   stage?: string;
@@ -61,4 +63,14 @@ export function attributionFromAnnotations(ann: Record<string, string> | undefin
   if (ann[AttributionKey.From] !== undefined) a.from = ann[AttributionKey.From];
   if (ann[AttributionKey.Paths] !== undefined) a.paths = JSON.parse(ann[AttributionKey.Paths]) as string[];
   return a;
+}
+
+/** A layer descriptor without stagecraft's attribution keys (a base image's layer, as this build sees it). */
+export function withoutAttribution(d: Descriptor): Descriptor {
+  if (!d.annotations) return d;
+  const ann = Object.fromEntries(Object.entries(d.annotations).filter(([k]) => !k.startsWith('dev.stagecraft.')));
+  const out: Descriptor = { ...d };
+  if (Object.keys(ann).length) out.annotations = ann;
+  else delete out.annotations;
+  return out;
 }

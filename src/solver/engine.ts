@@ -34,9 +34,10 @@ import { createProgress, formatFailure, type ProgressSink } from './progress.js'
 import { errMsg, layersReady, NO_BLOB, StepFailure, type LayerRec, type StageResult } from './results.js';
 import { runDag } from './scheduler.js';
 import { Sources, type Source } from './sources.js';
-import type { Attribution } from './attribution.js';
+import { withoutAttribution, type Attribution } from './attribution.js';
 import type { SolverPlan, Step } from './types.js';
-import { exportCache, openImports, type ExportedRecord, type ImportedCache } from './cacheio.js';
+import { cacheLocation, type ExportedRecord, type ImportedCache } from './cacheio.js';
+import { exportCacheTo, exportVertexName, openImports } from './cachetransfer.js';
 import { SshAgents } from './ssh.js';
 
 export { StepFailure, type LayerRec, type StageResult };
@@ -57,15 +58,6 @@ export interface BuildResult {
 export interface EngineHooks {
   /** runs a RUN's process (default: the worker's runContainer) */
   executor?: Executor;
-}
-
-function withoutAttribution(d: Descriptor): Descriptor {
-  if (!d.annotations) return d;
-  const ann = Object.fromEntries(Object.entries(d.annotations).filter(([k]) => !k.startsWith('dev.stagecraft.')));
-  const out: Descriptor = { ...d };
-  if (Object.keys(ann).length) out.annotations = ann;
-  else delete out.annotations;
-  return out;
 }
 
 /**
@@ -300,7 +292,7 @@ class Builder {
     if (!specs.length) return;
     for (const spec of specs) {
       const stages = new Set(spec.mode === 'max' ? needed : this.exported);
-      const v = this.progress.start('exporting cache to client directory');
+      const v = this.progress.start(exportVertexName(spec));
       try {
         const records = new Map<string, ExportedRecord>();
         for (const s of this.stepLayers) {
@@ -309,12 +301,11 @@ class Builder {
           const l = s.layers[s.layers.length - 1] as LayerRec;
           if (l.cacheKey) records.set(l.cacheKey, { descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffId: l.diffId, created: l.created });
         }
-        v.status(`writing ${records.size} cache records to ${spec.dest}`);
-        await exportCache(this.store, spec.dest, records);
+        await exportCacheTo(this.store, spec, records, (line) => v.status(line));
         v.done();
       } catch (e) {
         v.fail(errMsg(e));
-        throw new UserError(`ERROR: failed to solve: error writing cache to ${spec.dest}: ${errMsg(e)}`, { cause: e });
+        throw new UserError(`ERROR: failed to solve: error writing cache to ${cacheLocation(spec)}: ${errMsg(e)}`, { cause: e });
       }
     }
   }
@@ -333,7 +324,7 @@ class Builder {
         await this.cache.put(key, rec);
         return rec;
       } catch (e) {
-        (this.opts.progressStream ?? process.stderr).write(`WARNING: local cache import at ${imp.dir}: ignoring record ${key}: ${errMsg(e)}\n`);
+        (this.opts.progressStream ?? process.stderr).write(`WARNING: ${imp.label}: ignoring record ${key}: ${errMsg(e)}\n`);
       }
     }
     return undefined;

@@ -16,9 +16,12 @@ export {
   type OutputSpec,
   type NamedContext,
 } from './options.js';
-export { type ProgressMode } from './progress.js';
+export { createProgress, type ProgressMode, type ProgressSink, type VertexHandle } from './progress.js';
 export { parseCacheTo, parseCacheFrom, type CacheToSpec, type CacheFromSpec } from './options.js';
 export { CACHE_MEDIA_TYPE } from './cacheio.js';
+export { openRegistryCache } from './cacheregistry.js';
 export { parseSsh, type SshSpec } from './ssh.js';
-export { AttributionKey, attributionAnnotations, attributionFromAnnotations, type Attribution } from './attribution.js';
-export { dispatchStep, initStageState, type StageState, type Action, type DispatchContext } from './dispatch.js';
+export { AttributionKey, attributionAnnotations, attributionFromAnnotations, withoutAttribution, type Attribution } from './attribution.js';
+export { dispatchStep, initStageState, HISTORY_COMMENT, type StageState, type Action, type DispatchContext } from './dispatch.js';
+export { planFromText, fromChain, makeLexer, parseTrigger, resolveStageRef, stageLabel } from './frontend.js';
+export type { SolverPlan, Step } from './types.js';

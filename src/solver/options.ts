@@ -26,18 +26,13 @@ export interface OutputSpec {
 
 export type NamedContext = { kind: 'dir'; path: string } | { kind: 'image'; ref: string } | { kind: 'oci'; path: string; ref?: string };
 
-/** `--cache-to type=local,dest=DIR[,mode=min|max]` (the records and blobs are written by cacheio.ts) */
-export interface CacheToSpec {
-  type: 'local';
-  dest: string;
-  mode: 'min' | 'max';
-}
+export type CacheMode = 'min' | 'max';
 
-/** `--cache-from type=local,src=DIR` */
-export interface CacheFromSpec {
-  type: 'local';
-  src: string;
-}
+/** `--cache-to type=local,dest=DIR | type=registry,ref=REF [,mode=min|max]` (written by cacheio.ts / cacheregistry.ts) */
+export type CacheToSpec = { type: 'local'; dest: string; mode: CacheMode } | { type: 'registry'; ref: string; mode: CacheMode; insecure?: boolean };
+
+/** `--cache-from type=local,src=DIR | type=registry,ref=REF | REF` */
+export type CacheFromSpec = { type: 'local'; src: string } | { type: 'registry'; ref: string; insecure?: boolean };
 
 export interface BuildOptions {
   contextDir: string;
@@ -156,25 +151,41 @@ export function parseLabel(s: string): [string, string] {
   return [s.slice(0, i), s.slice(i + 1)];
 }
 
+const INLINE_WHY =
+  "type=inline is not supported by the local engine: BuildKit's inline cache lives in the image config (and changes the image ID); use type=registry,ref=REF (or --engine buildkit)";
+
 function cacheKv(s: string, flag: string): Record<string, string> {
   // like buildx, a bare value is a registry reference
-  if (!s.includes('=')) throw new UserError(`${flag} ${JSON.stringify(s)}: type=registry is not supported (type=local only)`);
-  const kv = parseCsvKv(s, flag);
+  const kv = s.includes('=') ? parseCsvKv(s, flag) : { type: 'registry', ref: s };
   const type = kv.type ?? 'local';
-  if (type !== 'local') throw new UserError(`${flag} type=${type} is not supported (type=local only)`);
+  if (type === 'inline' && flag === '--cache-to') throw new UserError(`${flag} ${INLINE_WHY}`);
+  if (type !== 'local' && type !== 'registry') throw new UserError(`${flag} type=${type} is not supported (type=local, type=registry)`);
+  kv.type = type;
   return kv;
+}
+
+function cacheMode(kv: Record<string, string>): CacheMode {
+  const mode = kv.mode ?? 'min';
+  if (mode !== 'min' && mode !== 'max') throw new UserError(`invalid --cache-to mode ${JSON.stringify(mode)} (min, max)`);
+  return mode;
+}
+
+function registryRef(s: string, flag: string, kv: Record<string, string>): { ref: string; insecure?: boolean } {
+  if (!kv.ref) throw new UserError(`invalid ${flag} ${JSON.stringify(s)}: type=registry needs ref=NAME[:TAG]`);
+  const insecure = /^(1|true)$/i.test(kv['registry.insecure'] ?? '');
+  return insecure ? { ref: kv.ref, insecure } : { ref: kv.ref };
 }
 
 export function parseCacheTo(s: string): CacheToSpec {
   const kv = cacheKv(s, '--cache-to');
+  if (kv.type === 'registry') return { type: 'registry', ...registryRef(s, '--cache-to', kv), mode: cacheMode(kv) };
   if (!kv.dest) throw new UserError(`invalid --cache-to ${JSON.stringify(s)}: type=local needs dest=DIR`);
-  const mode = kv.mode ?? 'min';
-  if (mode !== 'min' && mode !== 'max') throw new UserError(`invalid --cache-to mode ${JSON.stringify(mode)} (min, max)`);
-  return { type: 'local', dest: kv.dest, mode };
+  return { type: 'local', dest: kv.dest, mode: cacheMode(kv) };
 }
 
 export function parseCacheFrom(s: string): CacheFromSpec {
   const kv = cacheKv(s, '--cache-from');
+  if (kv.type === 'registry') return { type: 'registry', ...registryRef(s, '--cache-from', kv) };
   if (!kv.src) throw new UserError(`invalid --cache-from ${JSON.stringify(s)}: type=local needs src=DIR`);
   return { type: 'local', src: kv.src };
 }

@@ -13,6 +13,20 @@ import { runContainer } from '../../src/worker/exec/index.js';
 import { createReadStream } from 'node:fs';
 import { runCli, tmp, type CliResult } from './index.js';
 
+/**
+ * The build-cache specs' Dockerfile: two stages, RUNs that write timestamps (a step that runs
+ * again makes another layer, so "same image ID" proves every step came from the cache).
+ */
+export const TIMESTAMPED_DOCKERFILE = `FROM busybox AS deps
+RUN date +%s%N > /stamp-deps && echo deps > /deps.txt
+
+FROM busybox
+RUN date +%s%N > /stamp
+COPY --from=deps /deps.txt /deps.txt
+COPY src.txt /src.txt
+RUN cat /src.txt > /derived.txt && date +%s%N >> /derived.txt
+`;
+
 /** Writes files (path → content; a trailing `/` makes a dir) under a new temp dir. */
 export function context(files: Record<string, string>, prefix = 'sc-ctx-'): string {
   const dir = tmp(prefix);

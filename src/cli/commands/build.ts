@@ -22,6 +22,7 @@ import {
   type NamedContext,
   type ProgressMode,
 } from '../../solver/index.js';
+import { buildWithBuildKit, chooseEngine, type EngineName, type RawBuildFlags } from '../../engines/buildkit/index.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -45,8 +46,11 @@ export function register(program: Command): void {
     .option('--iidfile <file>', 'write the image ID to this file')
     .option('--network <mode>', 'network for RUN: default, host, none', 'default')
     .option('--build-context <name=src>', 'named context: NAME=PATH | docker-image://REF | oci-layout://PATH; repeatable', collect, [])
-    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR[,mode=min|max] (stagecraft\'s own records in an OCI layout, not BuildKit\'s cache format; registry/inline/gha not supported); repeatable', collect, [])
-    .option('--cache-from <spec>', 'import a build cache exported with --cache-to: type=local,src=DIR; repeatable', collect, [])
+    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR | type=registry,ref=REF [,mode=min|max] (stagecraft\'s own records: an OCI layout, or an OCI artifact in a registry); repeatable', collect, [])
+    .option('--cache-from <spec>', 'import a build cache exported with --cache-to: type=local,src=DIR | type=registry,ref=REF | REF; repeatable', collect, [])
+    .option('--platform <list>', 'target platform(s) os/arch[/variant]: the local engine builds only the host\'s; BuildKit builders any they support', collect, [])
+    .option('--engine <name>', 'local (built in), buildkit (docker buildx), auto (BuildKit when a named builder answers)', 'local')
+    .option('--builder <name>', 'buildx builder for --engine buildkit|auto (default: $STAGECRAFT_BUILDER, else buildx\'s current one)')
     .option('-q, --quiet', 'suppress progress; print the image ID')
     .option('--check', "run BuildKit's build checks without building (exit 1 when a check fires, as buildx)")
     .action(async (context: string, o: Record<string, unknown>) => {
@@ -90,17 +94,20 @@ export function register(program: Command): void {
         iidfile: o.iidfile as string | undefined,
         network: network as BuildOptions['network'],
         buildContexts,
-        cacheTo: (o.cacheTo as string[]).map(parseCacheTo),
-        cacheFrom: (o.cacheFrom as string[]).map(parseCacheFrom),
       };
-      // BuildKit's build checks, as docker build runs them (only the stages the target needs)
-      const checks = await buildChecks(opts, !!o.check);
-      if (o.check) {
+      const platforms = (o.platform as string[]).flatMap((p) => p.split(',')).filter(Boolean);
+      const choice = await chooseEngine(String(o.engine) as EngineName, o.builder as string | undefined, platforms);
+      if (o.engine === 'auto' && !o.quiet) process.stderr.write(`${choice.why}\n`);
+      const onBuildKit = choice.engine === 'buildkit' && !!choice.builder;
+      // BuildKit's build checks, as docker build runs them (only the stages the target needs);
+      // a BuildKit builder runs its own during the build
+      const checks = onBuildKit && !o.check ? undefined : await buildChecks(opts, !!o.check);
+      if (o.check && checks) {
         process.stderr.write(formatCheck(checks));
         if (checks.findings.length > 0 || checks.checkError) process.exitCode = 1;
         return;
       }
-      if (checks.checkError) throw new UserError(`failed to solve: ${checks.checkError}`);
+      if (checks?.checkError) throw new UserError(`failed to solve: ${checks.checkError}`);
       // Ctrl-C / SIGTERM: the engine aborts the running steps so every mount is undone first
       const ac = new AbortController();
       const onSignal = (sig: NodeJS.Signals): void => {
@@ -109,18 +116,36 @@ export function register(program: Command): void {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      let r;
+      let imageId: string | undefined;
       try {
-        r = await build({ ...opts, signal: ac.signal });
+        if (onBuildKit && choice.builder) {
+          const raw: RawBuildFlags = {
+            secrets: o.secret as string[],
+            ssh: o.ssh as string[],
+            buildContexts: o.buildContext as string[],
+            cacheTo: o.cacheTo as string[],
+            cacheFrom: o.cacheFrom as string[],
+            outputs: o.output as string[],
+            platforms,
+          };
+          imageId = (await buildWithBuildKit({ ...opts, signal: ac.signal }, raw, choice.builder)).imageId;
+        } else {
+          // BuildKit builders take every cache type buildx knows (inline, gha, ...): only the local engine parses them
+          opts.cacheTo = (o.cacheTo as string[]).map(parseCacheTo);
+          opts.cacheFrom = (o.cacheFrom as string[]).map(parseCacheFrom);
+          imageId = (await build({ ...opts, signal: ac.signal })).imageId;
+        }
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
-      // after the build the base images are in the store: UndefinedVar can see their Env
-      const after = await buildChecks(opts, false);
-      const warnings = after.findings.filter((f) => f.rule !== 'InvalidDockerfile'); // the build reports its own errors
-      if (warnings.length > 0 && progress !== 'json' && progress !== 'quiet') process.stderr.write(formatWarnings({ ...after, findings: warnings }));
-      if (o.quiet && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${r.imageId}\n`);
+      if (!onBuildKit) {
+        // after the build the base images are in the store: UndefinedVar can see their Env
+        const after = await buildChecks(opts, false);
+        const warnings = after.findings.filter((f) => f.rule !== 'InvalidDockerfile'); // the build reports its own errors
+        if (warnings.length > 0 && progress !== 'json' && progress !== 'quiet') process.stderr.write(formatWarnings({ ...after, findings: warnings }));
+      }
+      if (o.quiet && imageId && !opts.outputs.some((x) => x.dest === '-')) process.stdout.write(`${imageId}\n`);
     });
 }
 
