@@ -26,7 +26,9 @@ describe('terminal report', () => {
   it('shows layers, stages, waste and baggage', () => {
     const r = sizeReport(img);
     const t = renderAnalysis(img.name, r, findLeaks(r.tree));
-    expect(t).toContain('Efficiency: 16.7%');
+    // the text shows dive's efficiency (computed in analyze/dive.ts, checked against dive's formulas in analyze-dive)
+    expect(t).toContain(`Efficiency: ${(r.efficiency * 100).toFixed(1)}%`);
+    expect(r.visibleRatio).toBeCloseTo(600 / 3600, 6); // stagecraft's own figure: visible bytes over bytes in all layers
     expect(t).toMatch(/1\s+500B\s+0B\s+build\s+4\s+RUN make/);
     expect(t).toContain('npm cache');
   });
