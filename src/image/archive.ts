@@ -280,50 +280,49 @@ function refFromAnnotations(a: Record<string, string> | undefined): string | und
   return undefined;
 }
 
-async function readJsonFile<T>(p: string, what: string): Promise<T> {
-  try {
-    return JSON.parse(await readFile(p, 'utf8')) as T;
-  } catch (e) {
-    throw new UserError(`invalid image archive: cannot read ${what}: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
-
-async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
-  const mj = await readJsonFile<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(resolveInRoot(dir, 'manifest.json', true), 'manifest.json');
-  if (!Array.isArray(mj)) throw new UserError('invalid image archive: manifest.json is not a list');
+/**
+ * Puts the images the archive reader found in an unpacked archive `dir` into the store: a
+ * docker-archive's layers are checked with the extraction rules and written as the store's layers
+ * (their diffIDs must match the config); an OCI layout's blobs are checked and stored as they are,
+ * with the manifest and config bytes unchanged.
+ */
+async function storeArchiveImages(store: Store, dir: string, entries: ArchiveEntry[], opts: { tag?: boolean } = {}): Promise<LoadedImage[]> {
+  const layerFile = async (path: string, missing: string, name: string): Promise<string> => {
+    const p = resolveInRoot(dir, path, true);
+    if (!existsSync(p)) throw new UserError(`invalid image archive: missing ${missing}`);
+    await validateTar(p, name, 'inside');
+    return p;
+  };
   const loaded: LoadedImage[] = [];
   const layerCache = new Map<string, { descriptor: Descriptor; diffId: string }>();
-  for (const entry of mj) {
-    if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) throw new UserError('invalid image archive: bad manifest.json entry');
-    const configPath = resolveInRoot(dir, entry.Config, true);
-    if (!existsSync(configPath)) throw new UserError(`invalid image archive: missing ${entry.Config}`);
-    const configBytes = await readFile(configPath);
-    let config: ImageConfig;
-    try {
-      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-    } catch {
-      throw new UserError(`invalid image archive: ${entry.Config} is not JSON`);
-    }
-    const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== entry.Layers.length) throw new UserError(`invalid image archive: ${entry.Layers.length} layers but the config lists ${diffIds.length}`);
-    const layers: Descriptor[] = [];
-    for (const [i, lp] of entry.Layers.entries()) {
-      let l = layerCache.get(lp);
-      if (!l) {
-        const p = resolveInRoot(dir, lp, true);
-        if (!existsSync(p)) throw new UserError(`invalid image archive: missing layer ${lp}`);
-        await validateTar(p, lp, 'inside');
-        l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
-        layerCache.set(lp, l);
+  for (const e of entries) {
+    const refs = opts.tag === false ? [] : e.refs;
+    if (e.format === 'docker') {
+      const layers: Descriptor[] = [];
+      for (const { path, diffId } of e.layers) {
+        let l = layerCache.get(path);
+        if (!l) {
+          const p = await layerFile(path, `layer ${path}`, path);
+          l = await writeTarAsLayer(store, decompress(createReadStream(p, { highWaterMark: 1 << 20 })), { compression: 'gzip' });
+          layerCache.set(path, l);
+        }
+        if (l.diffId !== diffId) throw new UserError(`invalid image archive: layer ${path} has diffID ${l.diffId}, the config says ${diffId}`);
+        layers.push(l.descriptor);
       }
-      if (l.diffId !== diffIds[i]) throw new UserError(`invalid image archive: layer ${lp} has diffID ${l.diffId}, the config says ${diffIds[i]}`);
-      layers.push(l.descriptor);
+      const cdesc = await store.putBlob(e.configBytes);
+      const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...cdesc }, layers };
+      await store.putImage(manifest, e.config, refs);
+      loaded.push({ id: cdesc.digest, refs });
+      continue;
     }
-    const cdesc = await store.putBlob(configBytes);
-    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...cdesc }, layers };
-    const refs = (entry.RepoTags ?? []).map((t) => normalizeTag(t));
-    await store.putImage(manifest, config, refs);
-    loaded.push({ id: cdesc.digest, refs });
+    for (const l of e.layers) {
+      const d = l.descriptor as Descriptor;
+      if (store.hasBlob(d.digest)) continue;
+      const p = await layerFile(l.path, `blob ${d.digest}`, d.digest);
+      await store.putBlob(createReadStream(p, { highWaterMark: 1 << 20 }), { digest: d.digest, size: d.size });
+    }
+    await store.putImage(e.manifest as ImageManifest, e.config, refs, { manifest: e.manifestBytes as Buffer, config: e.configBytes });
+    loaded.push({ id: e.configDigest, manifestDigest: e.manifestDigest, refs });
   }
   return loaded;
 }
@@ -333,63 +332,10 @@ async function loadDocker(store: Store, dir: string): Promise<LoadedImage[]> {
  * `select`, only the index entries it accepts. Every blob is verified against its digest.
  */
 export async function loadOciLayoutDir(store: Store, dir: string, opts: { select?: (d: Descriptor) => boolean; tag?: boolean } = {}): Promise<LoadedImage[]> {
-  const select = opts.select;
-  const idx = await readJsonFile<ImageIndex>(resolveInRoot(dir, 'index.json', true), 'index.json');
-  if (!Array.isArray(idx.manifests)) throw new UserError('invalid image archive: index.json has no manifests');
-  const blobFile = (d: string): string => {
-    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new UserError(`invalid image archive: unsupported digest ${d}`);
-    const p = resolveInRoot(dir, `blobs/sha256/${hex(d)}`, true);
-    if (!existsSync(p)) throw new UserError(`invalid image archive: missing blob ${d}`);
-    return p;
-  };
-  const readBlob = async (d: Descriptor): Promise<Buffer> => {
-    const b = await readFile(blobFile(d.digest));
-    const got = `sha256:${createHash('sha256').update(b).digest('hex')}`;
-    if (got !== d.digest) throw new UserError(`invalid image archive: blob ${d.digest} hashes to ${got}`);
-    return b;
-  };
-  const plat = hostPlatform();
-  const pick = async (d: Descriptor, depth = 0): Promise<{ desc: Descriptor; bytes: Buffer } | undefined> => {
-    if (depth > 4) throw new UserError('invalid image archive: nested indexes too deep');
-    const bytes = await readBlob(d);
-    if (!isIndexMediaType(d.mediaType)) return { desc: d, bytes };
-    const sub = JSON.parse(bytes.toString('utf8')) as ImageIndex;
-    const ms = (sub.manifests ?? []).filter((m) => m.platform?.architecture !== 'unknown');
-    const best = ms.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture) ?? ms.find((m) => !m.platform) ?? ms[0];
-    return best ? pick(best, depth + 1) : undefined;
-  };
-  const loaded: LoadedImage[] = [];
-  const byDigest = new Map<string, LoadedImage>();
-  for (const d of idx.manifests) {
-    if (select && !select(d)) continue;
-    const ref = refFromAnnotations(d.annotations);
-    const got = await pick(d);
-    if (!got) continue;
-    let m: ImageManifest;
-    try {
-      m = JSON.parse(got.bytes.toString('utf8')) as ImageManifest;
-    } catch {
-      throw new UserError(`invalid image archive: manifest ${got.desc.digest} is not JSON`);
-    }
-    if (!m.config?.digest || !Array.isArray(m.layers)) throw new UserError(`invalid image archive: ${got.desc.digest} is not an image manifest`);
-    const configBytes = await readBlob(m.config);
-    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-    for (const l of m.layers) {
-      if (store.hasBlob(l.digest)) continue;
-      if (existsSync(blobFile(l.digest))) await validateTar(blobFile(l.digest), l.digest, 'inside');
-      await store.putBlob(createReadStream(blobFile(l.digest), { highWaterMark: 1 << 20 }), { digest: l.digest, size: l.size });
-    }
-    const prev = byDigest.get(got.desc.digest);
-    const refs = ref && opts.tag !== false ? [ref] : [];
-    await store.putImage({ ...m, mediaType: m.mediaType ?? got.desc.mediaType }, config, refs, { manifest: got.bytes, config: configBytes });
-    if (prev) prev.refs.push(...refs);
-    else {
-      const li = { id: m.config.digest, manifestDigest: got.desc.digest, refs };
-      byDigest.set(got.desc.digest, li);
-      loaded.push(li);
-    }
-  }
-  return loaded;
+  const files = dirFiles(dir);
+  const idx = await files.read('index.json');
+  if (!idx) throw new UserError('invalid image archive: no index.json');
+  return storeArchiveImages(store, dir, await readOciIndex(files, idx, opts.select), opts);
 }
 
 /** Loads a docker-archive or OCI-layout tarball (file path, or '-'/undefined for stdin). */
@@ -413,9 +359,7 @@ export async function loadImages(store: Store, input: string | undefined): Promi
       if (e instanceof UserError) throw new UserError(`${input ?? 'stdin'}: not a valid image archive (${e.message.replace(/^invalid layer: /, '')})`);
       throw e;
     }
-    if (existsSync(resolveInRoot(tmp, 'manifest.json', true))) return await loadDocker(store, tmp);
-    if (existsSync(resolveInRoot(tmp, 'index.json', true))) return await loadOciLayoutDir(store, tmp);
-    throw new UserError(`${input ?? 'stdin'}: not an image archive (no manifest.json or index.json)`);
+    return await storeArchiveImages(store, tmp, await readArchiveImages(dirFiles(tmp), input ?? 'stdin'));
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -511,7 +455,7 @@ async function readDockerManifest(files: ArchiveFiles, mjBytes: Buffer): Promise
   return out;
 }
 
-async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<ArchiveEntry[]> {
+async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer, select?: (d: Descriptor) => boolean): Promise<ArchiveEntry[]> {
   const idx = parseJson<ImageIndex>(idxBytes, 'index.json');
   if (!Array.isArray(idx.manifests)) throw new UserError('invalid image archive: index.json has no manifests');
   const blobPath = (d: string): string => {
@@ -538,6 +482,7 @@ async function readOciIndex(files: ArchiveFiles, idxBytes: Buffer): Promise<Arch
   const out: ArchiveEntry[] = [];
   const byDigest = new Map<string, ArchiveEntry>();
   for (const d of idx.manifests) {
+    if (select && !select(d)) continue;
     const ref = refFromAnnotations(d.annotations);
     const refName = d.annotations?.[Annotation.RefName];
     const got = await pick(d);
