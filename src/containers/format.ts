@@ -6,7 +6,8 @@
  * with `…`, 12-hex ids; `json`, `table …` and Go templates). Pure: records + now in, text out.
  */
 import { ellipsis, goTimeString, humanDuration } from '../util/human.js';
-import { Filters, dockerError } from '../util/filters.js';
+import { Filters } from '../util/filters.js';
+import { UserError } from '../util/errors.js';
 import { GoNil, GoStruct, parseTemplate, executeTemplate, renderFormat, templateUserError } from '../util/template.js';
 import type { ContainerRecord } from './records.js';
 
@@ -86,7 +87,7 @@ const mountSource = (m: ContainerRecord['config']['mounts'][number]): string => 
 function lookup(recs: ContainerRecord[], ref: string): ContainerRecord {
   const name = ref.replace(/^\//, '');
   const c = recs.find((x) => x.id === ref) ?? recs.find((x) => x.name === name) ?? (/^[0-9a-f]+$/.test(ref) ? recs.find((x) => x.id.startsWith(ref)) : undefined);
-  if (!c) throw dockerError(`No such container: ${ref}`);
+  if (!c) throw new UserError(`No such container: ${ref}`);
   return c;
 }
 
@@ -95,11 +96,11 @@ export function selectContainers(recs: ContainerRecord[], opts: PsOptions = {}):
   const f = opts.filters ?? new Filters();
   f.validate(PS_FILTERS);
   const exited = f.get('exited').map((v) => {
-    if (!/^[+-]?\d+$/.test(v)) throw dockerError(`invalid filter 'exited=${v}': strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (!/^[+-]?\d+$/.test(v)) throw new UserError(`invalid filter 'exited=${v}': strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
     return Number(v);
   });
-  for (const s of f.get('status')) if (!STATES.includes(s)) throw dockerError(`invalid filter 'status=${s}'`);
-  for (const h of f.get('health')) if (!HEALTH.includes(h)) throw dockerError(`unrecognized filter value for health: ${h}`);
+  for (const s of f.get('status')) if (!STATES.includes(s)) throw new UserError(`invalid filter 'status=${s}'`);
+  for (const h of f.get('health')) if (!HEALTH.includes(h)) throw new UserError(`unrecognized filter value for health: ${h}`);
   const isTask = f.bool('is-task');
   let before: ContainerRecord | undefined;
   for (const v of f.get('before')) before = lookup(recs, v);

@@ -6,7 +6,6 @@
  */
 import { UserError } from './errors.js';
 
-export const dockerError = (msg: string): UserError => new UserError(msg);
 
 export class Filters {
   private readonly fields = new Map<string, string[]>();
@@ -41,12 +40,12 @@ export class Filters {
 
   /** The daemon's Validate: the first key not accepted is `invalid filter 'KEY'`. */
   validate(accepted: string[]): void {
-    for (const k of this.fields.keys()) if (!accepted.includes(k)) throw dockerError(`invalid filter '${k}'`);
+    for (const k of this.fields.keys()) if (!accepted.includes(k)) throw new UserError(`invalid filter '${k}'`);
   }
 
   /** `invalid filter 'KEY=[v1 v2]'` (Go's %s of the value list) */
   invalid(key: string): UserError {
-    return dockerError(`invalid filter '${key}=[${this.get(key).join(' ')}]'`);
+    return new UserError(`invalid filter '${key}=[${this.get(key).join(' ')}]'`);
   }
 
   /** filters.GetBoolOrDefault: one of true/1/false/0 (any case); anything else is invalid. */
@@ -103,7 +102,7 @@ export function parseUntil(v: string, now = Date.now()): number {
     const t = Date.parse(v.includes('T') || v.includes(' ') ? v.replace(' ', 'T') : `${v}T00:00:00`);
     if (Number.isFinite(t)) return t;
   }
-  throw dockerError(`failed to parse value as time or duration: ${JSON.stringify(v)}`);
+  throw new UserError(`failed to parse value as time or duration: ${JSON.stringify(v)}`);
 }
 
 /** Go's path.Match (the daemon's reference filter): `*`, `?`, `[...]` classes; `*` stops at `/`. */
@@ -115,15 +114,15 @@ export function pathMatch(pattern: string, name: string): boolean {
     else if (c === '?') re += '[^/]';
     else if (c === '\\') {
       i++;
-      if (i >= pattern.length) throw dockerError('syntax error in pattern');
+      if (i >= pattern.length) throw new UserError('syntax error in pattern');
       re += pattern[i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     } else if (c === '[') {
       const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw dockerError('syntax error in pattern');
+      if (end < 0) throw new UserError('syntax error in pattern');
       let cls = pattern.slice(i + 1, end);
       const neg = cls.startsWith('^');
       if (neg) cls = cls.slice(1);
-      if (cls === '') throw dockerError('syntax error in pattern');
+      if (cls === '') throw new UserError('syntax error in pattern');
       re += `[${neg ? '^' : ''}${cls.replace(/\\/g, '\\\\').replace(/]/g, '\\]')}]`;
       i = end;
     } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -16,7 +16,7 @@ import { findContainer, listContainers, type ContainerRecord } from '../../conta
 import { containerDiskUsage } from '../../containers/usage.js';
 import { inspectContainer } from '../../containers/inspect.js';
 import { UserError, isUserError } from '../../util/errors.js';
-import { Filters, dockerError, parseUntil } from '../../util/filters.js';
+import { Filters, parseUntil } from '../../util/filters.js';
 import { TemplateError, executeTemplate, parseTemplate, type ExecOptions } from '../../util/template.js';
 import { normalizeTag } from '../../store/index.js';
 import { confirm } from '../io.js';
@@ -214,7 +214,7 @@ async function removeImage(store: Store, name: string, force: boolean): Promise<
   const running = users.find((c) => c.state.status === 'running');
   const stopped = users.find((c) => c.state.status !== 'running');
   const short = (c: ContainerRecord): string => c.id.slice(0, 12);
-  const conflict = (hard: boolean, why: string): UserError => dockerError(`conflict: unable to delete ${id12} (${hard ? 'cannot be forced' : 'must be forced'}) - ${why}`);
+  const conflict = (hard: boolean, why: string): UserError => new UserError(`conflict: unable to delete ${id12} (${hard ? 'cannot be forced' : 'must be forced'}) - ${why}`);
   let tag: string | undefined;
   try {
     tag = normalizeTag(name);
@@ -225,7 +225,7 @@ async function removeImage(store: Store, name: string, force: boolean): Promise<
   if (tag && img.refs.includes(tag)) {
     // a repository reference: untag it; the image goes with its last tag
     if (!force && img.refs.length === 1 && users.length) {
-      throw dockerError(`conflict: unable to remove repository reference ${JSON.stringify(name)} (must force) - container ${short(users[0]!)} is using its referenced image ${id12}`);
+      throw new UserError(`conflict: unable to remove repository reference ${JSON.stringify(name)} (must force) - container ${short(users[0]!)} is using its referenced image ${id12}`);
     }
     const r = await store.untag(tag);
     lines.push(`Untagged: ${tag}`);
@@ -313,7 +313,7 @@ async function inspectOne(store: Store, name: string, type: string | undefined):
   if (type === undefined || type === 'container') {
     const c = await findContainer(store, name);
     if (c) return inspectContainer(store, c);
-    if (type === 'container') throw dockerError(`No such container: ${name}`);
+    if (type === 'container') throw new UserError(`No such container: ${name}`);
   }
   const fromSource = type === undefined || type === 'image' ? await readSource(name) : undefined;
   if (fromSource) return typedNils(inspectObject({ img: fromSource.image, layerSizes: fromSource.sizes }));

@@ -7,7 +7,8 @@
  */
 import type { ImageRecord } from '../../store/index.js';
 import { normalizeRef, splitRef } from '../../store/index.js';
-import { Filters, dockerError, parseUntil, pathMatch } from '../../util/filters.js';
+import { Filters, parseUntil, pathMatch } from '../../util/filters.js';
+import { UserError } from '../../util/errors.js';
 import { GoStruct, renderFormat } from '../../util/template.js';
 import { goTimeString, humanSince, humanSize, humanSize4 } from '../../util/human.js';
 
@@ -62,7 +63,7 @@ export function noSuchImage(ref: string): Error {
   } catch {
     /* not a reference: as given */
   }
-  return dockerError(`No such image: ${name}`);
+  return new UserError(`No such image: ${name}`);
 }
 
 const createdMs = (r: ImageRecord): number => (r.created ? Date.parse(r.created) || 0 : 0);
