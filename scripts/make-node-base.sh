@@ -3,10 +3,12 @@
 # --variant=minbase, over Debian's plain-HTTP mirror) plus this machine's Node.js and npm, imported
 # with `stagecraft import`. No registry needed. The debootstrap tree is cached between runs.
 #   scripts/make-node-base.sh [STAGECRAFT CLI...]   (default: node dist/stagecraft.js)
+#   scripts/make-node-base.sh --rootfs-only         only the Debian tarball (no Node, no import); prints its path
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${STAGECRAFT_CACHE:-/var/tmp/stagecraft-cache}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
+ROOTFS_ONLY=0; [ "${1:-}" = --rootfs-only ] && { ROOTFS_ONLY=1; shift; }
 SC=("$@"); [ ${#SC[@]} -gt 0 ] || SC=(node dist/stagecraft.js)
 mkdir -p "$CACHE"
 
@@ -21,6 +23,7 @@ if [ ! -s "$ROOTFS_TAR" ]; then
   tar --numeric-owner --xattrs -C "$dir" -cf "$ROOTFS_TAR.tmp" . && mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
   rm -rf "$dir"
 fi
+[ "$ROOTFS_ONLY" = 1 ] && { echo "$ROOTFS_TAR"; exit 0; }
 
 NODE_TAR=$CACHE/node-base-$(node -p process.version).tar
 if [ ! -s "$NODE_TAR" ]; then

@@ -10,7 +10,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { context } from './helpers/build.js';
-import { bookwormTar, hasDebootstrap } from './helpers/debian.js';
+import { bookwormTar, hasDebootstrap } from './helpers/bases.js';
 import { cli, isRoot, REPO, runCli, tmp } from './helpers/index.js';
 
 const APT = 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends';

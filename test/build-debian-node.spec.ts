@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, isRoot, tmp } from './helpers/index.js';
-import { bookwormTar, hasDebootstrap } from './helpers/debian.js';
+import { bookwormTar, hasDebootstrap } from './helpers/bases.js';
 import { buildOk, cachedVertices, context, imageConfig, imageTree, runInImage } from './helpers/build.js';
 
 const APP = `const rows = [['apple', 10], ['banana', 5], ['orange', 6]];

@@ -10,9 +10,8 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, cli, importBusybox, isRoot, runCli, tmp } from './helpers/index.js';
 import { context } from './helpers/build.js';
-import { importDebianBases } from './helpers/bases.js';
+import { hasDebootstrap, importDebianBases } from './helpers/bases.js';
 
-const hasDebootstrap = existsSync('/usr/sbin/debootstrap') || existsSync('/usr/bin/debootstrap');
 const CA = ['--secret', 'id=ca,src=/etc/ssl/certs/ca-certificates.crt'];
 const FIXTURES = join(REPO, 'test/fixtures/convert');
 
