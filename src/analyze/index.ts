@@ -11,7 +11,6 @@ export { diveAnalysis, humanizeBytes, parseHumanBytes, type DiveAnalysis, type D
 export { DEFAULT_CI_RULES, evaluateCi, parseDiveCi, renderCiReport, validateCiRules, type CiEvaluation, type CiRuleKey, type CiRules } from './ci.js';
 export { diffPackages, findPackages, layerLabel, layerOrigin, stageOf, toolKind, userLayers, type Ecosystem, type Package, type PackageChange, type PackageReport, type ToolKind } from './packages.js';
 export { findSecrets, type Secret } from './secrets.js';
-export { renderPackageChanges, renderPackages, renderSecrets } from './render.js';
 export { GoBuildInfoScanner, parseGoBuildInfo, type GoBuildInfo } from './goinfo.js';
 export { compareImages, summarize, type Comparison, type ImageSummary } from './compare.js';
 export { loadImageModel } from './load.js';

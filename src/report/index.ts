@@ -2,3 +2,4 @@
 export { table, renderAnalysis, renderComparison, renderLeaks, pct, dirDelta } from './text.js';
 export { analysisHtml, comparisonHtml, layerChart, treemapChart, stageColors, esc, type ImageReportInput } from './html.js';
 export { explorerData, type ExplorerData } from './explorer.js';
+export { renderPackageChanges, renderPackages, renderSecrets } from './packages.js';

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { compareImages, DEFAULT_CI_RULES, dockerImageSize, evaluateCi, findLeaks, findPackages, findSecrets, loadImageModel, parseDiveCi, renderCiReport, sizeReport, userLayers, validateCiRules, renderPackageChanges, renderPackages, renderSecrets, type CiRules, type Leak } from '../../analyze/index.js';
+import { compareImages, DEFAULT_CI_RULES, dockerImageSize, evaluateCi, findLeaks, findPackages, findSecrets, loadImageModel, parseDiveCi, renderCiReport, sizeReport, userLayers, validateCiRules, type CiRules, type Leak } from '../../analyze/index.js';
 import { parseDockerfile } from '../../dockerfile/index.js';
-import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison } from '../../report/index.js';
+import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison, renderPackageChanges, renderPackages, renderSecrets } from '../../report/index.js';
 import { openImageSource } from '../../source/index.js';
 import { Store } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';

@@ -1,11 +1,10 @@
 /**
- * Terminal sections for what analysis added beside `report/`'s tables: packages, package changes
- * between two images, secrets. In: analysis data; out: text (docker's column layout). Kept here
- * while `report/` is being reworked; it belongs there.
+ * Terminal sections for packages, package changes between two images, and secrets. In: analysis
+ * data; out: text (docker's column layout).
  */
 import { humanSize, tabulate } from '../util/human.js';
-import type { Package, PackageChange, PackageReport } from './packages.js';
-import type { Secret } from './secrets.js';
+import type { Package, PackageChange, PackageReport } from '../analyze/packages.js';
+import type { Secret } from '../analyze/secrets.js';
 
 const trunc = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
