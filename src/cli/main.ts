@@ -20,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
     .name('stagecraft')
     .description('Daemonless container image builder and analyzer for multi-stage Dockerfiles')
     .version(VERSION, '-v, --version')
+    // program options only before the command, as docker's: `system df -v` is df's --verbose
+    .enablePositionalOptions()
     .showHelpAfterError(false)
     .exitOverride();
   try {

@@ -25,15 +25,17 @@ export function duBytes(p: string): number {
   return total;
 }
 
-/** docker's system df Containers row: all, running, their layers' bytes, the stopped ones' bytes. */
-export async function containerDiskUsage(store: Store): Promise<{ total: number; active: number; size: number; reclaimable: number }> {
+/** docker's system df Containers row: all, running, their layers' bytes, the stopped ones' bytes (and each one's, for -v). */
+export async function containerDiskUsage(store: Store): Promise<{ total: number; active: number; size: number; reclaimable: number; sizes: Map<string, number> }> {
   const all = await listContainers(store);
   let size = 0;
   let reclaimable = 0;
+  const sizes = new Map<string, number>();
   for (const c of all) {
     const b = duBytes(upperDir(store, c.id));
+    sizes.set(c.id, b);
     size += b;
     if (c.state.status !== 'running') reclaimable += b;
   }
-  return { total: all.length, active: all.filter((c) => c.state.status === 'running').length, size, reclaimable };
+  return { total: all.length, active: all.filter((c) => c.state.status === 'running').length, size, reclaimable, sizes };
 }

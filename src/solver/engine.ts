@@ -372,7 +372,7 @@ class Builder {
       try {
         await p.rec.ready;
         await layersReady(p.prefix);
-        await this.store.commitSnapshot(deps.chainId(p.prefix.map((l) => l.diffId)), p.upper);
+        await this.store.commitSnapshot(deps.chainId(p.prefix.map((l) => l.diffId)), p.upper, p.rec.diffId);
       } catch (e) {
         errors.push(e);
       }

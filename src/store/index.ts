@@ -7,5 +7,5 @@ export { Store, defaultRoot, chainIdOf, isDigest, StoreAnnotation, type Resolved
 export { normalizeRef, normalizeTag, parseRef, splitRef, qualifiedRef, type ParsedRef } from '../reference/index.js';
 export { writeFileAtomic, fsyncDir, pidAlive } from './atomic.js';
 export { acquireLock, type HeldLock } from './lock.js';
-export { diskUsage, prune, fsck, type DfRow, type PruneResult, type FsckResult } from './maintenance.js';
+export { diskUsage, imageUsage, buildCacheUsage, prune, fsck, type DfRow, type ImageUsage, type CacheUsage, type PruneResult, type FsckResult, type FsckOptions } from './maintenance.js';
 export { mountsUnder, detachMountsUnder } from './mounts.js';

@@ -1,15 +1,19 @@
 /**
  * Store maintenance: `system df` (usage), `system prune` (dangling images, unreferenced blobs and
  * snapshots, stale temp files) and `system fsck` (every blob re-hashed, every reference present,
- * index parseable; stale temp files from killed processes removed). Returns data; the CLI prints it.
+ * index parseable; stale temp files from killed processes removed; with `snapshots`, every unpacked
+ * snapshot re-read against its diffID, and with `repair` the bad ones removed: they are a cache,
+ * unpacked again from their blob or rebuilt). Returns data; the CLI prints it.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, rm, stat, lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Annotation, type ImageConfig, type ImageManifest } from '../image/types.js';
-import type { Store } from './store.js';
+import type { ImageRecord, Store } from './store.js';
 import { detachMountsUnder } from './mounts.js';
+import { acquireLock } from './lock.js';
+import { verifySnapshot } from './verify.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -85,13 +89,59 @@ export async function diskUsage(store: Store): Promise<DfRow[]> {
     snapBytes += u.bytes;
     if (!chains.has(`sha256:${n}`)) snapUnref += u.bytes;
   }
-  const cache = await duBytes(store.dirs.cache);
+  // the same entries as `system df -v` lists (one per RUN cache mount)
+  const caches = await buildCacheUsage(store);
+  const cache = { entries: caches.length, bytes: caches.reduce((a, c) => a + c.size, 0) };
   return [
     { type: 'Images', total: images.length, active: images.filter((i) => i.refs.length > 0).length, size: imageBytes, reclaimable: dangling },
     { type: 'Blobs', total: blobCount, active, size: blobBytes, reclaimable: unrefBytes },
     { type: 'Snapshots', total: snapCount, active: snapCount, size: snapBytes, reclaimable: snapUnref },
     { type: 'Build Cache', total: cache.entries, active: 0, size: cache.bytes, reclaimable: cache.bytes },
   ];
+}
+
+export interface ImageUsage {
+  rec: ImageRecord;
+  /** bytes of its layers that other images use too (docker's SharedSize) */
+  shared: number;
+}
+
+/** `system df -v`'s images: each image with the part of its size it shares with other images. */
+export async function imageUsage(store: Store): Promise<ImageUsage[]> {
+  const images = await store.listImages();
+  const layers = new Map<string, string[]>();
+  const users = new Map<string, number>();
+  const sizes = new Map<string, number>();
+  for (const r of images) {
+    const m = await store.readJson<ImageManifest>(r.manifestDigest).catch(() => undefined);
+    const ds = [...new Set((m?.layers ?? []).map((l) => l.digest))];
+    layers.set(r.manifestDigest, ds);
+    for (const l of m?.layers ?? []) {
+      if (!sizes.has(l.digest)) sizes.set(l.digest, (await store.layerInfo(l).catch(() => ({ contentSize: 0 }))).contentSize);
+    }
+    for (const d of ds) users.set(d, (users.get(d) ?? 0) + 1);
+  }
+  return images.map((rec) => ({ rec, shared: (layers.get(rec.manifestDigest) ?? []).filter((d) => (users.get(d) ?? 0) > 1).reduce((a, d) => a + (sizes.get(d) ?? 0), 0) }));
+}
+
+export interface CacheUsage {
+  /** the cache mount directory's name */
+  id: string;
+  size: number;
+  created: number;
+  lastUsed: number;
+}
+
+/** `system df -v`'s build cache: the RUN cache mounts (`cache/`), each with its bytes and times. */
+export async function buildCacheUsage(store: Store): Promise<CacheUsage[]> {
+  const out: CacheUsage[] = [];
+  for (const n of (await readdir(store.dirs.cache).catch(() => [] as string[])).sort()) {
+    const p = join(store.dirs.cache, n);
+    const st = await stat(p).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    out.push({ id: n, size: (await duBytes(p)).bytes, created: st.birthtimeMs || st.ctimeMs, lastUsed: Math.max(st.mtimeMs, st.atimeMs) });
+  }
+  return out.sort((a, b) => b.lastUsed - a.lastUsed);
 }
 
 /**
@@ -149,6 +199,70 @@ export interface FsckResult {
   removedTemps: string[];
   /** mount points a dead process left in the store, detached */
   unmounted: string[];
+  /** with `snapshots`: how many were verified, and the chainIDs of bad ones `repair` removed */
+  snapshots?: number;
+  removedSnapshots: string[];
+}
+
+export interface FsckOptions {
+  /** re-read every snapshot against its diffID (reads everything) */
+  snapshots?: boolean;
+  /** remove the snapshots that fail (they are unpacked again or rebuilt when next needed) */
+  repair?: boolean;
+}
+
+/** Blob digest holding each diffID: layer metadata, or an uncompressed blob (digest = diffID). */
+async function blobsByDiffId(store: Store): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const n of await readdir(store.dirs.meta).catch(() => [] as string[])) {
+    const m = /^([0-9a-f]{64})\.json$/.exec(n);
+    if (!m || !store.hasBlob(`sha256:${m[1]}`)) continue;
+    try {
+      const d = (JSON.parse(await readFile(join(store.dirs.meta, n), 'utf8')) as { diffId?: string }).diffId;
+      if (d && !out.has(d)) out.set(d, `sha256:${m[1]}`);
+    } catch {
+      /* unreadable metadata: reported by the blob checks */
+    }
+  }
+  return out;
+}
+
+/** Verifies every snapshot; bad ones are problems, or removed with `repair`. */
+async function checkSnapshots(store: Store, repair: boolean, chains: Map<string, string>, problems: string[]): Promise<{ checked: number; removed: string[] }> {
+  const blobs = await blobsByDiffId(store);
+  const bad: Array<{ chain: string; why: string }> = [];
+  let checked = 0;
+  for (const n of (await readdir(store.dirs.snapshots).catch(() => [] as string[])).sort()) {
+    if (!HEX64.test(n)) continue;
+    const chain = `sha256:${n}`;
+    checked++;
+    const diffId = (await store.snapshotDiffId(chain)) ?? chains.get(chain);
+    if (!diffId) {
+      bad.push({ chain, why: 'no diffID recorded for it (made by an older version), cannot verify' });
+      continue;
+    }
+    const blob = blobs.get(diffId) ?? (store.hasBlob(diffId) ? diffId : undefined);
+    const why = await verifySnapshot(join(store.dirs.snapshots, n), diffId, blob ? () => store.blobStream(blob) : undefined);
+    if (why) bad.push({ chain, why: `(layer ${diffId}): ${why}` });
+  }
+  const removed: string[] = [];
+  if (bad.length && repair) {
+    // exclusive GC lock: no build or container of another process is using a snapshot meanwhile
+    const lock = await acquireLock(store.dirs.locks, 'gc', { waitMs: 2000 });
+    if (!lock) problems.push('another stagecraft process is using the store: bad snapshots were not removed');
+    else {
+      try {
+        for (const b of bad) {
+          await store.removeSnapshot(b.chain);
+          removed.push(`${b.chain} ${b.why}`);
+        }
+      } finally {
+        await lock.release();
+      }
+    }
+  }
+  if (!removed.length) for (const b of bad) problems.push(`bad snapshot ${b.chain} ${b.why}`);
+  return { checked, removed };
 }
 
 async function hashFile(p: string): Promise<string> {
@@ -158,7 +272,7 @@ async function hashFile(p: string): Promise<string> {
 }
 
 /** Checks the whole store; removes temp files of dead processes. `problems` empty = clean. */
-export async function fsck(store: Store): Promise<FsckResult> {
+export async function fsck(store: Store, opts: FsckOptions = {}): Promise<FsckResult> {
   const t = await removeStaleTemps(store);
   const problems: string[] = t.failed.map((f) => `cannot remove stale temp dir ${f}`);
   const removedTemps = t.removed;
@@ -180,12 +294,12 @@ export async function fsck(store: Store): Promise<FsckResult> {
     JSON.parse(raw);
   } catch (e) {
     problems.push(`index.json unreadable: ${(e as Error).message}`);
-    return { blobs, images: 0, problems, removedTemps, unmounted };
+    return { blobs, images: 0, problems, removedTemps, unmounted, removedSnapshots: [] };
   }
   const entries = await store.indexEntries();
-  const { missing } = await store.reachableBlobs().catch((e: Error) => {
+  const { missing, chains } = await store.reachableBlobs().catch((e: Error) => {
     problems.push(`cannot walk images: ${e.message}`);
-    return { missing: [] as string[] };
+    return { missing: [] as string[], chains: new Map<string, string>() };
   });
   for (const m of missing) problems.push(`missing blob ${m} (referenced by an image)`);
   const manifests = new Set(entries.map((e) => e.digest));
@@ -215,5 +329,6 @@ export async function fsck(store: Store): Promise<FsckResult> {
     const ref = e.annotations?.[Annotation.RefName];
     if (ref !== undefined && ref === '') problems.push(`index entry ${e.digest} has an empty name`);
   }
-  return { blobs, images: manifests.size, problems, removedTemps, unmounted };
+  const snaps = opts.snapshots ? await checkSnapshots(store, !!opts.repair, chains, problems) : undefined;
+  return { blobs, images: manifests.size, problems, removedTemps, unmounted, snapshots: snaps?.checked, removedSnapshots: snaps?.removed ?? [] };
 }

@@ -8,10 +8,15 @@
  *   ROOT/meta/variants/DIFFHEX.KEY.json  a layer compressed for export (KEY = compression-level): its blob
  *   ROOT/meta/contexts/HEX               per build-context directory: its metadata cache (worker/context)
  *   ROOT/snapshots/CHAINHEX/             unpacked layers, overlay-ready (whiteouts = char 0/0)
+ *   ROOT/meta/snapshots/CHAINHEX.json    per snapshot: the diffID its content must pack to (fsck)
  *   ROOT/locks/  ROOT/tmp/  ROOT/cache/  ROOT/containers/
  *
  * Every write is temp file + fsync + rename (+ dir fsync); index.json changes happen under the
  * cross-process "index" lock; a SIGKILL at any moment leaves only temp files, which `fsck` removes.
+ * A snapshot (a RUN's upper dir, or a layer unpacked from its blob) is made durable with ONE syncfs
+ * of the store's filesystem before it is renamed into snapshots/ (its files are written without
+ * fsync, the overlay is `volatile`): after a power cut a snapshot is complete or absent.
+ * `fsck --snapshots` re-reads them all against their recorded diffIDs.
  * Index entries carry the config digest, uncompressed size and creation time as annotations so that
  * listing images reads one small file.
  */
@@ -34,7 +39,7 @@ import {
 } from '../image/types.js';
 import { UserError } from '../util/errors.js';
 import { applyLayer, measureLayer } from '../image/index.js';
-import { fsyncDir, pidAlive, tempName, writeFileAtomic } from './atomic.js';
+import { fsyncDir, pidAlive, syncFilesystem, tempName, writeFileAtomic } from './atomic.js';
 import { acquireLock, withFileLock, type HeldLock } from './lock.js';
 import { normalizeRef, normalizeTag } from '../reference/index.js';
 
@@ -82,7 +87,7 @@ export { chainIdOf, type LayerInfo, type ResolvedImage };
 
 export class Store {
   readonly root: string;
-  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string; contexts: string; variants: string };
+  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string; contexts: string; variants: string; snapshotMeta: string };
   private lease?: Promise<HeldLock | undefined>;
 
   private constructor(root: string) {
@@ -97,6 +102,7 @@ export class Store {
       meta: join(root, 'meta', 'layers'),
       contexts: join(root, 'meta', 'contexts'),
       variants: join(root, 'meta', 'variants'),
+      snapshotMeta: join(root, 'meta', 'snapshots'),
     };
   }
 
@@ -535,8 +541,7 @@ export class Store {
           await mkdir(target);
           try {
             await applyLayer(this.blobStream((img.manifest.layers[i] as Descriptor).digest), target, { whiteouts: 'overlay' });
-            await rename(target, dir);
-            await fsyncDir(this.dirs.snapshots);
+            await this.adoptSnapshot(chain, target, diffIds[i] as string);
           } finally {
             await rm(tmp, { recursive: true, force: true });
           }
@@ -547,8 +552,11 @@ export class Store {
     return out;
   }
 
-  /** Adopts `dir` (e.g. a RUN's overlay upper) as the snapshot for chainId, by rename. Returns its path. */
-  async commitSnapshot(chainId: string, dir: string): Promise<string> {
+  /**
+   * Adopts `dir` (e.g. a RUN's overlay upper) as the snapshot for chainId, by rename, made durable
+   * first (see the module comment). `diffId` (the top layer's) is recorded for fsck. Returns its path.
+   */
+  async commitSnapshot(chainId: string, dir: string, diffId?: string): Promise<string> {
     const dest = this.snapshotPath(chainId);
     await this.takeLease(); // not referenced by an image yet: keep prune away while we run
     return this.withLock(`snapshot-${hexOf(chainId)}`, async () => {
@@ -556,19 +564,48 @@ export class Store {
         await rm(dir, { recursive: true, force: true });
         return dest;
       }
-      await rename(dir, dest);
-      await fsyncDir(this.dirs.snapshots);
+      await this.adoptSnapshot(chainId, dir, diffId);
       return dest;
     });
   }
 
+  /** syncfs, record the diffID, rename into snapshots/, fsync the directory (under the snapshot's lock). */
+  private async adoptSnapshot(chainId: string, dir: string, diffId: string | undefined): Promise<void> {
+    await syncFilesystem(dir);
+    if (diffId && DIGEST_RE.test(diffId)) await writeFileAtomic(this.snapshotMetaPath(chainId), canonicalJson({ diffId }), this.dirs.tmp);
+    await rename(dir, this.snapshotPath(chainId));
+    await fsyncDir(this.dirs.snapshots);
+  }
+
+  private snapshotMetaPath(chainId: string): string {
+    return join(this.dirs.snapshotMeta, `${hexOf(chainId)}.json`);
+  }
+
+  /** The diffID recorded when the snapshot was made (undefined for one made by an older version). */
+  async snapshotDiffId(chainId: string): Promise<string | undefined> {
+    try {
+      const d = (JSON.parse(await readFile(this.snapshotMetaPath(chainId), 'utf8')) as { diffId?: string }).diffId;
+      return d && DIGEST_RE.test(d) ? d : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Removes a snapshot (renamed away first, so a reader never sees half of it) and its record. */
+  async removeSnapshot(chainId: string): Promise<void> {
+    const trash = join(this.dirs.tmp, `${process.pid}-gc-${randomBytes(4).toString('hex')}`);
+    await rename(this.snapshotPath(chainId), trash);
+    await unlink(this.snapshotMetaPath(chainId)).catch(() => undefined);
+    await rm(trash, { recursive: true, force: true });
+  }
+
   // ---- maintenance -------------------------------------------------------------------------
 
-  /** digests reachable from index.json (manifests, nested indexes, configs, layers) */
-  async reachableBlobs(): Promise<{ reachable: Set<string>; missing: string[]; chains: Set<string> }> {
+  /** digests reachable from index.json (manifests, nested indexes, configs, layers); chains: chainID → top diffID */
+  async reachableBlobs(): Promise<{ reachable: Set<string>; missing: string[]; chains: Map<string, string> }> {
     const reachable = new Set<string>();
     const missing: string[] = [];
-    const chains = new Set<string>();
+    const chains = new Map<string, string>();
     const visit = async (d: Descriptor): Promise<void> => {
       if (reachable.has(d.digest)) return;
       reachable.add(d.digest);
@@ -589,7 +626,7 @@ export class Store {
           try {
             const c = await this.readJson<ImageConfig>(m.config.digest);
             const ids = c.rootfs?.diff_ids ?? [];
-            for (let i = 1; i <= ids.length; i++) chains.add(chainIdOf(ids.slice(0, i)));
+            for (let i = 1; i <= ids.length; i++) chains.set(chainIdOf(ids.slice(0, i)), ids[i - 1] as string);
           } catch {
             /* reported by fsck */
           }
@@ -650,9 +687,7 @@ export class Store {
         if (opts.snapshots) {
           for (const name of await readdir(this.dirs.snapshots)) {
             if (!HEX64.test(name) || chains.has(`sha256:${name}`)) continue;
-            const trash = join(this.dirs.tmp, `${process.pid}-gc-${randomBytes(4).toString('hex')}`);
-            await rename(join(this.dirs.snapshots, name), trash);
-            await rm(trash, { recursive: true, force: true });
+            await this.removeSnapshot(`sha256:${name}`);
             snaps++;
           }
         }

@@ -5,11 +5,11 @@
  * `image …` management commands (manage.ts) are the same commands under docker's other names.
  */
 import type { Command } from 'commander';
-import { Store, diskUsage, prune, fsck, type ImageRecord } from '../../store/index.js';
+import { Store, buildCacheUsage, diskUsage, imageUsage, prune, fsck, type ImageRecord } from '../../store/index.js';
 import * as image from '../../image/index.js';
 import { formatImages, noSuchImage } from '../format/list.js';
 import { historyRows, inspectObject, type HistoryRow } from '../format/describe.js';
-import { formatDiskUsage, formatHistoryRows, typedNils } from '../format/contexts.js';
+import { formatDiskUsage, formatDiskUsageVerbose, formatHistoryRows, typedNils } from '../format/contexts.js';
 import { humanSize, humanSize4 } from '../../util/human.js';
 import type { ImageConfig } from '../../image/types.js';
 import { findContainer, listContainers, type ContainerRecord } from '../../containers/records.js';
@@ -100,10 +100,19 @@ function registerMore(program: Command): void {
     .command('df')
     .description('Show store disk usage')
     .option('--format <format>', "'table', 'table TEMPLATE', 'json' or a Go template ({{.Type}} {{.Size}})")
-    .action(async (o: { format?: string }) => {
+    .option('-v, --verbose', 'Show detailed information on space usage')
+    .action(async (o: { format?: string; verbose?: boolean }) => {
       const store = await Store.open();
-      const rows = await diskUsage(store);
       const c = await containerDiskUsage(store);
+      if (o.verbose) {
+        const recs = await listContainers(store);
+        const image = async (r: ContainerRecord) => ((await store.resolveImage(r.config.image).catch(() => undefined))?.configDigest === r.config.imageId ? r.config.image : r.config.imageId);
+        const containers = [];
+        for (const rec of recs) containers.push({ rec, size: c.sizes.get(rec.id) ?? 0, image: await image(rec) });
+        out(formatDiskUsageVerbose({ images: await imageUsage(store), containers, caches: await buildCacheUsage(store) }, o.format));
+        return;
+      }
+      const rows = await diskUsage(store);
       rows.splice(1, 0, { type: 'Containers', total: c.total, active: c.active, size: c.size, reclaimable: c.reclaimable });
       out(formatDiskUsage(rows, o.format));
     });
@@ -123,14 +132,18 @@ function registerMore(program: Command): void {
   system
     .command('fsck')
     .description('Verify every blob and reference in the store; remove temp files of dead processes')
-    .action(async () => {
+    .option('--snapshots', 'also re-read every unpacked layer snapshot against its diffID (reads everything)')
+    .option('--repair', 'with --snapshots: remove the bad snapshots (unpacked again or rebuilt when next needed)')
+    .action(async (o: { snapshots?: boolean; repair?: boolean }) => {
+      if (o.repair && !o.snapshots) throw new UserError('--repair needs --snapshots');
       const store = await Store.open();
-      const r = await fsck(store);
+      const r = await fsck(store, { snapshots: o.snapshots, repair: o.repair });
       for (const m of r.unmounted) out(`unmounted stale mount ${m}\n`);
       for (const t of r.removedTemps) out(`removed stale temp file ${t}\n`);
+      for (const s of r.removedSnapshots) out(`removed bad snapshot ${s}\n`);
       for (const p of r.problems) out(`problem: ${p}\n`);
       if (r.problems.length) throw new UserError(`store ${store.root}: ${r.problems.length} problem(s) found`);
-      out(`store ${store.root} is clean: ${r.blobs} blobs, ${r.images} images\n`);
+      out(`store ${store.root} is clean: ${r.blobs} blobs, ${r.images} images${r.snapshots === undefined ? '' : `, ${r.snapshots} snapshots verified`}\n`);
     });
 }
 

@@ -1,11 +1,14 @@
 /**
- * docker's formatter contexts for `history` and `system df`: the fields a `--format` template sees
+ * docker's formatter contexts for `history` and `system df` (and `system df -v`'s four sections): the fields a `--format` template sees
  * (`{{.ID}} {{.CreatedSince}} {{.CreatedBy}} {{.Size}} {{.Comment}}`; `{{.Type}} {{.TotalCount}}
  * {{.Active}} {{.Size}} {{.Reclaimable}}`), docker's column titles and default tables. Pure.
  */
-import type { DfRow } from '../../store/index.js';
+import { splitRef, type CacheUsage, type DfRow, type ImageUsage } from '../../store/index.js';
+import { containerContext, PS_HEADER, type ContainerRecord } from '../../containers/index.js';
 import { GoNil, GoStruct, renderFormat } from '../../util/template.js';
-import { ellipsis, humanDuration, humanSize, humanSize4, rfc3339Seconds } from '../../util/human.js';
+import { ellipsis, humanDuration, humanSize, humanSize4, rfc3339Seconds, tabulate } from '../../util/human.js';
+import { IMAGE_HEADER, imageContext } from './list.js';
+import { UserError } from '../../util/errors.js';
 import type { HistoryRow } from './describe.js';
 
 export const HISTORY_HEADER: Record<string, string> = {
@@ -71,6 +74,58 @@ export function dfContext(r: DfRow): GoStruct {
 
 export function formatDiskUsage(rows: DfRow[], format?: string): string {
   return renderFormat(!format || format === 'table' ? DF_TABLE : format, rows.map(dfContext), DF_HEADER);
+}
+
+export interface DiskUsageVerbose {
+  images: ImageUsage[];
+  /** each container with its copy-on-write bytes and the IMAGE column ps would show */
+  containers: Array<{ rec: ContainerRecord; size: number; image: string }>;
+  caches: CacheUsage[];
+}
+
+const DF_IMAGES = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}';
+const DF_CONTAINERS = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}';
+const DF_VOLUMES = 'table {{.Name}}\t{{.Links}}\t{{.Size}}';
+
+/**
+ * `system df -v` as docker's verboseWrite prints it: "Images space usage:" (one row per image, its
+ * first tag; SHARED SIZE = its layers other images use too), "Containers space usage:", "Local
+ * Volumes space usage:" (stagecraft has no volumes: the header alone) and "Build cache usage:" with
+ * the RUN cache mounts (CACHE TYPE exec.cachemount).
+ */
+export function formatDiskUsageVerbose(d: DiskUsageVerbose, format = 'table', now = Date.now()): string {
+  if (format !== 'table' && format !== 'json') throw new UserError(`--format ${JSON.stringify(format)} is not supported with --verbose: use table or json`);
+  const json = format === 'json';
+  const using = new Map<string, number>();
+  for (const c of d.containers) using.set(c.rec.config.imageId, (using.get(c.rec.config.imageId) ?? 0) + 1);
+  const images = [...d.images]
+    .sort((a, b) => (b.rec.created ?? '').localeCompare(a.rec.created ?? '') || a.rec.id.localeCompare(b.rec.id))
+    .map(({ rec, shared }) => {
+      const ref = [...rec.refs].sort()[0];
+      const [repo, tag] = ref ? splitRef(ref) : ['<none>', '<none>'];
+      const base = imageContext({ repo, tag, rec }, json, now);
+      return new GoStruct(base.type, {
+        ...base.fields,
+        SharedSize: humanSize4(shared),
+        UniqueSize: humanSize4(Math.max(0, rec.size - shared)),
+        Containers: String(using.get(rec.configDigest) ?? 0),
+      });
+    });
+  const containers = d.containers.map((c) => {
+    const base = containerContext(c.rec, !json, now, c.image);
+    return new GoStruct(base.type, { ...base.fields, Size: humanSize(c.size) });
+  });
+  const total = d.caches.reduce((a, c) => a + c.size, 0);
+  const since = (ms: number): string => `${humanDuration(Math.max(0, now - ms))} ago`;
+  const caches = d.caches.map((c) => ({ ID: json ? c.id : c.id.slice(0, 12), CacheType: 'exec.cachemount', Size: humanSize(c.size), CreatedSince: since(c.created), LastUsedSince: since(c.lastUsed), UsageCount: '0', Shared: 'false' }));
+  if (json) return `${JSON.stringify({ Images: images, Containers: containers, Volumes: [], BuildCache: caches })}\n`;
+  return (
+    `Images space usage:\n\n${renderFormat(DF_IMAGES, images, IMAGE_HEADER)}` +
+    `\nContainers space usage:\n\n${renderFormat(DF_CONTAINERS, containers, PS_HEADER)}` +
+    `\nLocal Volumes space usage:\n\n${renderFormat(DF_VOLUMES, [], { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' })}` +
+    `\nBuild cache usage: ${humanSize4(total)}\n\n` +
+    tabulate([['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED'], ...caches.map((c) => Object.values(c))])
+  );
 }
 
 /** Keys whose JSON null is a Go nil slice (prints `[]`) or nil map (prints `map[]`) in docker's inspect types. */
