@@ -2,7 +2,7 @@
  * The CLI owns its flags and words its errors like docker (without a daemon): `run --env-file` is
  * stagecraft's, whatever Node runs the bin; `tag` refuses a 300-character name as build -t and
  * pull do; a bad `run` flag exits 125; `run` pulls an image it does not have; nothing says
- * "Error response from daemon".
+ * "Error response from daemon"; `system df -v` is docker's verbose listing.
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -48,6 +48,27 @@ describe('docker fidelity of the CLI', () => {
     expect(r.stderr).toContain("unknown option '--no-such-flag'");
     const m = await runCli(['rm', 'no-such-container'], { root });
     expect(m.stderr).toBe('No such container: no-such-container\n');
+  });
+
+  it('system df -v is the verbose listing of docker (four sections, its columns), not --version', async () => {
+    const r = await cli(['system', 'df', '-v'], { root });
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('Images space usage:');
+    expect(lines[2]).toMatch(/^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS$/);
+    expect(r.stdout).toMatch(/^busybox +latest +[0-9a-f]{12} +.+ ago +\d[\d.]*[kMG]?B +\d[\d.]*[kMG]?B +\d[\d.]*[kMG]?B +\d+$/m);
+    expect(r.stdout).toMatch(/\n\nContainers space usage:\n\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES\n/);
+    expect(r.stdout).toContain('\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n');
+    expect(r.stdout).toMatch(/\nBuild cache usage: \d[\d.]*[kMG]?B\n\nCACHE ID +CACHE TYPE +SIZE +CREATED +LAST USED +USAGE +SHARED\n/);
+    const json = JSON.parse((await cli(['system', 'df', '--verbose', '--format', 'json'], { root })).stdout) as Record<string, unknown[]>;
+    expect(Object.keys(json)).toEqual(['Images', 'Containers', 'Volumes', 'BuildCache']);
+    expect(json.Images?.[0]).toMatchObject({ Repository: 'busybox', Tag: 'latest', Containers: expect.any(String), SharedSize: expect.any(String), UniqueSize: expect.any(String) });
+    if (!isRoot) return;
+    // a container's copy-on-write bytes, in docker's units (1234567 bytes: 1.23MB)
+    await cli(['run', '--name', 'df-probe', 'busybox', 'sh', '-c', 'head -c 1234567 /dev/zero > /f'], { root });
+    const c = await cli(['system', 'df', '-v'], { root });
+    expect(c.stdout).toMatch(/^[0-9a-f]{12} +busybox +"sh -c 'head -c 1234…" +0 +1\.23MB +.+ ago +Exited \(0\) .+ ago +df-probe$/m);
+    expect(c.stdout).toMatch(/^busybox +latest +.* 1$/m); // CONTAINERS: one uses it
+    await cli(['rm', 'df-probe'], { root });
   });
 
   describe.runIf(isRoot)('run pulls a missing image', () => {
