@@ -3,7 +3,8 @@
  * `npm install -g --prefix EMPTY` with a PATH that holds node, npm and the host tools a build uses
  * but no compiler (the optional zstd-napi addon cannot build and is skipped). The installed bin
  * imports a base, builds an image with a RUN and runs it; a zstd layer then fails with one line.
- * The package carries no source maps and has its LICENSE.
+ * The package carries no source maps, has its LICENSE, `os: ["linux"]`, a repository, and no
+ * dependency that nothing imports.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,16 @@ describe.runIf(isRoot)('npm package', () => {
     const files = execFileSync('tar', ['tzf', join(dir, tgz)], { encoding: 'utf8' }).split('\n');
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(files).toContain('package/LICENSE');
+    // the published manifest: linux only, a repository, and no dependency that nothing imports
+    const pkg = JSON.parse(execFileSync('tar', ['xzf', join(dir, tgz), '-O', 'package/package.json'], { encoding: 'utf8' })) as {
+      os?: string[]; repository?: { url?: string }; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>;
+    };
+    expect(pkg.os).toEqual(['linux']);
+    expect(pkg.repository?.url).toMatch(/^git\+https:\/\/.+\.git$/);
+    const sources = execFileSync('grep', ['-rhoE', `from '[^'.][^']*'|import\\('[^'.][^']*'\\)`, join(REPO, 'src')], { encoding: 'utf8' });
+    for (const dep of [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})]) {
+      expect(sources, `${dep} is a dependency but nothing in src/ imports it`).toMatch(new RegExp(`'${dep.replace(/[/.]/g, '\\$&')}(/[^']*)?'`));
+    }
     const bin = join(dir, 'bin');
     mkdirSync(bin);
     for (const t of TOOLS) {
