@@ -7,8 +7,9 @@
  * Mount options: index=off, metacopy=off, redirect_dir=off so every change in the upper is a full
  * copy-up (a metacopy or redirect upper would not be a self-contained diff); `volatile` (Linux 5.10+,
  * dropped when the kernel refuses it) so neither the unmount nor an fsync inside a RUN waits for the
- * disk: an upper dir is either turned into a layer blob (written and fsynced by the store) or
- * thrown away, so syncing it on the way is wasted time (25 ms per unmount here, far more under apt).
+ * disk: an upper dir is thrown away or adopted as a store snapshot, which the store syncs ONCE
+ * (syncfs) before the adoption (store.commitSnapshot); syncing it on every unmount would be wasted
+ * time (25 ms per unmount here, far more under apt).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, existsSync } from 'node:fs';
