@@ -690,6 +690,11 @@ export class Store {
             await this.removeSnapshot(`sha256:${name}`);
             snaps++;
           }
+          // records whose snapshot never arrived (a kill between the record and the rename)
+          for (const name of await readdir(this.dirs.snapshotMeta).catch(() => [] as string[])) {
+            const hex = name.replace(/\.json$/, '');
+            if (HEX64.test(hex) && !existsSync(join(this.dirs.snapshots, hex))) await unlink(join(this.dirs.snapshotMeta, name)).catch(() => undefined);
+          }
         }
         if (blobs) await fsyncDir(this.dirs.blobs);
         return { blobs, bytes, snapshots: snaps, busy: false };
