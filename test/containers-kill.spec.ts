@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, REPO, cli, importBusybox, isRoot, runCli, tmp } from './helpers/index.js';
 import { RUNTIMES, hasRuntime } from './helpers/runtimes.js';
 
@@ -35,12 +35,21 @@ async function until(what: () => boolean | Promise<boolean>, ms = 20_000): Promi
   }
 }
 
+// a failed run must not leave its container's process behind for the next run or spec
+const markers: string[] = [];
+afterAll(() => {
+  for (const m of markers) for (const pid of pidsOf(m)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+});
+
 describe.runIf(isRoot).each(RUNTIMES.filter(hasRuntime))('SIGKILL of run (%s)', (runtime) => {
   it('the container stays running while its process lives; stop and rm -f end it', async () => {
     const root = tmp('sc-runkill-');
     await importBusybox(root);
     for (const [name, end] of [['k-stop', 'stop'], ['k-rm', 'rm']] as const) {
-      const marker = `sleep ${runtime === 'builtin' ? 3011 : runtime === 'runc' ? 3012 : 3013}${end === 'stop' ? 1 : 2}`;
+      // unique per run: a process left by an earlier, failed run must not satisfy the wait below
+      const marker = `sleep ${30_000_000 + Math.floor(Math.random() * 9_000_000)}${end === 'stop' ? 1 : 2}`;
+      expect(pidsOf(marker)).toEqual([]);
+      markers.push(marker);
       const p = spawn(process.execPath, [CLI, 'run', '--runtime', runtime, '--name', name, 'busybox', ...marker.split(' ')], {
         cwd: REPO, env: { ...process.env, STAGECRAFT_ROOT: root }, stdio: 'ignore',
       });
