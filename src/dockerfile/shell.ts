@@ -10,6 +10,7 @@
  * position; callers that know the instruction re-throw with one).
  */
 import { UserError } from '../util/errors.js';
+import { MAX_DOCKERFILE_SIZE } from '../util/limits.js';
 import { goQuote, isSpace } from './gostr.js';
 
 /** Variables: a Map, a plain object, or an image-config style list of `K=V` strings (later wins). */
@@ -172,7 +173,7 @@ const MAX_QUOTED = 1024;
  * The longest word an expansion may produce (UTF-16 units), the same bound as the Dockerfile itself
  * (BuildKit's 16 MiB): `ENV a=$a$a` doubling 40 times would otherwise reach terabytes.
  */
-export const MAX_WORD_LENGTH = 16 * 1024 * 1024;
+export const MAX_WORD_LENGTH = MAX_DOCKERFILE_SIZE;
 
 function checkLength(s: string): string {
   if (s.length > MAX_WORD_LENGTH) throw new LexFail(`expanded word exceeds the maximum length of ${MAX_WORD_LENGTH} characters`);

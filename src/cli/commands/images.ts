@@ -19,7 +19,7 @@ import { UserError, isUserError } from '../../util/errors.js';
 import { Filters, parseUntil } from '../../util/filters.js';
 import { TemplateError, executeTemplate, parseTemplate, type ExecOptions } from '../../util/template.js';
 import { normalizeTag } from '../../store/index.js';
-import { confirm } from '../io.js';
+import { checkOutputFile, confirm, writingOutput } from '../io.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const out = (s: string): void => {
@@ -143,8 +143,10 @@ export function defineSave(cmd: Command): Command {
     .option('--format <format>', 'docker or oci', 'docker')
     .action(async (names: string[], o: { output?: string; format: string }) => {
       if (o.format !== 'docker' && o.format !== 'oci') throw new UserError(`--format must be docker or oci, not ${o.format}`);
+      if (o.output && o.output !== '-') checkOutputFile(o.output, 'failed to save image');
       const store = await Store.open();
-      await image.saveImages(store, names, o.output, o.format);
+      const save = () => image.saveImages(store, names, o.output, o.format as 'docker' | 'oci');
+      await (o.output && o.output !== '-' ? writingOutput(o.output, 'failed to save image', save) : save());
     });
 }
 
