@@ -53,3 +53,8 @@ export function errnoText(e: unknown): string {
 export function isErrnoError(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }
+
+/** Error messages are printed on one line: escape CR and LF that came from the input. */
+export function oneLine(msg: string): string {
+  return msg.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
