@@ -1,9 +1,10 @@
 /**
  * Hostile input to the CLI ends in a clear one-line error and a non-zero exit, never "internal
  * error", Node's own text or an exhausted heap: an endless or huge Dockerfile (BuildKit's 16 MiB
- * bound), an ENV chain that doubles 40 times, 10,000 nested `${a:-…}` (built, as BuildKit does),
- * a 40,000-character `images` pattern, a 5,000-deep `--format`, and output paths that cannot be
- * written (`save -o DIR`, `analyze -o /proc/x.html`, `convert -o /proc/x`).
+ * bound), an ENV chain that doubles 40 times and forty ENVs just under the word bound, 10,000
+ * nested `${a:-…}` (built, as BuildKit does), a 40,000-character `images` pattern, a 5,000-deep
+ * `--format`, and output paths that cannot be written (`save -o DIR`, `analyze -o /proc/x.html`,
+ * `convert -o /proc/x`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +53,12 @@ describe('hostile input to the CLI', () => {
     writeFileSync(f, `${lines.join('\n')}\n`);
     const r = await runCli(['build', '-f', f, dir], { root, timeoutMs: 60_000 });
     expect(cleanFailure(r)).toBe(`Double.Dockerfile:24:1: failed to process "\${a21}\${a21}": expanded word exceeds the maximum length of 16777216 characters`);
+    // each value under the bound, but forty of them: the config's ENV text is bounded too
+    const wide = [...lines.slice(0, 23)];
+    for (let i = 1; i <= 40; i++) wide.push(`ENV b${i}=\${a21}`);
+    writeFileSync(f, `${wide.join('\n')}\n`);
+    const w = await runCli(['build', '-f', f, dir], { root, timeoutMs: 60_000 });
+    expect(cleanFailure(w)).toBe("Double.Dockerfile:25:1: the image config's ENV and LABEL values exceed the maximum of 67108864 characters");
   });
 
   it('10,000 nested ${a:-...} build (as BuildKit builds them), and lint and --check pass it', async () => {

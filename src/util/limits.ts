@@ -12,3 +12,10 @@ export const MAX_DOCKERFILE_SIZE = 16 * 1024 * 1024;
 export function tooLargeMessage(name: string, max = MAX_DOCKERFILE_SIZE): string {
   return `${name} exceeds maximum allowed size of ${max} bytes`;
 }
+
+/**
+ * The most ENV and LABEL text (keys and values, UTF-16 units) one image config may hold: each
+ * value is bounded by the expansion's word limit, but forty of them would make a config whose JSON
+ * is longer than a JavaScript string can be.
+ */
+export const MAX_CONFIG_TEXT = 4 * MAX_DOCKERFILE_SIZE;
