@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ImageConfig } from '../image/types.js';
-import { UserError, oneLine } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
 import type { Mount } from '../worker/exec/index.js';
 
-const err = (m: string) => new UserError(oneLine(m), { exitCode: 125 });
+const err = (m: string) => new UserError(m, { exitCode: 125 });
 
 /**
  * Docker's rules: `--entrypoint` replaces the image Entrypoint AND drops the image Cmd; CMD args on

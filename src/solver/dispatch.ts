@@ -8,7 +8,7 @@
  */
 import { posix } from 'node:path';
 import type { ContainerConfig, ImageConfig, Platform, HistoryEntry } from '../image/types.js';
-import { UserError, oneLine } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
 import { MAX_CONFIG_TEXT } from '../util/limits.js';
 import { goQuote, goQuoteList } from '../util/goquote.js';
 import { resolveRunMount, type ResolvedRunMount } from '../dockerfile/index.js';
@@ -346,11 +346,11 @@ export function parsePortSpec(spec: string): string[] {
     proto = s.slice(slash + 1).toLowerCase();
     s = s.slice(0, slash);
   }
-  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw new UserError(oneLine(`invalid proto: ${proto}`));
+  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw new UserError(`invalid proto: ${proto}`);
   const parts = s.split(':');
   const container = parts[parts.length - 1];
   const m = /^(\d+)(?:-(\d+))?$/.exec(container);
-  if (!m) throw new UserError(oneLine(`invalid containerPort: ${container}`));
+  if (!m) throw new UserError(`invalid containerPort: ${container}`);
   const a = Number(m[1]);
   const b = m[2] === undefined ? a : Number(m[2]);
   if (a > 65535 || b > 65535 || b < a) throw new UserError(`invalid containerPort: ${container}`);

@@ -11,8 +11,9 @@ export interface SourcePos {
 export class UserError extends Error {
   readonly exitCode: number;
   readonly pos?: SourcePos;
-  constructor(message: string, opts: { exitCode?: number; pos?: SourcePos; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  /** The message is made one line (CR/LF from the input escaped) unless `multiline` (one error per line). */
+  constructor(message: string, opts: { exitCode?: number; pos?: SourcePos; cause?: unknown; multiline?: boolean } = {}) {
+    super(opts.multiline ? message : oneLine(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'UserError';
     this.exitCode = opts.exitCode ?? 1;
     this.pos = opts.pos;

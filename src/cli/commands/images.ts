@@ -202,7 +202,7 @@ export function defineRmi(cmd: Command): Command {
       }
       await store.gc();
       if (errs.length === 0) return;
-      if (!o.force || fatal) throw new UserError(errs.join('\n'));
+      if (!o.force || fatal) throw new UserError(errs.join('\n'), { multiline: true });
       process.stderr.write(`${errs.join('\n')}\n`);
     });
 }
@@ -294,7 +294,7 @@ export function defineInspect(cmd: Command, fixedType?: 'image' | 'container'): 
     if (tpl) out(text || '\n');
     else if (o.format === 'json') out(`${JSON.stringify(objs)}\n`);
     else out(`${objs.length ? JSON.stringify(objs, null, 4) : '[]'}\n`);
-    if (errs.length) throw new UserError(errs.join('\n'));
+    if (errs.length) throw new UserError(errs.join('\n'), { multiline: true });
   });
 }
 
