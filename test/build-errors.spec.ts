@@ -131,4 +131,15 @@ RUN echo never
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n').pop()).toMatch(/failed to resolve source metadata for 127\.0\.0\.1:9\/nothing\/here:1/);
   });
+
+  it('COPY --from= and --mount from= an image that cannot be pulled say "failed to solve" once, as BuildKit', async () => {
+    for (const line of ['COPY --from=127.0.0.1:9/nothing/here:1 /x /x', 'RUN --mount=from=127.0.0.1:9/nothing/here:1,target=/x true']) {
+      const r = await buildCli(root, context({ Dockerfile: `FROM busybox\n${line}\n` }), []);
+      expect(r.code).toBe(1);
+      const last = r.stderr.trim().split('\n').pop()!;
+      expect(last).toMatch(/^ERROR: failed to solve: 127\.0\.0\.1:9\/nothing\/here:1: failed to resolve source metadata for 127\.0\.0\.1:9\/nothing\/here:1/);
+      expect(r.stderr.match(/failed to solve/g)).toHaveLength(1);
+      expect(r.stderr).toContain(`   2 | >>> ${line}\n`);
+    }
+  });
 });

@@ -55,7 +55,8 @@ const isEntry = (() => {
   try {
     const self = new URL(import.meta.url).pathname;
     const arg = process.argv[1] ?? '';
-    return self === arg || self.endsWith('/stagecraft.js') || self.endsWith('/cli/main.ts');
+    // `tsx src/cli/main.ts` runs it; a test that imports main() does not
+    return self === arg || self.endsWith('/stagecraft.js') || (self.endsWith('/cli/main.ts') && arg.endsWith('main.ts'));
   } catch {
     return false;
   }

@@ -53,7 +53,4 @@ export function trimSpace(s: string): string {
 
 export { goQuote } from '../util/goquote.js';
 
-/** Error messages are printed on one line: escape CR and LF that came from the input. */
-export function oneLine(msg: string): string {
-  return msg.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-}
+export { oneLine } from '../util/errors.js';

@@ -17,7 +17,7 @@ import { parseAst } from './parser.js';
 
 export { parseAst, chompHeredocContent, parseHeredocWord } from './parser.js';
 export type { ParseAstOptions } from './parser.js';
-export { ShellLex, ShellExpansionError } from './shell.js';
+export { ShellLex, ShellExpansionError, MAX_WORD_LENGTH } from './shell.js';
 export type { Env, ProcessResult, ShellLexOptions } from './shell.js';
 export { splitCommands, joinCommands, commandWords, commandName, type ShellCommand } from './shellcmd.js';
 export { dumpNode } from './ast.js';

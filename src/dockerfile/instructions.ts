@@ -802,10 +802,15 @@ function convert(n: AstNode): Instruction {
       if (security.value !== undefined && !['sandbox', 'insecure'].includes(security.value)) {
         throw new InstrError(`security ${JSON.stringify(security.value)} is not valid`, '--security');
       }
+      const command = cmdLine(n, a);
+      // execve takes C strings: the build would fail at the process, with nothing to point at
+      if ((typeof command === 'string' ? [command] : command).some((w) => w.includes('\0'))) {
+        throw new InstrError('the command contains a NUL byte, which no process argument can hold');
+      }
       return {
         kind: 'RUN',
         ...b,
-        command: cmdLine(n, a),
+        command,
         json,
         mounts,
         network: network.value as RunInstruction['network'],

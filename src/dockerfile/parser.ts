@@ -11,6 +11,7 @@
  * (`instructions.ts`) rejects them. Errors are `UserError`s positioned `FILE:LINE:COL`.
  */
 import { UserError } from '../util/errors.js';
+import { MAX_DOCKERFILE_SIZE, tooLargeMessage } from '../util/limits.js';
 import type { AstArg, AstNode, AstResult, Directive, Heredoc, Pos } from './ast.js';
 import { goQuote, isSpace, oneLine, trimLeftSpace, trimSpace } from './gostr.js';
 import { ShellLex } from './shell.js';
@@ -434,6 +435,8 @@ export interface ParseAstOptions {
 /** Parses Dockerfile text into BuildKit's syntax tree. Throws `UserError` with a position. */
 export function parseAst(text: string, opts: ParseAstOptions = {}): AstResult & { lines: string[] } {
   const file = opts.file;
+  // a caller that read the text itself (stdin, an engine) gets BuildKit's bound too
+  if (text.length > MAX_DOCKERFILE_SIZE) throw new UserError(tooLargeMessage(file ?? 'Dockerfile'));
   const d: Directives = { escape: '\\', cont: continuationRegex('\\'), done: false, seen: new Set(), list: [] };
   const lines = splitLines(text);
   if (lines.length > 0 && lines[0]!.startsWith('\ufeff')) lines[0] = lines[0]!.slice(1);

@@ -10,6 +10,7 @@
  * position; callers that know the instruction re-throw with one).
  */
 import { UserError } from '../util/errors.js';
+import { MAX_DOCKERFILE_SIZE } from '../util/limits.js';
 import { goQuote, isSpace } from './gostr.js';
 
 /** Variables: a Map, a plain object, or an image-config style list of `K=V` strings (later wins). */
@@ -60,6 +61,9 @@ class Scanner {
   }
 }
 
+/** Any character Go's unicode.IsSpace accepts (see gostr.isSpace). */
+const reSpace = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
 class Words {
   word = '';
   words: string[] = [];
@@ -80,6 +84,10 @@ class Words {
     this.inWord = true;
   }
   addString(s: string): void {
+    if (!reSpace.test(s)) {
+      if (s !== '') this.addRawString(s); // the common case, in one step even for a long value
+      return;
+    }
     for (const ch of s) this.addChar(ch);
   }
   addRawString(s: string): void {
@@ -148,7 +156,9 @@ export class ShellLex {
     } catch (e) {
       if (e instanceof LexFail) {
         const inner = e.message.replace(/\r/g, '\\r').replace(/\n/g, '\\n'); // keep messages on one line
-        throw new ShellExpansionError(`failed to process ${goQuote(word)}: ${inner}`);
+        // BuildKit quotes the whole word; a hostile one could be megabytes, so keep the line short
+        const shown = word.length > MAX_QUOTED ? `${goQuote(word.slice(0, MAX_QUOTED))}...` : goQuote(word);
+        throw new ShellExpansionError(`failed to process ${shown}: ${inner}`);
       }
       throw e;
     }
@@ -157,63 +167,201 @@ export class ShellLex {
 
 class LexFail extends Error {}
 
+const MAX_QUOTED = 1024;
+
+/**
+ * The longest word an expansion may produce (UTF-16 units), the same bound as the Dockerfile itself
+ * (BuildKit's 16 MiB): `ENV a=$a$a` doubling 40 times would otherwise reach terabytes.
+ */
+export const MAX_WORD_LENGTH = MAX_DOCKERFILE_SIZE;
+
+function checkLength(s: string): string {
+  if (s.length > MAX_WORD_LENGTH) throw new LexFail(`expanded word exceeds the maximum length of ${MAX_WORD_LENGTH} characters`);
+  return s;
+}
+
+/** A word being read up to `stop` (BuildKit's processStopOn). */
+interface WordFrame {
+  k: 'word';
+  stop: string | typeof EOF;
+  raw: boolean;
+  result: string;
+  words: Words;
+}
+/** A double-quoted string being read. */
+interface QuoteFrame {
+  k: 'dq';
+  result: string;
+}
+/** A `${name<op>...}` waiting for its nested word (`pattern`: the `/pattern/` part of `${x/p/r}`). */
+interface DollarFrame {
+  k: 'dollar';
+  name: string;
+  op: string;
+  chs: string;
+  nullIsUnset: boolean;
+  phase: 'word' | 'pattern' | 'replacement';
+  replaceAll: boolean;
+  pattern: string;
+}
+type Frame = WordFrame | QuoteFrame | DollarFrame;
+
+/**
+ * One expansion. BuildKit's lexer recurses (word → `${` → word ...); this one keeps the same states
+ * on an explicit stack, so nesting depth is bounded by memory, not by the call stack.
+ */
 class ShellWord {
   readonly matches = new Set<string>();
   readonly nonmatches = new Set<string>();
   private sc: Scanner;
-  private rawEscapes: boolean;
+  private stack: Frame[] = [];
   constructor(
     private lex: ShellLex,
     src: string,
     private env: Env,
   ) {
     this.sc = new Scanner(src);
-    this.rawEscapes = lex.rawEscapes;
   }
 
   processStopOn(stopChar: string | typeof EOF, rawEscapes: boolean): [string, string[]] {
-    let result = '';
-    const words = new Words();
-    const saved = this.rawEscapes;
-    this.rawEscapes = rawEscapes;
+    this.stack = [this.wordFrame(stopChar, rawEscapes)];
     try {
       for (;;) {
-        let ch = this.sc.peek();
-        if (ch === EOF) break;
-        if (stopChar !== EOF && ch === stopChar) {
-          this.sc.next();
-          return [result, words.getWords()];
-        }
-        if (ch === '$') {
-          const tmp = this.processDollar();
-          result += tmp;
-          words.addString(tmp);
-        } else if (!this.lex.skipProcessQuotes && (ch === "'" || ch === '"')) {
-          const tmp = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
-          result += tmp;
-          words.addRawString(tmp);
-        } else {
-          ch = this.sc.next() as string;
-          if (ch === this.lex.escapeChar) {
-            if (this.rawEscapes) {
-              words.addRawChar(ch);
-              result += ch;
-            }
-            const n = this.sc.next();
-            if (n === EOF) break;
-            ch = n;
-            words.addRawChar(ch);
-          } else {
-            words.addChar(ch);
-          }
-          result += ch;
-        }
+        const f = this.stack[this.stack.length - 1]!;
+        const done = f.k === 'word' ? this.stepWord(f) : this.stepQuote(f as QuoteFrame);
+        if (done !== undefined) return done;
       }
-      if (stopChar !== EOF) throw new LexFail(`unexpected end of statement while looking for matching ${stopChar}`);
-      return [result, words.getWords()];
-    } finally {
-      this.rawEscapes = saved;
+    } catch (e) {
+      throw this.unwind(e);
     }
+  }
+
+  private wordFrame(stop: string | typeof EOF, raw: boolean): WordFrame {
+    return { k: 'word', stop, raw, result: '', words: new Words() };
+  }
+
+  /** BuildKit reports an error inside `${...}` that ran into the end of input as the missing closer. */
+  private unwind(e: unknown): unknown {
+    if (!(e instanceof LexFail) || this.sc.peek() !== EOF) return e;
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      const f = this.stack[i]!;
+      if (f.k === 'dollar') e = new LexFail(f.phase === 'pattern' ? "syntax error: missing '/' in ${}" : "syntax error: missing '}'");
+    }
+    return e;
+  }
+
+  /** The escape mode of the innermost word (a double-quoted string inherits it). */
+  private rawEscapes(): boolean {
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      const f = this.stack[i]!;
+      if (f.k === 'word') return f.raw;
+    }
+    return this.lex.rawEscapes;
+  }
+
+  /** One step of a word; returns the outermost result when the whole input is done. */
+  private stepWord(f: WordFrame): [string, string[]] | undefined {
+    let ch = this.sc.peek();
+    if (ch !== EOF && !(f.stop !== EOF && ch === f.stop)) {
+      if (ch === '$') {
+        const v = this.startDollar();
+        if (v !== undefined) this.deliver(v);
+        return undefined;
+      }
+      if (!this.lex.skipProcessQuotes && (ch === "'" || ch === '"')) {
+        if (ch === "'") {
+          const v = this.processSingleQuote();
+          f.result = checkLength(f.result + v);
+          f.words.addRawString(v);
+        } else {
+          const first = this.sc.next() as string;
+          this.stack.push({ k: 'dq', result: this.lex.rawQuotes ? first : '' });
+        }
+        return undefined;
+      }
+      ch = this.sc.next() as string;
+      if (ch === this.lex.escapeChar) {
+        if (f.raw) {
+          f.words.addRawChar(ch);
+          f.result += ch;
+        }
+        const n = this.sc.next();
+        if (n !== EOF) {
+          f.words.addRawChar(n);
+          f.result += n;
+          return undefined;
+        }
+        // an escape at the very end: the word ends here
+      } else {
+        f.words.addChar(ch);
+        f.result += ch;
+        return undefined;
+      }
+    } else if (ch !== EOF) {
+      this.sc.next(); // the stop character
+      return this.finishWord(f);
+    }
+    if (f.stop !== EOF) throw new LexFail(`unexpected end of statement while looking for matching ${f.stop}`);
+    return this.finishWord(f);
+  }
+
+  private finishWord(f: WordFrame): [string, string[]] | undefined {
+    this.stack.pop();
+    const words = f.words.getWords();
+    checkLength(f.result);
+    if (this.stack.length === 0) return [f.result, words];
+    const parent = this.stack[this.stack.length - 1] as DollarFrame;
+    this.nestedWordDone(parent, f.result);
+    return undefined;
+  }
+
+  private stepQuote(f: QuoteFrame): undefined {
+    const p = this.sc.peek();
+    if (p === EOF) throw new LexFail('unexpected end of statement while looking for matching double-quote');
+    if (p === '"') {
+      const ch = this.sc.next() as string;
+      if (this.lex.rawQuotes) f.result += ch;
+      this.stack.pop();
+      const w = this.stack[this.stack.length - 1] as WordFrame;
+      w.result = checkLength(w.result + f.result);
+      w.words.addRawString(f.result);
+      return undefined;
+    }
+    if (p === '$') {
+      const v = this.startDollar();
+      if (v !== undefined) this.deliver(v);
+      return undefined;
+    }
+    let ch = this.sc.next() as string;
+    if (ch === this.lex.escapeChar) {
+      if (this.rawEscapes()) f.result += ch;
+      const n = this.sc.peek();
+      if (n === EOF) return undefined; // ignore the escape at the end of the word
+      if (n === '"' || n === '$' || n === this.lex.escapeChar) ch = this.sc.next() as string;
+    }
+    f.result += ch;
+    return undefined;
+  }
+
+  /** A `$...` expansion's value reaches the word or quoted string it is in. */
+  private deliver(v: string): void {
+    const f = this.stack[this.stack.length - 1]!;
+    if (f.k === 'dq') {
+      f.result = checkLength(f.result + v);
+    } else if (f.k === 'word') {
+      f.result = checkLength(f.result + v);
+      f.words.addString(v);
+    }
+  }
+
+  private getEnv(name: string): [string, boolean] {
+    const v = lookup(this.env, name);
+    if (v !== undefined) {
+      this.matches.add(name);
+      return [v, true];
+    }
+    this.nonmatches.add(name);
+    return ['', false];
   }
 
   private processSingleQuote(): string {
@@ -231,44 +379,11 @@ class ShellWord {
     }
   }
 
-  private processDoubleQuote(): string {
-    let result = '';
-    const first = this.sc.next();
-    if (this.lex.rawQuotes) result += first;
-    for (;;) {
-      const p = this.sc.peek();
-      if (p === EOF) throw new LexFail('unexpected end of statement while looking for matching double-quote');
-      if (p === '"') {
-        const ch = this.sc.next() as string;
-        if (this.lex.rawQuotes) result += ch;
-        return result;
-      }
-      if (p === '$') {
-        result += this.processDollar();
-        continue;
-      }
-      let ch = this.sc.next() as string;
-      if (ch === this.lex.escapeChar) {
-        if (this.rawEscapes) result += ch;
-        const n = this.sc.peek();
-        if (n === EOF) continue; // ignore the escape at the end of the word
-        if (n === '"' || n === '$' || n === this.lex.escapeChar) ch = this.sc.next() as string;
-      }
-      result += ch;
-    }
-  }
-
-  private getEnv(name: string): [string, boolean] {
-    const v = lookup(this.env, name);
-    if (v !== undefined) {
-      this.matches.add(name);
-      return [v, true];
-    }
-    this.nonmatches.add(name);
-    return ['', false];
-  }
-
-  private processDollar(): string {
+  /**
+   * Reads a `$` expansion up to where it needs a nested word. Returns the value when it has none
+   * (`$X`, `${X}`), else pushes the `${...}` state and the nested word and returns undefined.
+   */
+  private startDollar(): string | undefined {
     this.sc.next(); // the '$'
     if (this.sc.peek() !== '{') {
       const name = this.processName();
@@ -303,58 +418,61 @@ class ShellWord {
           ch = this.sc.next();
           chs += ch === EOF ? '' : ch;
         }
-        const raw = ch === '#' || ch === '%';
-        let word: string;
-        try {
-          [word] = this.processStopOn('}', raw);
-        } catch (e) {
-          if (e instanceof LexFail && this.sc.peek() === EOF) throw new LexFail("syntax error: missing '}'");
-          throw e;
-        }
-        const [value, set] = this.getEnv(name);
-        if (this.lex.skipUnsetEnv && !set) return `\${${name}${chs}${word}}`;
-        switch (ch) {
-          case '-':
-            return !set || (nullIsUnset && value === '') ? word : value;
-          case '+':
-            return !set || (nullIsUnset && value === '') ? '' : word;
-          case '?':
-            if (!set) throw new LexFail(`${name}: ${word !== '' ? word : 'is not allowed to be unset'}`);
-            if (nullIsUnset && value === '') throw new LexFail(`${name}: ${word !== '' ? word : 'is not allowed to be empty'}`);
-            return value;
-          case '%':
-          case '#': {
-            let greedy = false;
-            if (word.length > 0 && word[0] === ch) {
-              greedy = true;
-              word = word.slice(1);
-            }
-            return ch === '%' ? trimSuffix(word, value, greedy) : trimPrefix(word, value, greedy);
-          }
-          default:
-            throw new LexFail(`unsupported modifier (${chs}) in substitution`);
-        }
+        const op = ch === EOF ? '' : ch;
+        this.stack.push({ k: 'dollar', name, op, chs, nullIsUnset, phase: 'word', replaceAll: false, pattern: '' });
+        this.stack.push(this.wordFrame('}', op === '#' || op === '%'));
+        return undefined;
       }
       case '/': {
         const replaceAll = this.sc.peek() === '/';
         if (replaceAll) this.sc.next();
-        let pattern: string;
-        let replacement: string;
-        try {
-          [pattern] = this.processStopOn('/', true);
-        } catch (e) {
-          if (e instanceof LexFail && this.sc.peek() === EOF) throw new LexFail("syntax error: missing '/' in ${}");
-          throw e;
+        this.stack.push({ k: 'dollar', name, op: '/', chs, nullIsUnset, phase: 'pattern', replaceAll, pattern: '' });
+        this.stack.push(this.wordFrame('/', true));
+        return undefined;
+      }
+      default:
+        throw new LexFail(`unsupported modifier (${chs}) in substitution`);
+    }
+  }
+
+  /** The nested word of `${...}` is complete: read the next part, or compute the value. */
+  private nestedWordDone(d: DollarFrame, word: string): void {
+    if (d.phase === 'pattern') {
+      d.pattern = word;
+      d.phase = 'replacement';
+      this.stack.push(this.wordFrame('}', true));
+      return;
+    }
+    this.stack.pop();
+    this.deliver(this.finishDollar(d, word));
+  }
+
+  private finishDollar(d: DollarFrame, word: string): string {
+    const { name, chs } = d;
+    const [value, set] = this.getEnv(name);
+    if (d.phase === 'replacement') {
+      if (this.lex.skipUnsetEnv && !set) return `\${${name}/${d.pattern}/${word}}`;
+      return replacePattern(value, d.pattern, word, d.replaceAll);
+    }
+    if (this.lex.skipUnsetEnv && !set) return `\${${name}${chs}${word}}`;
+    const unset = !set || (d.nullIsUnset && value === '');
+    switch (d.op) {
+      case '-':
+        return unset ? word : value;
+      case '+':
+        return unset ? '' : word;
+      case '?':
+        if (!set) throw new LexFail(`${name}: ${word !== '' ? word : 'is not allowed to be unset'}`);
+        if (d.nullIsUnset && value === '') throw new LexFail(`${name}: ${word !== '' ? word : 'is not allowed to be empty'}`);
+        return value;
+      case '%':
+      case '#': {
+        let greedy = false;
+        if (word.length > 0 && word[0] === d.op) {
+          greedy = true;
+          word = word.slice(1);
         }
-        try {
-          [replacement] = this.processStopOn('}', true);
-        } catch (e) {
-          if (e instanceof LexFail && this.sc.peek() === EOF) throw new LexFail("syntax error: missing '}'");
-          throw e;
-        }
-        const [value, set] = this.getEnv(name);
-        if (this.lex.skipUnsetEnv && !set) return `\${${name}/${pattern}/${replacement}}`;
-        return replacePattern(value, pattern, replacement, replaceAll);
+        return d.op === '%' ? trimSuffix(word, value, greedy) : trimPrefix(word, value, greedy);
       }
       default:
         throw new LexFail(`unsupported modifier (${chs}) in substitution`);
@@ -411,7 +529,7 @@ function goExpand(template: string, match: string): string {
       continue;
     }
     const name = m[1]!;
-    if (/^[0-9]+$/.test(name) && Number(name) === 0) out += match;
+    if (/^[0-9]+$/.test(name) && Number(name) === 0) out = checkLength(out + match);
     i += m[0].length;
   }
   return out;
@@ -502,7 +620,7 @@ function replacePattern(value: string, pattern: string, replacement: string, all
     const [a, b] = hit;
     out += chars.slice(lastEnd, a).join('');
     // no replacement for an empty match right after the previous match
-    if (b > lastEnd || a === 0) out += goExpand(replacement, chars.slice(a, b).join(''));
+    if (b > lastEnd || a === 0) out = checkLength(out + goExpand(replacement, chars.slice(a, b).join('')));
     lastEnd = b;
     search = search + 1 > b ? search + 1 : b;
   }

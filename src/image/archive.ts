@@ -18,7 +18,7 @@ import { open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { BlobStore as Store, ResolvedImage } from './store-api.js';
 import { normalizeTag, qualifiedRef, splitRef } from '../reference/index.js';
-import { UserError } from '../util/errors.js';
+import { UserError, errnoText } from '../util/errors.js';
 import { resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
 import { applyLayer } from './layer-apply.js';
@@ -211,7 +211,7 @@ export async function writeImageArchive(store: Store, imgs: ArchiveImage[], out:
   try {
     fh = await open(tmp, 'w', 0o644);
   } catch (e) {
-    throw new UserError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(`open ${out}: ${errnoText(e)}`);
   }
   try {
     const f = fh;

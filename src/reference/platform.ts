@@ -25,6 +25,8 @@ export function hostPlatform(): Platform {
 
 
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386' };
+/** The architecture an alias names (own keys only: `__proto__` is a name, not Object.prototype). */
+const archAlias = (a: string): string => (Object.hasOwn(ARCH_ALIASES, a) ? ARCH_ALIASES[a]! : a);
 
 export function parsePlatform(s: string): Platform {
   const parts = s.trim().toLowerCase().split('/');
@@ -44,7 +46,7 @@ export function parsePlatform(s: string): Platform {
   } else {
     [os, arch, variant] = parts as [string, string, string | undefined];
   }
-  arch = ARCH_ALIASES[arch] ?? arch;
+  arch = archAlias(arch);
   return normalizePlatform({ os, architecture: arch, ...(variant ? { variant } : {}) });
 }
 
@@ -55,7 +57,7 @@ export function parsePlatform(s: string): Platform {
  */
 export function normalizePlatform(p: Platform): Platform {
   const arch = p.architecture.toLowerCase();
-  const out: Platform = { ...p, os: p.os.toLowerCase(), architecture: ARCH_ALIASES[arch] ?? arch };
+  const out: Platform = { ...p, os: p.os.toLowerCase(), architecture: archAlias(arch) };
   let v = (p.variant ?? '').toLowerCase();
   if (/^[0-9]+$/.test(v)) v = `v${v}`;
   if ((out.architecture === 'arm64' && v === 'v8') || (out.architecture === 'amd64' && v === 'v1')) v = '';

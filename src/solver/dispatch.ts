@@ -9,6 +9,7 @@
 import { posix } from 'node:path';
 import type { ContainerConfig, ImageConfig, Platform, HistoryEntry } from '../image/types.js';
 import { UserError } from '../util/errors.js';
+import { MAX_CONFIG_TEXT } from '../util/limits.js';
 import { goQuote, goQuoteList } from '../util/goquote.js';
 import { resolveRunMount, type ResolvedRunMount } from '../dockerfile/index.js';
 import type { CopyStep, Heredoc, Lexer, RunStep, Step } from './types.js';
@@ -328,6 +329,14 @@ function summarizeHeredoc(doc: string): string {
   return lines.length > 1 ? `${lines[0]}...` : lines[0];
 }
 
+/** Refuses a config whose ENV and LABEL text passes MAX_CONFIG_TEXT (one line, positioned by the caller). */
+function checkConfigText(cc: { Env?: string[] | null; Labels?: Record<string, string> | null }): void {
+  let n = 0;
+  for (const e of cc.Env ?? []) n += e.length;
+  for (const [k, v] of Object.entries(cc.Labels ?? {})) n += k.length + v.length;
+  if (n > MAX_CONFIG_TEXT) throw new UserError(`the image config's ENV and LABEL values exceed the maximum of ${MAX_CONFIG_TEXT} characters`);
+}
+
 /** Docker's nat.ParsePortSpecs, reduced to the keys it yields: `80/tcp`, ranges expanded. */
 export function parsePortSpec(spec: string): string[] {
   let proto = 'tcp';
@@ -395,6 +404,7 @@ export function dispatchStep(st: StageState, step: Step, ctx: DispatchContext): 
         addStateEnv(st, p.key, p.value);
         cc.Env = addEnv(cc.Env, p.key, p.value);
       }
+      checkConfigText(cc);
       return { history: history(st, msg, false, false) };
     }
     case 'label': {
@@ -405,6 +415,7 @@ export function dispatchStep(st: StageState, step: Step, ctx: DispatchContext): 
         cc.Labels[p.key] = p.value;
         msg += ` ${p.key}=${p.value}`;
       }
+      checkConfigText(cc);
       return { history: history(st, msg, false, false) };
     }
     case 'arg': {

@@ -527,9 +527,9 @@ class Builder {
         // like BuildKit: the step's vertex fails ("failed to compute cache key: ...") and the
         // report shows the Dockerfile snippet
         if (!isUserError(e) || signal.aborted) throw positioned(e, plan.dockerfile.name, step.line);
-        const v = this.progress.start(name);
-        v.fail(e.message);
-        throw new StepFailure(e.message, name, [], step.line, step.endLine);
+        const failure = new StepFailure(e.message, name, [], step.line, step.endLine);
+        this.progress.start(name).fail(failure.message);
+        throw failure;
       }
       const k = stepKey(key, action, inputs);
       let rec = this.opts.noCache ? undefined : await this.cache.get(k);

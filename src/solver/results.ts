@@ -47,6 +47,12 @@ export interface StageResult {
 export type WaitStage = (index: number) => Promise<StageResult>;
 
 /** A step failed: carries what BuildKit prints in its error report. */
+const SOLVE_PREFIX = 'ERROR: failed to solve: ';
+
+/**
+ * A failed step. The build reports it as `ERROR: failed to solve: <message>`, so a cause that
+ * already carries that prefix (a source that failed to resolve) loses it here: said once, as BuildKit.
+ */
 export class StepFailure extends Error {
   constructor(
     message: string,
@@ -55,7 +61,7 @@ export class StepFailure extends Error {
     readonly line?: number,
     readonly endLine?: number,
   ) {
-    super(message);
+    super(message.startsWith(SOLVE_PREFIX) ? message.slice(SOLVE_PREFIX.length) : message);
   }
 }
 

@@ -18,7 +18,7 @@ import { chmod, chown, rm } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { UserError, errnoText } from '../util/errors.js';
 
 /** One `--ssh` flag: an agent ID and its socket or key files (none: $SSH_AUTH_SOCK). */
 export interface SshSpec {
@@ -300,14 +300,6 @@ function listen(server: Server, path: string): Promise<void> {
 function privateDir(prefix: string): string {
   const base = join(tmpdir(), prefix).length + 32 <= MAX_SOCKET_PATH ? tmpdir() : '/tmp';
   return mkdtempSync(join(base, prefix));
-}
-
-function errnoText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file or directory';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return e instanceof Error ? e.message : String(e);
 }
 
 function lastLine(s: string): string {

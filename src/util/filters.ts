@@ -105,27 +105,63 @@ export function parseUntil(v: string, now = Date.now()): number {
   throw new UserError(`failed to parse value as time or duration: ${JSON.stringify(v)}`);
 }
 
-/** Go's path.Match (the daemon's reference filter): `*`, `?`, `[...]` classes; `*` stops at `/`. */
+type PathTok = { k: 'star' } | { k: 'any' } | { k: 'lit'; c: string } | { k: 'class'; neg: boolean; set: string };
+
+/**
+ * Go's path.Match (the daemon's reference filter): `*`, `?`, `[...]` classes; `*` stops at `/`.
+ * Matched token by token (no RegExp: a 40,000-character pattern is just a pattern), in
+ * O(pattern × name) time.
+ */
 export function pathMatch(pattern: string, name: string): boolean {
-  let re = '^';
+  const toks: PathTok[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
+    if (c === '*') toks.push({ k: 'star' });
+    else if (c === '?') toks.push({ k: 'any' });
     else if (c === '\\') {
       i++;
       if (i >= pattern.length) throw new UserError('syntax error in pattern');
-      re += pattern[i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      toks.push({ k: 'lit', c: pattern[i]! });
     } else if (c === '[') {
       const end = pattern.indexOf(']', i + 2);
       if (end < 0) throw new UserError('syntax error in pattern');
-      let cls = pattern.slice(i + 1, end);
-      const neg = cls.startsWith('^');
-      if (neg) cls = cls.slice(1);
-      if (cls === '') throw new UserError('syntax error in pattern');
-      re += `[${neg ? '^' : ''}${cls.replace(/\\/g, '\\\\').replace(/]/g, '\\]')}]`;
+      let set = pattern.slice(i + 1, end);
+      const neg = set.startsWith('^');
+      if (neg) set = set.slice(1);
+      if (set === '') throw new UserError('syntax error in pattern');
+      toks.push({ k: 'class', neg, set });
       i = end;
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else toks.push({ k: 'lit', c });
   }
-  return new RegExp(`${re}$`).test(name);
+  const inClass = (t: { neg: boolean; set: string }, ch: string): boolean => {
+    let hit = false;
+    for (let j = 0; j < t.set.length; j++) {
+      const lo = t.set[j]!;
+      if (t.set[j + 1] === '-' && j + 2 < t.set.length) {
+        const hi = t.set[j + 2]!;
+        if (ch >= lo && ch <= hi) hit = true;
+        j += 2;
+      } else if (ch === lo) hit = true;
+    }
+    return hit !== t.neg;
+  };
+  // ok[p]: the tokens from `ti` on match name[p..]; computed from the last token back
+  const n = name.length;
+  let ok = new Uint8Array(n + 1);
+  ok[n] = 1;
+  for (let ti = toks.length - 1; ti >= 0; ti--) {
+    const t = toks[ti]!;
+    const cur = new Uint8Array(n + 1);
+    for (let p = n; p >= 0; p--) {
+      const ch = p < n ? name[p]! : undefined;
+      if (t.k === 'star') cur[p] = ok[p]! || (ch !== undefined && ch !== '/' && cur[p + 1]!) ? 1 : 0;
+      else if (ch === undefined) cur[p] = 0;
+      else if (t.k === 'any') cur[p] = ch !== '/' && ok[p + 1]! ? 1 : 0;
+      else if (t.k === 'lit') cur[p] = ch === t.c && ok[p + 1]! ? 1 : 0;
+      else cur[p] = inClass(t, ch) && ok[p + 1]! ? 1 : 0;
+    }
+    ok = cur;
+    if (!ok.includes(1)) return false;
+  }
+  return ok[0] === 1;
 }

@@ -316,8 +316,16 @@ interface Template {
   root: Node[];
 }
 
+/**
+ * How deep `if`/`range`/`with`, `else if` chains and parenthesized pipelines may nest. Go's own
+ * parser recurses on a growable stack; ours would overflow Node's, so a deeper template is a
+ * parse error (in the words of Go's exec limit) instead. Docker's formats nest a few levels.
+ */
+export const MAX_TEMPLATE_DEPTH = 1000;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   /** variables in scope (Go's t.vars): popped at the end of each control structure */
   private vars: string[] = ['$'];
   private rangeDepth = 0;
@@ -432,7 +440,22 @@ class Parser {
     return { t: 'action', pos: tok.pos, line: tok.line, pipe: this.pipeline('command', 'right') };
   }
 
+  /** Runs `f` one nesting level deeper, refusing more than MAX_TEMPLATE_DEPTH levels. */
+  private nested<T>(f: () => T): T {
+    if (this.depth >= MAX_TEMPLATE_DEPTH) this.fail(`exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`);
+    this.depth++;
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
+  }
+
   private control(kind: 'if' | 'with' | 'range', line: number): Node {
+    return this.nested(() => this.controlBody(kind, line));
+  }
+
+  private controlBody(kind: 'if' | 'with' | 'range', line: number): Node {
     const mark = this.vars.length;
     const pipe = this.pipeline(kind, 'right');
     if (kind === 'range') this.rangeDepth++;
@@ -553,7 +576,7 @@ class Parser {
       case 'number':
         return { t: 'number', pos: t.pos, value: parseNumber(t, this), text: t.val };
       case 'leftParen':
-        return { t: 'pipe', pos: t.pos, pipe: this.pipeline('parenthesized pipeline', 'rightParen') };
+        return { t: 'pipe', pos: t.pos, pipe: this.nested(() => this.pipeline('parenthesized pipeline', 'rightParen')) };
       case 'string':
       case 'rawString':
         return { t: 'string', pos: t.pos, value: t.typ === 'rawString' ? t.val.slice(1, -1) : unquote(t.val), text: t.val };

@@ -12,13 +12,20 @@ import { analysisHtml, comparisonHtml, renderAnalysis, renderComparison, renderP
 import { openImageSource } from '../../source/index.js';
 import { Store } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
-import { readDockerfile } from '../io.js';
+import { checkOutputFile, outputFailure, readDockerfile } from '../io.js';
 
 type Format = 'text' | 'json' | 'html';
 
 function emit(text: string, output: string | undefined): void {
-  if (output && output !== '-') writeFileSync(output, text);
-  else process.stdout.write(text);
+  if (!output || output === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    writeFileSync(output, text);
+  } catch (e) {
+    throw outputFailure(e, output, 'failed to write the report');
+  }
 }
 
 interface AnalyzeOpts {
@@ -75,6 +82,7 @@ export function register(program: Command): void {
     .option('--highest-user-wasted-percent <ratio>', 'CI rule: most wasted bytes relative to the bytes above the first layer, 0..1 (default 0.1)')
     .option('--fail-on-baggage <severity>', 'CI rule (stagecraft): fail on baggage of this severity or worse (high|medium|low)')
     .action(async (ref: string, o: AnalyzeOpts) => {
+      if (o.output && o.output !== '-') checkOutputFile(o.output, 'failed to write the report');
       const ci = o.ci === true || truthy(process.env.CI);
       const rules = ci ? ciRules(o) : undefined;
       const model = await loadImageModel(await openSource(ref));
@@ -121,6 +129,7 @@ export function register(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to a file')
     .action(async (a: string, b: string, o: { format: Format; output?: string }) => {
+      if (o.output && o.output !== '-') checkOutputFile(o.output, 'failed to write the report');
       const ma = await loadImageModel(await openSource(a));
       const mb = await loadImageModel(await openSource(b));
       const c = compareImages(ma, mb);

@@ -2,7 +2,7 @@
  * `stagecraft build`: parses flags like `docker build` (BuildKit) and hands off to the solver.
  * Progress goes to stderr; like `docker build`, stdout stays empty unless `-q` asks for the image ID.
  */
-import { readFileSync } from 'node:fs';
+import { readDockerfile } from '../io.js';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
 import { EMPTY_CHECK, lintText, type LintResult } from '../../lint/index.js';
@@ -79,7 +79,7 @@ export function register(program: Command): void {
       const opts: BuildOptions = {
         contextDir: context,
         dockerfile: file,
-        dockerfileText: file === '-' ? readFileSync(0, 'utf8') : undefined,
+        dockerfileText: file === '-' ? readDockerfile('-') : undefined,
         tags: o.tag as string[],
         target: o.target as string | undefined,
         buildArgs,

@@ -13,7 +13,7 @@ import { createContainer, startAttached } from '../../containers/index.js';
 import { build, parseBuildArg, parseBuildContext, parseSecret, type BuildOptions, type NamedContext, type ProgressMode } from '../../solver/index.js';
 import { Store, writeFileAtomic } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
-import { readDockerfile } from '../io.js';
+import { checkOutputFile, readDockerfile, writingOutput } from '../io.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -48,6 +48,7 @@ export function register(program: Command): void {
     .option('--progress <mode>', '--verify: build progress (auto, plain, tty, quiet)', 'auto')
     .option('--run-command <cmd>', '--verify: run both images with this command (JSON array or words) instead of their CMD')
     .action(async (file: string, o: ConvertFlags) => {
+      if (o.output && o.output !== '-') checkOutputFile(o.output, 'failed to write the Dockerfile');
       const name = file === '-' ? '<stdin>' : file;
       const text = readDockerfile(file);
       const ctx = resolve(o.context ?? (file === '-' ? '.' : dirname(file)));
@@ -67,7 +68,7 @@ export function register(program: Command): void {
           return;
         }
       }
-      if (o.output && o.output !== '-') await writeFileAtomic(o.output, r.text);
+      if (o.output && o.output !== '-') await writingOutput(o.output, 'failed to write the Dockerfile', () => writeFileAtomic(o.output!, r.text));
       else process.stdout.write(r.text);
     });
 }

@@ -19,7 +19,7 @@ import { UserError, isUserError } from '../../util/errors.js';
 import { Filters, parseUntil } from '../../util/filters.js';
 import { TemplateError, executeTemplate, parseTemplate, type ExecOptions } from '../../util/template.js';
 import { normalizeTag } from '../../store/index.js';
-import { confirm } from '../io.js';
+import { checkOutputFile, confirm, writingOutput } from '../io.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const out = (s: string): void => {
@@ -156,8 +156,10 @@ export function defineSave(cmd: Command): Command {
     .option('--format <format>', 'docker or oci', 'docker')
     .action(async (names: string[], o: { output?: string; format: string }) => {
       if (o.format !== 'docker' && o.format !== 'oci') throw new UserError(`--format must be docker or oci, not ${o.format}`);
+      if (o.output && o.output !== '-') checkOutputFile(o.output, 'failed to save image');
       const store = await Store.open();
-      await image.saveImages(store, names, o.output, o.format);
+      const save = () => image.saveImages(store, names, o.output, o.format as 'docker' | 'oci');
+      await (o.output && o.output !== '-' ? writingOutput(o.output, 'failed to save image', save) : save());
     });
 }
 
@@ -213,7 +215,7 @@ export function defineRmi(cmd: Command): Command {
       }
       await store.gc();
       if (errs.length === 0) return;
-      if (!o.force || fatal) throw new UserError(errs.join('\n'));
+      if (!o.force || fatal) throw new UserError(errs.join('\n'), { multiline: true });
       process.stderr.write(`${errs.join('\n')}\n`);
     });
 }
@@ -305,7 +307,7 @@ export function defineInspect(cmd: Command, fixedType?: 'image' | 'container'): 
     if (tpl) out(text || '\n');
     else if (o.format === 'json') out(`${JSON.stringify(objs)}\n`);
     else out(`${objs.length ? JSON.stringify(objs, null, 4) : '[]'}\n`);
-    if (errs.length) throw new UserError(errs.join('\n'));
+    if (errs.length) throw new UserError(errs.join('\n'), { multiline: true });
   });
 }
 

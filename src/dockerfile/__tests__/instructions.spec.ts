@@ -176,3 +176,17 @@ describe('parity with BuildKit messages', () => {
     it(msg, () => expect(errorOf(src)).toMatch(new RegExp(`^Dockerfile:\\d+:\\d+: ${msg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)));
   }
 });
+
+describe('RUN with a NUL byte', () => {
+  it('is refused at the instruction (file:line:col), not at the process', () => {
+    expect(() => parseDockerfile('FROM busybox\nRUN echo a\u0000b\n', { file: 'Dockerfile' })).toThrow(
+      /^the command contains a NUL byte, which no process argument can hold$/,
+    );
+    try {
+      parseDockerfile('FROM busybox\nRUN ["echo", "a\\u0000b"]\n', { file: 'Dockerfile' });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as UserError).format()).toBe('Dockerfile:2:1: the command contains a NUL byte, which no process argument can hold');
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { dumpAst, parseDockerfile, parseAst, ShellLex } from '../index.js';
 import { planBuild } from '../../plan/index.js';
 import { UserError } from '../../util/errors.js';
+import { lintText } from '../../lint/index.js';
 
 const FRAGMENTS = [
   'FROM ', 'RUN ', 'COPY ', 'ADD ', 'ARG ', 'ENV ', 'LABEL ', 'CMD ', 'ENTRYPOINT ', 'SHELL ', 'ONBUILD ',
@@ -41,6 +42,14 @@ describe('front end never throws anything but UserError', () => {
         onlyUserErrors(() => planBuild(parseDockerfile(text, { file: 'Dockerfile' }), { target: target ?? undefined, buildArgs: { a: '1' } }));
       }),
       { numRuns: 1500 },
+    );
+  });
+  it('lintText (the rules run on whatever parses; what does not is an InvalidDockerfile finding)', () => {
+    fc.assert(
+      fc.property(anyText, (text) => {
+        onlyUserErrors(() => lintText(text, { file: 'Dockerfile', buildArgs: { a: '1' } }));
+      }),
+      { numRuns: 1000 },
     );
   });
   it('ShellLex.processWord / processWords', () => {

@@ -1,6 +1,6 @@
 /** ShellLex beyond BuildKit's tables: pattern operators, env shapes, word splitting, raw modes. */
 import { describe, expect, it } from 'vitest';
-import { ShellLex, ShellExpansionError } from '../index.js';
+import { ShellLex, ShellExpansionError, MAX_WORD_LENGTH } from '../index.js';
 
 const lex = new ShellLex();
 const env = { P: '/usr/local/bin/tool.tar.gz', V: 'abcabc', E: '', S: 'a*b?c', W: ' x  y ' };
@@ -98,5 +98,33 @@ describe('parity with BuildKit expansion', () => {
       (w) => lex.processWord(w, e),
     );
     expect(got).toEqual(['X', 'X', 'aQ', 'a\\$$cabc', 'a\\$ca\\$c', '/usr/local/bin/tool.tar', '/usr/local/bin/tool', 'usr/local/bin/tool.tar.gz', 'tool.tar.gz', '_', '------', 'abcabc', 'acac']);
+  });
+});
+
+describe('hostile input', () => {
+  const nest = (n: number, inner: string) => {
+    let s = inner;
+    for (let i = 0; i < n; i++) s = `\${a:-${s}}`;
+    return s;
+  };
+  it('expands 10,000 nested ${a:-...} without a depth limit (BuildKit builds it)', () => {
+    expect(lex.processWord(nest(10_000, 'x'), {})).toBe('x');
+    expect(lex.processWord(`"${nest(10_000, '"$V"')}"`, env)).toBe('abcabc');
+    expect(lex.processWords(nest(10_000, 'p q'), {})).toEqual(['p', 'q']);
+  });
+  it('reports a missing } at any depth as BuildKit does', () => {
+    expect(() => lex.processWord(nest(10_000, 'x').slice(0, -1), {})).toThrow("syntax error: missing '}'");
+    expect(() => lex.processWord('${a/${b:-x}', {})).toThrow("syntax error: missing '/' in ${}");
+  });
+  it('refuses an expansion longer than the maximum word length with a one-line error', () => {
+    const big = { A: 'x'.repeat(MAX_WORD_LENGTH / 2 + 1) };
+    expect(lex.processWord('$A', big)).toHaveLength(MAX_WORD_LENGTH / 2 + 1);
+    expect(() => lex.processWord('$A$A', big)).toThrow(`expanded word exceeds the maximum length of ${MAX_WORD_LENGTH} characters`);
+    expect(() => lex.processWord('"${B:-$A$A}"', big)).toThrow('exceeds the maximum length');
+    try {
+      lex.processWord('$A$A', big);
+    } catch (e) {
+      expect((e as Error).message.length).toBeLessThan(300);
+    }
   });
 });

@@ -14,11 +14,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { hostPlatform, loadImages, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from '../../image/index.js';
 import { parsePlatform, pull, formatPlatform } from '../../registry/index.js';
 import { Store } from '../../store/index.js';
+import { readTextBounded } from '../../util/readfile.js';
 import { UserError } from '../../util/errors.js';
 import {
   attributionAnnotations,
@@ -172,8 +173,9 @@ export async function buildWithBuildKit(opts: BuildOptions, raw: RawBuildFlags, 
     } else {
       dockerfile = opts.dockerfile ? resolvePath(opts.dockerfile) : join(contextDir, 'Dockerfile');
       try {
-        text = await readFile(dockerfile, 'utf8');
-      } catch {
+        text = readTextBounded(dockerfile, 'Dockerfile');
+      } catch (e) {
+        if (e instanceof UserError) throw new UserError(`ERROR: failed to solve: ${e.message}`);
         throw new UserError(`ERROR: failed to solve: failed to read dockerfile: open ${dockerfile}: no such file or directory`);
       }
     }

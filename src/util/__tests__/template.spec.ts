@@ -237,3 +237,21 @@ describe('filters', () => {
     expect(() => parseUntil('x', now)).toThrow('failed to parse value as time or duration: "x"');
   });
 });
+
+describe('hostile formats and patterns', () => {
+  it('a 5,000-deep template is a one-line parse error, 900 levels still render', () => {
+    const deep = (n: number) => `${'{{if true}}'.repeat(n)}x${'{{end}}'.repeat(n)}`;
+    expect(() => renderFormat(deep(5000), IMAGES, HEADER)).toThrow(/^template parsing error: template: :1: exceeded maximum template depth \(1000\)$/);
+    expect(() => renderFormat(`{{${'('.repeat(5000)}1${')'.repeat(5000)}}}`, IMAGES, HEADER)).toThrow('exceeded maximum template depth');
+    expect(() => renderFormat(`{{if false}}${'{{else if false}}'.repeat(5000)}{{end}}`, IMAGES, HEADER)).toThrow('exceeded maximum template depth');
+    expect(renderFormat(deep(900), IMAGES, HEADER)).toBe('x\nx\nx\n');
+  });
+  it('a 40,000-character reference pattern matches as a pattern (no RegExp size limit)', () => {
+    expect(pathMatch('a'.repeat(40_000), 'busybox')).toBe(false);
+    expect(pathMatch(`${'a'.repeat(200)}*`, 'a'.repeat(250))).toBe(true);
+    expect(pathMatch(`${'*'.repeat(5000)}x`, 'busybox')).toBe(true);
+    expect(pathMatch('[^a]usybox', 'busybox')).toBe(true);
+    expect(pathMatch('[a-c]usybox', 'busybox')).toBe(true);
+    expect(pathMatch('[c-d]usybox', 'busybox')).toBe(false);
+  });
+});

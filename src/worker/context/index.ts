@@ -31,6 +31,7 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { resolveInRoot } from '../../util/fspath.js';
+import { readTextBounded } from '../../util/readfile.js';
 import { ContextMetaCache } from './metacache.js';
 import { decide, expandSources, hasWildcards, isGitUrl, isUrl, patternMatcher, resolveGitCommit, type PathMatcher, type SourceJob } from '../fileops/index.js';
 
@@ -112,8 +113,9 @@ function goClean(p: string): string {
 
 function tryRead(p: string): string | undefined {
   try {
-    return readFileSync(p, 'utf8');
-  } catch {
+    return readTextBounded(p, '.dockerignore');
+  } catch (e) {
+    if (e instanceof UserError) throw e; // too large
     return undefined;
   }
 }
@@ -153,7 +155,7 @@ export async function loadContext(dir: string, opts: LoadContextOptions = {}): P
     if (!tryStat(posix.dirname(p))) throw new UserError(`resolve : lstat ${posix.dirname(p)}: no such file or directory`);
     if (!st) throw new UserError(`failed to read dockerfile: open ${posix.basename(p)}: no such file or directory`);
     if (st.isDirectory()) throw new UserError(`failed to read dockerfile: read ${posix.basename(p)}: is a directory`);
-    dockerfile = { text: readFileSync(p, 'utf8'), path: p, name };
+    dockerfile = { text: readTextBounded(p, 'Dockerfile'), path: p, name };
   }
 
   let ignoreText: string | undefined;
