@@ -72,7 +72,7 @@ export const RPM_DBS = ['var/lib/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/rpmdb.
 
 /** Binary files the package readers want as bytes (rpm databases), with the most bytes worth keeping. */
 export function packageBytesLimit(path: string): number {
-  return RPM_DBS.includes(path) ? 256 << 20 : -1;
+  return RPM_DBS.includes(path) || (path.endsWith('.sqlite-wal') && RPM_DBS.includes(path.slice(0, -4))) ? 256 << 20 : -1;
 }
 
 export interface LayerOrigin {
@@ -373,14 +373,14 @@ function apkStanzas(text: string): Array<{ name: string; version: string; arch: 
 
 const rpmVersion = (p: RpmPackage): string => `${p.epoch !== undefined ? `${p.epoch}:` : ''}${p.version}-${p.release}`;
 
-/** A layer's rpm database (the first of RPM_DBS it wrote), read; a note when it cannot be. */
-function rpmDb(entry: LayerEntry, path: string, notes: string[]): RpmPackage[] | undefined {
+/** An rpm database (with the sqlite write-ahead log beside it, if any), read; a note when it cannot be. */
+function rpmDb(entry: LayerEntry, wal: LayerEntry | undefined, path: string, notes: string[]): RpmPackage[] | undefined {
   if (!entry.data) {
     notes.push(`rpm database /${path} (${entry.size} bytes) is too large to read`);
     return undefined;
   }
   try {
-    return readRpmDb(entry.data);
+    return readRpmDb(entry.data, wal?.data);
   } catch (e) {
     if (!(e instanceof RpmDbError)) throw e;
     notes.push(`rpm database /${path} could not be read: ${e.message}`);
@@ -391,13 +391,15 @@ function rpmDb(entry: LayerEntry, path: string, notes: string[]): RpmPackage[] |
 function rpmPackages(img: ImageModel, tree: MergedTree, notes: string[], owned: Map<string, Package>): Package[] {
   const dbPath = RPM_DBS.find((p) => tree.nodes.get(p)?.entry.type === 'file');
   if (!dbPath) return [];
-  const final = rpmDb(tree.nodes.get(dbPath)?.entry as LayerEntry, dbPath, notes);
+  const walOf = (entries: Iterable<LayerEntry>): LayerEntry | undefined => [...entries].find((e) => e.path === `${dbPath}-wal` && e.type === 'file');
+  const finalWal = tree.nodes.get(`${dbPath}-wal`)?.entry;
+  const final = rpmDb(tree.nodes.get(dbPath)?.entry as LayerEntry, finalWal?.type === 'file' ? finalWal : undefined, dbPath, notes);
   if (!final) return [];
   // the database as each layer left it: a package's layer is the first one listing its final version
   const installedIn = new Map<string, number>();
   let prev = new Map<string, string>();
   for (const { layer, entry } of layerContents(img, (p) => p === dbPath)) {
-    const now = new Map((rpmDb(entry, dbPath, []) ?? []).map((p) => [`${p.name}.${p.arch}`, rpmVersion(p)]));
+    const now = new Map((rpmDb(entry, walOf(img.layers[layer].entries), dbPath, []) ?? []).map((p) => [`${p.name}.${p.arch}`, rpmVersion(p)]));
     for (const [k, v] of now) if (prev.get(k) !== v) installedIn.set(k, layer);
     prev = now;
   }

@@ -6,8 +6,9 @@
  * - sqlite (rpm >= 4.16, `/var/lib/rpm/rpmdb.sqlite`): the `Packages` table (`hnum INTEGER PRIMARY
  *   KEY, blob BLOB`). The reader walks sqlite's file format: the schema table on page 1 gives the
  *   table's root page, then the table b-tree (interior pages 0x05, leaf pages 0x0d) and each row's
- *   record, following overflow pages for blobs larger than a page. A `-wal` file beside it is not
- *   replayed (rpm checkpoints it when it closes the database).
+ *   record, following overflow pages for blobs larger than a page. A `-wal` file beside it (what a
+ *   writer had not checkpointed yet) is applied: its frames up to the last commit whose salts and
+ *   running checksums hold replace the pages they name, as sqlite reads them.
  * - Berkeley DB hash (rpm < 4.16, `/var/lib/rpm/Packages`): every hash page's values (odd items),
  *   inline or, as header blobs always are but the smallest, on a chain of overflow pages. Byte order
  *   from the metadata page's magic.
@@ -44,11 +45,11 @@ export function rpmDbFormat(b: Uint8Array): RpmDbFormat | undefined {
   return undefined;
 }
 
-/** Every package header of an rpm database (any backend). Throws RpmDbError on a file it cannot read. */
-export function readRpmDb(b: Uint8Array): RpmPackage[] {
+/** Every package header of an rpm database (any backend; `wal`: sqlite's write-ahead log beside it). Throws RpmDbError on a file it cannot read. */
+export function readRpmDb(b: Uint8Array, wal?: Uint8Array): RpmPackage[] {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const format = rpmDbFormat(buf);
-  const blobs = format === 'sqlite' ? sqliteTable(buf, 'Packages').map((row) => row[1]).filter((v): v is Buffer => Buffer.isBuffer(v)) : format === 'bdb' ? bdbHashValues(buf) : format === 'ndb' ? ndbBlobs(buf) : undefined;
+  const blobs = format === 'sqlite' ? sqliteTable(buf, 'Packages', wal && Buffer.from(wal.buffer, wal.byteOffset, wal.byteLength)).map((row) => row[1]).filter((v): v is Buffer => Buffer.isBuffer(v)) : format === 'bdb' ? bdbHashValues(buf) : format === 'ndb' ? ndbBlobs(buf) : undefined;
   if (!blobs) throw new RpmDbError('not an rpm database (sqlite, Berkeley DB hash or ndb)');
   const out: RpmPackage[] = [];
   for (const blob of blobs) {
@@ -168,16 +169,55 @@ function sqliteRecord(p: Buffer): Cell[] {
   return out;
 }
 
+/**
+ * The committed pages of a write-ahead log: page number → page. A frame counts when its salts are the
+ * header's and its running checksum (sqlite's: two 32-bit sums over 8-byte words, byte order from
+ * the magic) holds; only frames up to the last commit frame (non-zero database size) apply.
+ */
+export function sqliteWalPages(wal: Buffer, pageSize: number): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  if (wal.length < 32) return out;
+  const magic = wal.readUInt32BE(0);
+  if ((magic & 0xfffffffe) !== 0x377f0682 || wal.readUInt32BE(8) !== pageSize) return out;
+  const be = (magic & 1) === 1;
+  let s0 = 0;
+  let s1 = 0;
+  const sum = (b: Buffer, from: number, to: number): void => {
+    for (let i = from; i < to; i += 8) {
+      s0 = (s0 + (be ? b.readUInt32BE(i) : b.readUInt32LE(i)) + s1) >>> 0;
+      s1 = (s1 + (be ? b.readUInt32BE(i + 4) : b.readUInt32LE(i + 4)) + s0) >>> 0;
+    }
+  };
+  sum(wal, 0, 24);
+  if (s0 !== wal.readUInt32BE(24) || s1 !== wal.readUInt32BE(28)) return out;
+  const pending = new Map<number, Buffer>();
+  for (let f = 32; f + 24 + pageSize <= wal.length; f += 24 + pageSize) {
+    if (wal.readUInt32BE(f + 8) !== wal.readUInt32BE(16) || wal.readUInt32BE(f + 12) !== wal.readUInt32BE(20)) break;
+    sum(wal, f, f + 8);
+    sum(wal, f + 24, f + 24 + pageSize);
+    if (s0 !== wal.readUInt32BE(f + 16) || s1 !== wal.readUInt32BE(f + 20)) break;
+    pending.set(wal.readUInt32BE(f), wal.subarray(f + 24, f + 24 + pageSize));
+    if (wal.readUInt32BE(f + 4) !== 0) {
+      for (const [n, pg] of pending) out.set(n, pg);
+      pending.clear();
+    }
+  }
+  return out;
+}
+
 /** The rows of a table, in rowid order, each as its column values (an INTEGER PRIMARY KEY column reads as null, as sqlite stores it). */
-export function sqliteTable(file: Buffer, table: string): Cell[][] {
+export function sqliteTable(file: Buffer, table: string, wal?: Buffer): Cell[][] {
   if (file.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw new RpmDbError('not an sqlite database');
   const raw = file.readUInt16BE(16);
   const pageSize = raw === 1 ? 65536 : raw;
   const usable = pageSize - file[20];
   if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) throw new RpmDbError('sqlite: bad page size');
-  const pages = Math.floor(file.length / pageSize);
+  const logged = wal ? sqliteWalPages(wal, pageSize) : new Map<number, Buffer>();
+  const pages = Math.max(Math.floor(file.length / pageSize), ...logged.keys());
   const page = (n: number): Buffer => {
-    if (n < 1 || n > pages) throw new RpmDbError(`sqlite: page ${n} is past the end of the file`);
+    const w = logged.get(n);
+    if (w) return w;
+    if (n < 1 || n * pageSize > file.length) throw new RpmDbError(`sqlite: page ${n} is past the end of the file`);
     return file.subarray((n - 1) * pageSize, n * pageSize);
   };
   const rows = (root: number): Cell[][] => {

@@ -3,7 +3,7 @@
  * db5.3_load (test/fixtures/rpm/make.sh) and `expected.txt` is what `rpm -qa` printed for them. ndb
  * has no writer on Debian, so its file is laid out here from rpm's lib/backend/ndb/rpmpkg.c (a
  * 32-byte `RpmP` header, 16-byte `Slot`s, `BlbS`...`BlbE` blobs in 16-byte blocks, little-endian)
- * around the real header blobs of the sqlite fixture.
+ * around the real header blobs of the sqlite fixture. The WAL pair is sqlite's own (wal.sh).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,6 +65,18 @@ describe('rpm databases', () => {
     const db = ndbFrom(blobs);
     expect(rpmDbFormat(db)).toBe('ndb');
     expect(readRpmDb(db).map(line).sort()).toEqual(expected);
+  });
+
+  it('sqlite write-ahead log: committed frames apply, a frame with a bad checksum ends the log', () => {
+    const db = fixture('wal.rpmdb.sqlite.gz');
+    const wal = fixture('wal.rpmdb.sqlite-wal.gz');
+    const names = (w?: Buffer) => readRpmDb(db, w).map((p) => p.name);
+    expect(names()).toContain('sc-hello'); // the file alone: before the erase
+    expect(names(wal)).toHaveLength(14);
+    expect(names(wal)).not.toContain('sc-hello');
+    const bad = Buffer.from(wal);
+    bad[32 + 24 + 100] ^= 0xff; // in the first frame's page
+    expect(names(bad)).toHaveLength(15);
   });
 
   it('a damaged database is a clear error, not a crash', () => {
