@@ -175,3 +175,76 @@ describe("dive's CI gate", () => {
     expect(y.stderr).toMatch(/\.dive-ci:2:3: failed to unmarshal CI config file \.dive-ci/);
   });
 });
+
+/**
+ * dive's own test image (wagoodman/dive `.data/Dockerfile.test-image`, saved by dive as
+ * `.data/test-docker-image.tar`, a binary this repository does not carry). dive's test
+ * (`dive/image/docker/image_test.go`) expects: efficiency 0.9844212134184309, sizeBytes 1220598,
+ * userSizeBytes 66237, wastedBytes 32025, wastedUserPercent 0.4834911001404049.
+ *
+ * Those numbers follow from three sizes: the base layer B = 1220598 - 66237 = 1154361 bytes, the
+ * README added as /somefile.txt (R) and the `.scripts/` directory (S). Walking the Dockerfile with
+ * dive's rules: the user layers hold 10R + S = 66237 bytes; /root/example/somefile1.txt (cp, chmod:
+ * 2R), /root/example/somefile3.txt (cp R, then the file whiteout of `mv`: 0) and /root/saved.txt
+ * (mv R, chmod R) are the paths seen twice, so wasted = 5R = 32025: R = 6405, S = 2187. Summed over
+ * every leaf, cumulative = B + 12R + S (the `rm -rf /root/example` whiteout counts the deleted 2R)
+ * and smallest = B + 9R + S, so efficiency = (B + 59832) / (B + 79047).
+ *
+ * The image is rebuilt here from the same Dockerfile, with a README of R bytes and `.scripts/` of S
+ * bytes, on the local busybox (whose base layer is not dive's 1154361 bytes). So the user-layer
+ * numbers must be dive's exactly, and the efficiency must be the same formula over our base layer;
+ * with dive's base layer size put back, it is dive's 0.9844212134184309 to the last digit.
+ */
+describe("dive's own test image", () => {
+  const R = 6405;
+  const S = 2187;
+  const DIVE = { efficiency: 0.9844212134184309, sizeBytes: 1220598, userSizeBytes: 66237, wastedBytes: 32025, userWastedPercent: 0.4834911001404049 };
+  const DOCKERFILE = `FROM busybox:latest
+ADD README.md /somefile.txt
+RUN mkdir -p /root/example/really/nested
+RUN cp /somefile.txt /root/example/somefile1.txt
+RUN chmod 444 /root/example/somefile1.txt
+RUN cp /somefile.txt /root/example/somefile2.txt
+RUN cp /somefile.txt /root/example/somefile3.txt
+RUN mv /root/example/somefile3.txt /root/saved.txt
+RUN cp /root/saved.txt /root/.saved.txt
+RUN rm -rf /root/example/
+ADD .scripts/ /root/.data/
+RUN cp /root/saved.txt /tmp/saved.again1.txt
+RUN cp /root/saved.txt /root/.data/saved.again2.txt
+RUN chmod +x /root/saved.txt
+`;
+  it('user-layer numbers are dive\'s exactly; efficiency is dive\'s formula over the local base and dive\'s value over dive\'s base', async () => {
+    const text = (n: number, seed: string) => seed.repeat(Math.ceil(n / seed.length)).slice(0, n);
+    const ctxDir = context({
+      Dockerfile: DOCKERFILE,
+      'README.md': text(R, 'dive test image readme\n'),
+      '.scripts/build.sh': text(1187, '#!/bin/sh\necho build\n'),
+      '.scripts/test.sh': text(S - 1187, '#!/bin/sh\necho test\n'),
+    });
+    await buildOk(root, ctxDir, ['-t', 'dive-test-image:latest']);
+    const got = JSON.parse((await cli(['analyze', 'dive-test-image', '--format', 'json'], { root })).stdout) as {
+      efficiency: number; wastedBytes: number; userWastedPercent: number;
+      dive: { sizeBytes: number; userSizeBytes: number; layerSizes: number[]; inefficiencies: Array<{ path: string; count: number; cumulativeSize: number }> };
+    };
+    expect(got.dive.userSizeBytes).toBe(DIVE.userSizeBytes);
+    expect(got.wastedBytes).toBe(DIVE.wastedBytes);
+    expect(got.userWastedPercent).toBe(DIVE.userWastedPercent);
+    // (each RUN layer here also lists /etc, an empty directory, as a leaf: 0 bytes, no effect on the numbers)
+    expect(got.dive.inefficiencies.filter((i) => i.cumulativeSize > 0).map((i) => `${i.path} ${i.count} ${i.cumulativeSize}`).sort()).toEqual(
+      ['/root/example/somefile1.txt 2 12810', '/root/example/somefile3.txt 2 6405', '/root/saved.txt 2 12810'],
+    );
+    const B = got.dive.layerSizes[0];
+    expect(got.dive.sizeBytes).toBe(B + DIVE.userSizeBytes);
+    const eff = (base: number) => (base + 9 * R + S) / (base + 12 * R + S);
+    expect(eff(DIVE.sizeBytes - DIVE.userSizeBytes)).toBe(DIVE.efficiency);
+    expect(got.efficiency).toBe(eff(B));
+    // and the independent walk of the saved layers agrees
+    const dir = tmp('sc-dive-test-image-');
+    await cli(['save', '-o', join(dir, 'img.tar'), 'dive-test-image:latest'], { root });
+    execFileSync('tar', ['-xf', join(dir, 'img.tar'), '-C', dir]);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
+    const want = diveByHand(manifest[0].Layers.map((l) => listLayer(join(dir, l))));
+    expect(got.efficiency).toBe(want.efficiency);
+  }, 300_000);
+});

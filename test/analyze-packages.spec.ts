@@ -104,8 +104,8 @@ describe.skipIf(!isRoot || !hasDebootstrap)('analyze: apt-installed nodejs + npm
 
   it('text output names the packages with their sizes', async () => {
     const t = (await cli(['analyze', 'fruit-apt:single'], { root, timeoutMs: 300_000 })).stdout;
-    expect(t).toMatch(/^deb\s+npm\s+9\.\S+\s+\S+B\s+1\s+stage-0\s+package-manager\s+RUN apt-get/m);
-    expect(t).toMatch(/^deb\s+node-gyp\s+\S+\s+\S+B\s+1\s+stage-0\s+build-tool/m);
+    expect(t).toMatch(/^deb\s+npm\s+9\.\S+\s+all\s+\S+B\s+1\s+stage-0\s+package-manager\s+RUN apt-get/m);
+    expect(t).toMatch(/^deb\s+node-gyp\s+\S+\s+all\s+\S+B\s+1\s+stage-0\s+build-tool/m);
     expect(t).toMatch(/package-manager\s+npm \(deb 9\./);
   });
 

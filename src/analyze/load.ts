@@ -12,6 +12,7 @@ import { storeSource, type ImageSource } from '../source/index.js';
 import { attributionFromAnnotations } from '../solver/attribution.js';
 import { GoBuildInfoScanner } from './goinfo.js';
 import { wantsContent } from './leaks.js';
+import { packageBytesLimit } from './packages.js';
 import type { ImageModel, LayerEntry, LayerModel } from './model.js';
 
 /** One layer blob → its entries. */
@@ -25,15 +26,17 @@ async function layerEntries(blob: AsyncIterable<Buffer>): Promise<LayerEntry[]> 
     if (e.type === 'file') {
       const h = createHash('sha256');
       const keep = wantsContent(path, e.size);
+      const keepBytes = e.size <= packageBytesLimit(path);
       const go = (e.mode & 0o111) !== 0 && e.size > 1024 ? new GoBuildInfoScanner() : undefined;
       const chunks: Buffer[] = [];
       for await (const c of e.body) {
         h.update(c);
-        if (keep) chunks.push(c);
+        if (keep || keepBytes) chunks.push(c);
         go?.push(c);
       }
       entry.sha256 = h.digest('hex');
       if (keep) entry.content = Buffer.concat(chunks).toString('utf8');
+      if (keepBytes) entry.data = Buffer.concat(chunks);
       const bi = go?.result();
       if (bi !== undefined) entry.goBuildInfo = bi;
     }

@@ -23,6 +23,8 @@ export interface LayerEntry {
   content?: string;
   /** Go build info blob of an ELF executable (see goinfo.ts), latin1. */
   goBuildInfo?: string;
+  /** The bytes of a binary package database (rpm's sqlite / Berkeley DB / ndb, see rpmdb.ts). */
+  data?: Buffer;
 }
 
 /** Where a layer came from, as recorded by `stagecraft build` (one definition: the solver's). */

@@ -1,29 +1,32 @@
 /**
  * Installed packages of an image, read from the package databases the layers carry: dpkg (`status`,
- * `status.d/*`, `info/*.list` for owned files), apk (`lib/apk/db/installed`), npm (every
+ * `status.d/*`, `info/*.list` for owned files), apk (`lib/apk/db/installed`), rpm (sqlite, Berkeley
+ * DB or ndb database, read by `rpmdb.ts`; owned files from each header), npm (every
  * `node_modules/<name>/package.json`; dev flags from the app's lockfile), pip (`*.dist-info`:
- * METADATA, RECORD) and Go build info embedded in binaries. rpm databases (sqlite / Berkeley DB /
- * ndb) are only detected: reading them needs an sqlite and rpm-header reader this module does not
- * have, and a note says so.
+ * METADATA, RECORD) and Go build info embedded in binaries (`goinfo.ts`).
  *
  * Each package gets its size (the bytes of its files that are visible in the final tree; for a deb or
  * apk without a file list, the size its database records), and the layer that installed it: for
- * dpkg/apk the first layer whose database lists it at its current version (each layer rewrites the
+ * dpkg/apk/rpm the first layer whose database lists it at its current version (each layer rewrites the
  * database), for the others the layer that wrote most of its visible bytes. In: image model + merged
  * tree. Out: `PackageReport`. Pure.
  */
 import { parseGoBuildInfo } from './goinfo.js';
+import { readRpmDb, RpmDbError, type RpmPackage } from './rpmdb.js';
 import type { ImageModel, LayerEntry, LayerModel } from './model.js';
 import type { MergedTree } from './tree.js';
 
-export type Ecosystem = 'deb' | 'apk' | 'npm' | 'pip' | 'go';
+export type Ecosystem = 'deb' | 'apk' | 'rpm' | 'npm' | 'pip' | 'go';
 /** Why a package is build-time baggage (see `toolKind`). */
 export type ToolKind = 'compiler' | 'build-tool' | 'package-manager' | 'headers';
 
 export interface Package {
   ecosystem: Ecosystem;
   name: string;
+  /** rpm: `[epoch:]version-release`, as `rpm -q` prints it. */
   version: string;
+  /** deb, apk, rpm: the architecture the database records (`noarch`, `all`, `x86_64`...). */
+  arch?: string;
   /** Bytes of its files in the final image (or the size its database records when it lists no files). */
   bytes: number;
   files: number;
@@ -62,6 +65,14 @@ export function packageContentLimit(path: string): number {
   if (base === 'package-lock.json' || base === '.package-lock.json' || base === 'npm-shrinkwrap.json') return 64 << 20;
   if (/\.dist-info\/(METADATA|RECORD)$/.test(path)) return 8 << 20;
   return 0;
+}
+
+/** Where rpm keeps its database (rpm >= 4.16 sqlite, SUSE's ndb, rpm < 4.16 Berkeley DB), the first found wins. */
+export const RPM_DBS = ['var/lib/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/Packages.db', 'var/lib/rpm/Packages.db', 'var/lib/rpm/Packages', 'usr/lib/sysimage/rpm/Packages'];
+
+/** Binary files the package readers want as bytes (rpm databases), with the most bytes worth keeping. */
+export function packageBytesLimit(path: string): number {
+  return RPM_DBS.includes(path) || (path.endsWith('.sqlite-wal') && RPM_DBS.includes(path.slice(0, -4))) ? 256 << 20 : -1;
 }
 
 export interface LayerOrigin {
@@ -111,6 +122,9 @@ const TOOL_RULES: Array<[Ecosystem | '*', RegExp, ToolKind]> = [
   ['*', /^(npm|yarn|yarnpkg|pnpm|corepack|python3-pip|python-pip|pip|pip3|pipenv|poetry|python3-wheel|python3-setuptools|setuptools|wheel|composer|bundler)$/, 'package-manager'],
   ['deb', /^(libc6-dev|linux-libc-dev|libc-dev-bin|libcrypt-dev|libnsl-dev|libtirpc-dev|rpcsvc-proto|libnode-dev|libssl-dev|libuv1-dev|zlib1g-dev|libexpat1-dev|libpython3[\d.]*-dev|python3[\d.]*-dev|libjs-.*|[a-z0-9.+-]+-dev)$/, 'headers'],
   ['apk', /^(musl-dev|linux-headers|libc-dev|[a-z0-9.+-]+-dev)$/, 'headers'],
+  ['rpm', /^(gcc-c\+\+|gcc-gfortran|gcc-plugin-annobin|annobin-plugin-gcc|cpp|libasan\d*|libubsan\d*)$/, 'compiler'],
+  ['rpm', /^(rpm-build|redhat-rpm-config|ccache)$/, 'build-tool'],
+  ['rpm', /^(kernel-headers|glibc-headers|[a-z0-9.+_-]+-devel)$/, 'headers'],
 ];
 
 export function toolKind(ecosystem: Ecosystem, name: string): ToolKind | undefined {
@@ -253,6 +267,7 @@ function dpkgPackages(img: ImageModel, tree: MergedTree, notes: string[], owned:
       ecosystem: 'deb',
       name: p.name,
       version: p.version,
+      ...(p.arch ? { arch: p.arch } : {}),
       bytes: list?.entry.content !== undefined ? sum.bytes : p.installedSize,
       files: sum.files,
       path: sum.largest ? `/${sum.largest}` : '/var/lib/dpkg/status',
@@ -318,6 +333,7 @@ function apkPackages(img: ImageModel, tree: MergedTree, owned: Map<string, Packa
       ecosystem: 'apk' as const,
       name: s.name,
       version: s.version,
+      ...(s.arch ? { arch: s.arch } : {}),
       bytes: s.files.length ? sum.bytes : s.size,
       files: sum.files,
       path: sum.largest ? `/${sum.largest}` : '/lib/apk/db/installed',
@@ -329,11 +345,12 @@ function apkPackages(img: ImageModel, tree: MergedTree, owned: Map<string, Packa
   });
 }
 
-function apkStanzas(text: string): Array<{ name: string; version: string; size: number; files: string[] }> {
-  const out: Array<{ name: string; version: string; size: number; files: string[] }> = [];
+function apkStanzas(text: string): Array<{ name: string; version: string; arch: string; size: number; files: string[] }> {
+  const out: Array<{ name: string; version: string; arch: string; size: number; files: string[] }> = [];
   for (const block of text.split(/\n\s*\n/)) {
     let name = '';
     let version = '';
+    let arch = '';
     let size = 0;
     let dir = '';
     const files: string[] = [];
@@ -342,13 +359,68 @@ function apkStanzas(text: string): Array<{ name: string; version: string; size: 
       const v = line.slice(2);
       if (k === 'P:') name = v;
       else if (k === 'V:') version = v;
+      else if (k === 'A:') arch = v;
       else if (k === 'I:') size = Number(v) || 0;
       else if (k === 'F:') dir = v;
       else if (k === 'R:') files.push(dir ? `${dir}/${v}` : v);
     }
-    if (name) out.push({ name, version, size, files });
+    if (name) out.push({ name, version, arch, size, files });
   }
   return out;
+}
+
+// --- rpm ----------------------------------------------------------------------------------------
+
+const rpmVersion = (p: RpmPackage): string => `${p.epoch !== undefined ? `${p.epoch}:` : ''}${p.version}-${p.release}`;
+
+/** An rpm database (with the sqlite write-ahead log beside it, if any), read; a note when it cannot be. */
+function rpmDb(entry: LayerEntry, wal: LayerEntry | undefined, path: string, notes: string[]): RpmPackage[] | undefined {
+  if (!entry.data) {
+    notes.push(`rpm database /${path} (${entry.size} bytes) is too large to read`);
+    return undefined;
+  }
+  try {
+    return readRpmDb(entry.data, wal?.data);
+  } catch (e) {
+    if (!(e instanceof RpmDbError)) throw e;
+    notes.push(`rpm database /${path} could not be read: ${e.message}`);
+    return undefined;
+  }
+}
+
+function rpmPackages(img: ImageModel, tree: MergedTree, notes: string[], owned: Map<string, Package>): Package[] {
+  const dbPath = RPM_DBS.find((p) => tree.nodes.get(p)?.entry.type === 'file');
+  if (!dbPath) return [];
+  const walOf = (entries: Iterable<LayerEntry>): LayerEntry | undefined => [...entries].find((e) => e.path === `${dbPath}-wal` && e.type === 'file');
+  const finalWal = tree.nodes.get(`${dbPath}-wal`)?.entry;
+  const final = rpmDb(tree.nodes.get(dbPath)?.entry as LayerEntry, finalWal?.type === 'file' ? finalWal : undefined, dbPath, notes);
+  if (!final) return [];
+  // the database as each layer left it: a package's layer is the first one listing its final version
+  const installedIn = new Map<string, number>();
+  let prev = new Map<string, string>();
+  for (const { layer, entry } of layerContents(img, (p) => p === dbPath)) {
+    const now = new Map((rpmDb(entry, walOf(img.layers[layer].entries), dbPath, []) ?? []).map((p) => [`${p.name}.${p.arch}`, rpmVersion(p)]));
+    for (const [k, v] of now) if (prev.get(k) !== v) installedIn.set(k, layer);
+    prev = now;
+  }
+  const dbLayer = tree.nodes.get(dbPath)?.layer ?? 0;
+  return final.map((r) => {
+    const files = r.files.map((f) => f.replace(/^\/+/, ''));
+    const sum = sumFiles(tree, files);
+    const pkg: Package = {
+      ecosystem: 'rpm',
+      name: r.name,
+      version: rpmVersion(r),
+      ...(r.arch ? { arch: r.arch } : {}),
+      bytes: sum.files > 0 ? sum.bytes : r.size,
+      files: sum.files,
+      path: sum.largest ? `/${sum.largest}` : `/${dbPath}`,
+      ...layerOrigin(img, installedIn.get(`${r.name}.${r.arch}`) ?? dbLayer),
+      ...(toolKind('rpm', r.name) ? { tool: toolKind('rpm', r.name) } : {}),
+    };
+    for (const f of files) owned.set(f, pkg);
+    return pkg;
+  });
 }
 
 // --- npm ----------------------------------------------------------------------------------------
@@ -514,11 +586,8 @@ export function findPackages(img: ImageModel, tree: MergedTree): PackageReport {
   const notes: string[] = [];
   const apps = appDirs(img, tree);
   const owned = new Map<string, Package>();
-  const system = [...dpkgPackages(img, tree, notes, owned), ...apkPackages(img, tree, owned)];
+  const system = [...dpkgPackages(img, tree, notes, owned), ...apkPackages(img, tree, owned), ...rpmPackages(img, tree, notes, owned)];
   const packages = [...system, ...npmPackages(img, tree, apps, owned), ...pipPackages(img, tree), ...goPackages(img, tree)];
-  for (const db of ['var/lib/rpm/rpmdb.sqlite', 'var/lib/rpm/Packages', 'var/lib/rpm/Packages.db', 'usr/lib/sysimage/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/Packages.db']) {
-    if (tree.nodes.has(db)) notes.push(`rpm database /${db} found but not read: stagecraft has no reader for rpm's sqlite/Berkeley DB/ndb formats yet, so rpm packages are not listed`);
-  }
   packages.sort((a, b) => a.ecosystem.localeCompare(b.ecosystem) || a.name.localeCompare(b.name) || a.path.localeCompare(b.path));
   const index = new Map(packages.map((p, i) => [p, i]));
   const owners = new Map<string, number>();
@@ -538,9 +607,9 @@ export interface PackageChange {
   change: 'added' | 'removed' | 'changed';
 }
 
-/** Packages added, removed, or at another version in B compared with A (Go deps of a binary are keyed by binary). */
+/** Packages added, removed, or at another version in B compared with A (Go deps of a binary are keyed by binary, rpm packages by arch: multilib). */
 export function diffPackages(a: Package[], b: Package[]): PackageChange[] {
-  const key = (p: Package): string => `${p.ecosystem}\0${p.name}\0${p.ecosystem === 'npm' || p.ecosystem === 'pip' || p.ecosystem === 'go' ? p.path : ''}`;
+  const key = (p: Package): string => `${p.ecosystem}\0${p.name}\0${p.ecosystem === 'npm' || p.ecosystem === 'pip' || p.ecosystem === 'go' ? p.path : p.ecosystem === 'rpm' ? (p.arch ?? '') : ''}`;
   const group = (ps: Package[]): Map<string, Package> => new Map(ps.map((p) => [key(p), p]));
   const ma = group(a);
   const mb = group(b);

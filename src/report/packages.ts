@@ -26,7 +26,7 @@ export function renderPackages(r: PackageReport, userLayers: Set<number>, all = 
     out.push(`Packages${all ? '' : ' installed by the build'} (${shown.length}, ${humanSize(total)}):`);
     if (shown.length) {
       const rows = [...shown].sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
-      out.push(tabulate([['TYPE', 'NAME', 'VERSION', 'SIZE', 'LAYER', 'STAGE', 'NOTE', 'INSTRUCTION'], ...rows.map((p) => [p.ecosystem, p.name, trunc(p.version, 24), humanSize(p.bytes), String(p.layer), p.stage, flags(p), trunc(p.instruction, 60)])]).trimEnd());
+      out.push(tabulate([['TYPE', 'NAME', 'VERSION', 'ARCH', 'SIZE', 'LAYER', 'STAGE', 'NOTE', 'INSTRUCTION'], ...rows.map((p) => [p.ecosystem, p.name, trunc(p.version, 24), p.arch ?? '', humanSize(p.bytes), String(p.layer), p.stage, flags(p), trunc(p.instruction, 60)])]).trimEnd());
     }
     if (rest.length) {
       const counts = new Map<string, number>();

@@ -3,6 +3,7 @@ import { findLeaks } from '../leaks.js';
 import type { Attribution, ImageModel, LayerEntry, LayerModel } from '../model.js';
 import { diffPackages, findPackages } from '../packages.js';
 import { GoBuildInfoScanner, parseGoBuildInfo } from '../goinfo.js';
+import { oldGoElf } from '../../../test/helpers/go-elf.js';
 import { mergeLayers } from '../tree.js';
 
 const f = (path: string, size: number, content?: string): LayerEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: content !== undefined && size < 0 ? content.length : size, content });
@@ -80,7 +81,7 @@ describe('packages', () => {
   it('Go build info: found while a binary streams by, split across chunks', () => {
     const mod = 'path\texample.com/app\nmod\texample.com/app\tv1.2.3\th1:abc=\ndep\tgolang.org/x/sys\tv0.1.0\th1:def=\n';
     const sentinel = '0123456789abcdef';
-    const body = Buffer.concat([Buffer.from([0x7f]), Buffer.from('ELF'), Buffer.alloc(5000, 1), Buffer.from('\xff Go buildinf:', 'latin1'), Buffer.from([8, 2]), Buffer.alloc(16), Buffer.from([8]), Buffer.from('go1.22.1'), Buffer.from([sentinel.length * 2 + mod.length]), Buffer.from(sentinel + mod + sentinel), Buffer.alloc(3000)]);
+    const body = Buffer.concat([Buffer.from([0x7f]), Buffer.from('ELF'), Buffer.alloc(5004, 1), Buffer.from('\xff Go buildinf:', 'latin1'), Buffer.from([8, 2]), Buffer.alloc(16), Buffer.from([8]), Buffer.from('go1.22.1'), Buffer.from([sentinel.length * 2 + mod.length]), Buffer.from(sentinel + mod + sentinel), Buffer.alloc(3000)]);
     const s = new GoBuildInfoScanner();
     for (let i = 0; i < body.length; i += 997) s.push(body.subarray(i, i + 997));
     const bi = parseGoBuildInfo(s.result() as string);
@@ -88,5 +89,24 @@ describe('packages', () => {
     const notElf = new GoBuildInfoScanner();
     notElf.push(Buffer.from('#!/bin/sh\n\xff Go buildinf:', 'latin1'));
     expect(notElf.result()).toBeUndefined();
+  });
+
+  it('Go build info before Go 1.18: the header\'s pointers resolved through the ELF segments (64-bit LE, 32-bit BE)', () => {
+    const mod = 'path\texample.com/old\nmod\texample.com/old\tv0.9.0\th1:abc=\ndep\tgithub.com/pkg/errors\tv0.9.1\th1:def=\ndep\tgolang.org/x/text\tv0.3.0\n=>\t../text\t\n';
+    const want = { goVersion: 'go1.16.15', path: 'example.com/old', main: { path: 'example.com/old', version: 'v0.9.0' }, deps: [{ path: 'github.com/pkg/errors', version: 'v0.9.1' }, { path: 'golang.org/x/text', version: 'v0.3.0 => ../text' }] };
+    for (const [is64, bigEndian] of [[true, false], [false, true]]) {
+      const body = oldGoElf({ is64, bigEndian, version: 'go1.16.15', mod });
+      for (const step of [997, 65536]) {
+        const s = new GoBuildInfoScanner();
+        for (let i = 0; i < body.length; i += step) s.push(body.subarray(i, i + step));
+        expect(parseGoBuildInfo(s.result() as string), `${is64 ? 64 : 32}-bit ${bigEndian ? 'BE' : 'LE'}, chunks of ${step}`).toEqual(want);
+      }
+    }
+    // without the Go note the file is not kept: the old form is recognised, not resolved
+    const noNote = oldGoElf({ is64: true, bigEndian: false, version: 'go1.16.15', mod });
+    noNote.write('Xx', 0x100 + 12, 'latin1');
+    const s = new GoBuildInfoScanner();
+    s.push(noNote);
+    expect(parseGoBuildInfo(s.result() as string)).toEqual({ goVersion: 'unknown (Go < 1.18, build info not resolved)', path: '', deps: [] });
   });
 });
