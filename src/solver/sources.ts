@@ -17,7 +17,7 @@ import { UserError } from '../util/errors.js';
 import { digestOf } from './cachekey.js';
 import type { CopyAction } from './dispatch.js';
 import * as deps from './deps.js';
-import { resolveStageRef, stageLabel } from './frontend.js';
+import { resolveStageRef, stageLabel } from '../plan/index.js';
 import type { BuildOptions, NamedContext } from './options.js';
 import type { ProgressSink } from './progress.js';
 import { errMsg, type LayerRec, type WaitStage } from './results.js';
@@ -155,10 +155,10 @@ export class Sources {
       const dir = resolvePath(named.path);
       return { digest: digestOf({ dir: await deps.dirDigest(dir) }), fromContext: true, label: from, open: async () => ({ root: dir, release: noRelease }) };
     }
-    const idx = named ? undefined : resolveStageRef(this.h.plan, from, stage);
+    const idx = named ? undefined : resolveStageRef(this.h.plan.stages, from, stage);
     if (idx !== undefined) {
       const r = await wait(idx);
-      return this.layers(r.layers, r.key, numeric ? from : stageLabel(this.h.plan, idx), r.snapshots);
+      return this.layers(r.layers, r.key, numeric ? from : stageLabel(this.h.plan.stages, idx), r.snapshots);
     }
     const img = named?.kind === 'oci' ? await deps.loadOciLayout(this.h.store, named.path, named.ref) : await this.image(named?.kind === 'image' ? named.ref : from);
     const ls = img.manifest.layers.map((d, j) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[j] as string }));
