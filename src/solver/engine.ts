@@ -262,6 +262,7 @@ class Builder {
       ok = true;
     } finally {
       this.context.meta?.save(); // the digests of context files hashed so far, for the next build
+      this.sources.saveContextCaches();
       // after a failure the original error wins over one from finishing the layers
       const fe = await this.finishLayers().then(() => undefined, (e: unknown) => e ?? new Error('layer write failed'));
       if (ok && fe) throw fe;
