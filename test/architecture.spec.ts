@@ -2,7 +2,8 @@
  * The architecture's rules of the house, checked on every run: no import cycle between modules or
  * between top-level folders (scripts/import-cycles.mjs, TypeScript's own import reader), and one
  * home per concept for the helpers that used to have several (Go %q quoting, RUN --mount parsing,
- * the OCI tarball writer).
+ * the OCI tarball writer, the platform parser, the stage resolver, the context hasher), and a store
+ * that knows no container record.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,5 +44,18 @@ describe('architecture', () => {
     expect(grepSrc('type=(bind|cache|secret)').filter((l) => !l.startsWith('src/dockerfile/') && /RegExp|\/\(\^\|,\)/.test(l))).toEqual([]);
     // tar entries are written only by the image format code (layers, archives), never by the solver
     expect(grepSrc('encodeHeader\\(').filter((l) => !l.startsWith('src/image/'))).toEqual([]);
+  });
+
+  it('keeps one platform parser, one stage resolver and one context hasher; store/ reads no container record', () => {
+    const files = (pattern: string) => grepSrc(pattern).map((l) => l.split(':')[0]);
+    expect(files('function parsePlatform\\(')).toEqual(['src/reference/platform.ts']);
+    // stage names and indexes are resolved (and their ordering error worded) in plan/stages.ts only
+    expect(files('needs to be defined before current stage')).toEqual(['src/plan/stages.ts']);
+    expect(files('s\\.name === (lower|v\\.toLowerCase)')).toEqual(['src/plan/stages.ts']);
+    // named build contexts go through worker/context's hasher (its metadata cache, .dockerignore)
+    expect(files('function (dirDigest|hashPaths)\\(')).toEqual(['src/worker/context/index.ts']);
+    // gc roots come from registered providers: the containers module knows its record format
+    expect(grepSrc('dirs\\.containers').filter((l) => l.startsWith('src/store/'))).toEqual([]);
+    expect(grepSrc('addGcRoots\\(containerImageRoots\\)').length).toBeGreaterThan(0);
   });
 });

@@ -5,10 +5,10 @@
  * mounted, so a change to the directory re-runs the step.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { importBusybox, isRoot, tmp } from './helpers/index.js';
-import { buildOk, context, doneVertices, imageTree } from './helpers/build.js';
+import { buildCli, buildOk, cachedVertices, context, doneVertices, imageTree } from './helpers/build.js';
 
 describe.skipIf(!isRoot)('build: named build contexts', () => {
   let root: string;
@@ -52,5 +52,31 @@ RUN echo child > /child
     const tree = await imageTree(root, 'nc:from');
     expect(existsSync(join(tree, 'made-by-stage'))).toBe(false);
     expect(readFileSync(join(tree, 'child'), 'utf8')).toBe('child\n');
+  });
+  it('a named directory is read as BuildKit reads one: its own .dockerignore applies; only what a step reads keys it', async () => {
+    const dir = context({ keep: 'keep\n', other: 'o\n', drop: 'drop\n', 'sub/x': 'x\n', '.dockerignore': 'drop\nsub\n' });
+    const df = `FROM busybox
+COPY --from=foo /keep /keep
+COPY --from=foo / /all/
+`;
+    const ctx = context({ Dockerfile: df });
+    const args = ['-t', 'nc:ign', '--build-context', `foo=${dir}`];
+    await buildOk(root, ctx, args);
+    const tree = await imageTree(root, 'nc:ign');
+    // Docker 26.1's BuildKit: COPY --from=foo / sees .dockerignore and keep/other, not drop or sub/
+    expect(readdirSync(join(tree, 'all')).sort()).toEqual(['.dockerignore', 'keep', 'other']);
+    // an ignored file's change keys nothing: everything is CACHED
+    writeFileSync(join(dir, 'drop'), 'changed\n');
+    let r = await buildOk(root, ctx, args);
+    expect(cachedVertices(r.stderr).filter((v) => v.includes('COPY --from=foo'))).toHaveLength(2);
+    // a change COPY / reads re-runs it; COPY /keep, which does not read it, stays CACHED
+    writeFileSync(join(dir, 'other'), 'o2\n');
+    r = await buildOk(root, ctx, args);
+    expect(cachedVertices(r.stderr).filter((v) => v.includes('COPY --from=foo'))).toEqual([expect.stringContaining('COPY --from=foo /keep /keep')]);
+    // a missing directory: buildx's one line
+    const bad = await buildCli(root, ctx, ['--build-context', `foo=${dir}-nope`]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain(`failed to get build context foo: stat ${dir}-nope: no such file or directory`);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -8,3 +8,4 @@ export { listContainers, findContainer, requireContainer, type ContainerRecord, 
 export { formatPs, selectContainers, containerContext, checkPsFormat, statusOf, createdOf, ellipsis, commandOf, PS_HEADER, type PsOptions } from './format.js';
 export { combineCommand, mergeEnv, parseVolume } from './spec.js';
 export { generateName } from './names.js';
+export { containerImageRoots, containerDiskUsage } from './usage.js';

@@ -1,9 +1,10 @@
 /**
- * Disk used by containers: each container's copy-on-write layer (`upper/`), as `system df`'s
- * Containers row (docker's SizeRw) and `container prune`'s reclaimed space count it.
+ * What containers use of the store: each container's copy-on-write layer (`upper/`), as `system
+ * df`'s Containers row (docker's SizeRw) and `container prune`'s reclaimed space count it; and the
+ * images they run, as gc roots (`containerImageRoots`, registered with `Store.addGcRoots`).
  */
 import { lstatSync, readdirSync } from 'node:fs';
-import type { Store } from '../store/index.js';
+import type { GcRoots, Store } from '../store/index.js';
 import { listContainers, upperDir } from './records.js';
 
 /** Bytes of the regular files under `p` (0 when it is gone). */
@@ -39,3 +40,6 @@ export async function containerDiskUsage(store: Store): Promise<{ total: number;
   }
   return { total: all.length, active: all.filter((c) => c.state.status === 'running').length, size, reclaimable, sizes };
 }
+
+/** The manifests containers run: gc roots, so `rmi -f` / prune keep a container's image data. */
+export const containerImageRoots: GcRoots = async (store) => (await listContainers(store)).map((c) => c.config?.manifestDigest).filter((d): d is string => typeof d === 'string');

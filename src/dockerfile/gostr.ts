@@ -1,7 +1,7 @@
 /**
  * Small Go-compatibility helpers used by the Dockerfile front end.
  * In: strings. Out: strings/booleans that behave like Go's `unicode.IsSpace`, `strings.TrimSpace`
- * and `strconv.Quote`, so our dumps and splits byte-match BuildKit's.
+ * (Go's `strconv.Quote` is util/goquote.ts), so our dumps and splits byte-match BuildKit's.
  */
 
 /** Go's unicode.IsSpace. */

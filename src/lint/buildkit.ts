@@ -8,7 +8,7 @@
  * In: RuleContext. Out: reports. Pure.
  */
 import { levenshtein, ShellLex, type Instruction } from '../dockerfile/index.js';
-import { tryParseReference } from '../registry/index.js';
+import { parsePlatform, tryParseReference } from '../reference/index.js';
 import type { RuleContext } from './context.js';
 import { fromChain } from './model.js';
 
@@ -34,13 +34,14 @@ export function suggest(val: string, options: Iterable<string>): string {
   return best;
 }
 
-/** containerd's platforms.Parse, loosely: `os[/arch[/variant]]` or a bare arch/os. */
-function parsePlatform(s: string): { os: string; arch: string } | undefined {
-  const parts = s.toLowerCase().split('/');
-  if (parts.some((p) => !/^[a-z0-9_.-]+$/.test(p)) || parts.length > 3) return undefined;
-  const oses = new Set(['linux', 'windows', 'darwin', 'freebsd', 'netbsd', 'openbsd', 'solaris', 'illumos', 'android', 'ios', 'aix', 'plan9', 'js', 'wasip1']);
-  if (parts.length === 1) return oses.has(parts[0]!) ? { os: parts[0]!, arch: 'amd64' } : { os: 'linux', arch: parts[0]! };
-  return { os: parts[0]!, arch: parts[1]! };
+/** THE platform parser (reference/platform.ts); a value it refuses names no platform. */
+function platformOf(s: string): { os: string; arch: string } | undefined {
+  try {
+    const p = parsePlatform(s);
+    return { os: p.os, arch: p.architecture };
+  } catch {
+    return undefined;
+  }
 }
 
 /** EXPOSE's nat.splitParts: [ip:]hostPort:containerPort. */
@@ -157,7 +158,7 @@ export function buildkitChecks(ctx: RuleContext): void {
           ctx.report('RedundantTargetPlatform', st.from, `Setting platform to predefined ${st.from.platform} in FROM is redundant as this is the default behavior`);
         }
         if (r.matched.size === 0 && r.unmatched.size === 0) {
-          const p = parsePlatform(r.result);
+          const p = platformOf(r.result);
           const name = st.name ?? '';
           if (p && !name.includes(p.os) && !name.includes(p.arch)) {
             ctx.report('FromPlatformFlagConstDisallowed', st.from, `FROM --platform flag should not use constant value "${r.result}"`);

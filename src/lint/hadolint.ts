@@ -6,7 +6,7 @@
  */
 import type { AddInstruction, CopyInstruction, Instruction, RunInstruction } from '../dockerfile/index.js';
 import { ShellLex } from '../dockerfile/index.js';
-import { tryParseReference } from '../registry/index.js';
+import { tryParseReference } from '../reference/index.js';
 import type { RuleContext } from './context.js';
 import { fromChain, runScript, stageRef, type LintStage } from './model.js';
 import { hasFlag, program, programArgs, splitCommands, type SimpleCommand } from './shellwords.js';

@@ -8,7 +8,7 @@
  * In: text + options. Out: `LintModel`. Pure.
  */
 import { parseAst, ShellLex, toInstruction, type AstNode, type Directive, type FromInstruction, type Instruction } from '../dockerfile/index.js';
-import { fromChain as planFromChain } from '../plan/index.js';
+import { fromChain as planFromChain, lookupStage, platformArgs } from '../plan/index.js';
 import { UserError } from '../util/errors.js';
 
 export type Base = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string } | { kind: 'unknown' };
@@ -69,16 +69,8 @@ export interface ModelOptions {
   platformArgs?: Record<string, string>;
 }
 
-const DEFAULT_PLATFORM_ARGS: Record<string, string> = {
-  TARGETPLATFORM: 'linux/amd64',
-  TARGETOS: 'linux',
-  TARGETARCH: 'amd64',
-  TARGETVARIANT: '',
-  BUILDPLATFORM: 'linux/amd64',
-  BUILDOS: 'linux',
-  BUILDARCH: 'amd64',
-  BUILDVARIANT: '',
-};
+/** BuildKit's predefined platform ARGs for linux/amd64 (lint does not depend on the host) */
+const DEFAULT_PLATFORM_ARGS: Record<string, string> = platformArgs({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'amd64' });
 
 export function buildModel(text: string, opts: ModelOptions = {}): LintModel {
   const file = opts.file ?? 'Dockerfile';
@@ -212,12 +204,13 @@ export function buildModel(text: string, opts: ModelOptions = {}): LintModel {
 /** The stage a `--from` / mount `from=` value names, if it names one defined before stage `before`. */
 export function stageRef(m: LintModel, v: string | undefined, before: number): number | undefined {
   if (v === undefined || v === '') return undefined;
-  if (/^[0-9]+$/.test(v)) {
-    const n = Number(v);
-    return n < before ? n : undefined;
+  let i: number | undefined;
+  try {
+    i = lookupStage(m.stages, v);
+  } catch {
+    return undefined; // an invalid index names no stage; the build reports it
   }
-  const i = m.stages.findIndex((s) => s.name === v.toLowerCase());
-  return i >= 0 && i < before ? i : undefined;
+  return i !== undefined && i < before ? i : undefined;
 }
 
 /** `index` and the stages its FROM chain goes through, nearest first (the planner's walk). */

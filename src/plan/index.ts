@@ -7,5 +7,6 @@
  */
 export { planBuild, fromChain, platformArgs, normalizePlatform, formatPlatform, stageArgValue } from './planner.js';
 export type { Plan, PlannedStage, PlanOptions, StageBase, StageRef, StageSource } from './planner.js';
+export { lookupStage, resolveStageRef, stageLabel, laterStageError, type NamedStage } from './stages.js';
 export { planToJson, renderPlanText, renderPlanDot } from './render.js';
 export type { PlanJson } from './render.js';

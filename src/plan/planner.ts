@@ -17,6 +17,7 @@ import type { Platform } from '../image/types.js';
 import { hostPlatform } from '../image/types.js';
 import { UserError } from '../util/errors.js';
 import { formatPlatform, normalizePlatform } from '../reference/index.js';
+import { laterStageError, lookupStage, stageLabel } from './stages.js';
 
 export { formatPlatform, normalizePlatform };
 
@@ -137,11 +138,6 @@ function positioned(df: Dockerfile, pos: Pos, msg: string): UserError {
 }
 
 /** Go's strconv.Atoi acceptance (optional sign, decimal digits). */
-function atoi(s: string): number | undefined {
-  if (!/^[+-]?[0-9]+$/.test(s)) return undefined;
-  return Number.parseInt(s, 10);
-}
-
 /** Plans a build. Throws `UserError` (positioned where possible). */
 export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
   const platform = opts.platform ?? hostPlatform();
@@ -184,7 +180,7 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
     if (byName.has(st.name)) throw positioned(df, st.from.pos, `duplicate stage name ${JSON.stringify(st.name)}`);
     byName.set(st.name, st.index);
   }
-  const label = (i: number) => df.stages[i]!.name ?? String(i);
+  const label = (i: number) => stageLabel(df.stages, i);
   const replaced = new Set(opts.namedContexts ?? []);
   /** a stage by name, unless a named context replaces it */
   const stageNamed = (n: string): number | undefined => (replaced.has(n) ? undefined : byName.get(n));
@@ -219,20 +215,14 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
     const deps = new Set<number>();
     const sources: StageSource[] = [];
     const resolve = (value: string, ins: Instruction, what: 'copy' | 'mount'): StageRef => {
-      const n = atoi(value);
       let idx: number | undefined;
-      if (n !== undefined) {
-        if (n < 0 || n >= df.stages.length) throw positioned(df, ins.pos, `invalid stage index ${n}`);
-        idx = n;
-      } else idx = replaced.has(value) ? undefined : byName.get(value.toLowerCase());
-      if (idx === undefined) return { kind: 'image', ref: value };
-      if (idx >= st.index && !pendingErrors.has(st.index)) {
-        const msg =
-          what === 'copy'
-            ? `cannot copy from stage ${JSON.stringify(value)}, it needs to be defined before current stage ${JSON.stringify(label(st.index))}`
-            : `cannot mount from stage ${JSON.stringify(value)}, it needs to be defined before current stage ${JSON.stringify(label(st.index))}`;
-        pendingErrors.set(st.index, positioned(df, ins.pos, msg));
+      try {
+        idx = lookupStage(df.stages, value, replaced);
+      } catch (e) {
+        throw positioned(df, ins.pos, e instanceof Error ? e.message : String(e));
       }
+      if (idx === undefined) return { kind: 'image', ref: value };
+      if (idx >= st.index && !pendingErrors.has(st.index)) pendingErrors.set(st.index, positioned(df, ins.pos, laterStageError(df.stages, value, st.index, what)));
       return { kind: 'stage', index: idx };
     };
     // a stage a named context replaces is that context: no instructions of its own
@@ -275,9 +265,9 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
   if (opts.target !== undefined && opts.target !== '') {
     const t = opts.target.toLowerCase();
     const byN = byName.get(t);
-    const asIndex = atoi(opts.target);
+    const asIndex = /^[0-9]+$/.test(opts.target) ? Number(opts.target) : undefined;
     if (byN !== undefined) target = byN;
-    else if (asIndex !== undefined && asIndex >= 0 && asIndex < stages.length && /^[0-9]+$/.test(opts.target)) target = asIndex;
+    else if (asIndex !== undefined && asIndex < stages.length) target = asIndex;
     else throw new UserError(`target stage ${JSON.stringify(opts.target)} could not be found`);
   }
 

@@ -14,7 +14,7 @@ import { copyFile, mkdir, readFile, rename, stat, unlink, writeFile } from 'node
 import { join } from 'node:path';
 import type { Descriptor } from '../image/types.js';
 import { MediaType } from '../image/types.js';
-import type { Store } from '../store/index.js';
+import { writeFileAtomic, type Store } from '../store/index.js';
 import { UserError } from '../util/errors.js';
 import type { CacheFromSpec, CacheToSpec } from './options.js';
 
@@ -127,12 +127,6 @@ export async function openLocalImport(src: string, warn: (line: string) => void)
   }
 }
 
-async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 /**
  * Writes `records` (and their layer blobs, taken from the store) to DIR as an OCI layout. Each
  * file is written to a temp name and renamed, index.json last: a failed export leaves the previous
@@ -161,7 +155,7 @@ export async function exportCache(store: Store, dest: string, records: Map<strin
   }
   const { bytes: doc, descriptor: { digest } } = blob;
   await put(digest, doc.length, (tmp) => writeFile(tmp, doc));
-  await writeAtomic(join(dest, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFileAtomic(join(dest, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{ mediaType: CACHE_MEDIA_TYPE, digest, size: doc.length }] };
-  await writeAtomic(join(dest, 'index.json'), JSON.stringify(index));
+  await writeFileAtomic(join(dest, 'index.json'), JSON.stringify(index));
 }

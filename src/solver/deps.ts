@@ -2,19 +2,17 @@
  * The solver's adapter to the rest of the pipeline: store, layer writer, snapshotter, executor,
  * file operations, build context, registry. In: what the engine needs, in the engine's terms. Out:
  * calls into those modules' public index.ts. Kept in one file so a change in another module's API
- * is absorbed here. Also holds the two small things no other module offers yet: loading an image
- * from an OCI layout directory (`--build-context x=oci-layout://dir`) and a directory digest for
- * `--build-context x=PATH`.
+ * is absorbed here. Also holds loading an image from an OCI layout directory
+ * (`--build-context x=oci-layout://dir`).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readlinkSync, statSync, createReadStream } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store, chainIdOf, normalizeTag, type ResolvedImage } from '../store/index.js';
 import { exportManifest as imageExportManifest, type ExportedManifest, type LayerCompression, measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, loadOciLayoutDir, writeImageArchive, Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
 import { privateScratch, runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
-import { copyFiles as fileopsCopy, patternMatcher, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
-import { hashPaths, parseDockerignore, useMetaCache, type BuildContext } from '../worker/context/index.js';
+import { copyFiles as fileopsCopy, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
+import { hashPaths, useMetaCache, type ContextDir } from '../worker/context/index.js';
 import { parseReference, pullImage, pushImage } from '../registry/index.js';
 import { UserError } from '../util/errors.js';
 
@@ -94,35 +92,15 @@ export function copyFiles(opts: CopyOptions): Promise<unknown> {
 }
 
 /** The build context: worker/context is its one loader (Dockerfile, .dockerignore, hashing). */
-export { loadContext, contextSize, type BuildContext } from '../worker/context/index.js';
+export { loadContext, loadNamedContext, contextSize, type BuildContext, type ContextDir } from '../worker/context/index.js';
 
-/** Content hash of context `sources` for a cache key, through the context's metadata cache in the store. */
-export function contextDigest(store: Store, ctx: BuildContext, sources: string[], opts: { exclude: string[]; parents: boolean }): Promise<string> {
+/**
+ * Content hash of `sources` of a context directory (the main one or a named one) for a cache key,
+ * through that directory's metadata cache in the store.
+ */
+export function contextDigest(store: Store, ctx: ContextDir, sources: string[], opts: { exclude: string[]; parents: boolean }): Promise<string> {
   ctx.meta ??= useMetaCache(ctx, store.contextCacheFile(ctx.dir));
   return hashPaths(ctx, sources, { exclude: opts.exclude, parents: opts.parents });
-}
-
-/** Content digest of a whole directory (paths, types, modes, link targets, file contents). */
-export async function dirDigest(dir: string): Promise<string> {
-  const h = createHash('sha256');
-  const walk = async (host: string, rel: string): Promise<void> => {
-    const names = readdirSync(host).sort();
-    for (const n of names) {
-      const p = join(host, n);
-      const r = `${rel}/${n}`;
-      const st = lstatSync(p);
-      h.update(`${r}\0${st.mode}\0`);
-      if (st.isSymbolicLink()) h.update(readlinkSync(p));
-      else if (st.isDirectory()) await walk(p, r);
-      else if (st.isFile()) {
-        for await (const c of createReadStream(p)) h.update(c as Buffer);
-      }
-      h.update('\n');
-    }
-  };
-  if (!statSync(dir).isDirectory()) throw new UserError(`build context ${dir} is not a directory`);
-  await walk(dir, '');
-  return `sha256:${h.digest('hex')}`;
 }
 
 /** Imports the image of an OCI layout dir (by tag, digest, or the only manifest) into the store, untagged. */

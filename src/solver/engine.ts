@@ -24,7 +24,8 @@ import { BuildCache, type CacheRecord } from './cache.js';
 import { baseKey, stepKey } from './cachekey.js';
 import { countCommands, dispatchStep, fromName, initStageState, type DispatchContext, type StageState } from './dispatch.js';
 import * as deps from './deps.js';
-import { formatPlatform, fromChain, makeLexer, neededStages, parseTrigger, planFromText, positioned, resolveStageRef } from './frontend.js';
+import { formatPlatform, fromChain, makeLexer, neededStages, parseTrigger, planFromText, positioned } from './frontend.js';
+import { resolveStageRef, stageLabel } from '../plan/index.js';
 import { MountManager, mountSource } from './mounts.js';
 import type { BuildOptions } from './options.js';
 import { execRun, type Executor } from './ops/exec.js';
@@ -261,6 +262,7 @@ class Builder {
       ok = true;
     } finally {
       this.context.meta?.save(); // the digests of context files hashed so far, for the next build
+      this.sources.saveContextCaches();
       // after a failure the original error wins over one from finishing the layers
       const fe = await this.finishLayers().then(() => undefined, (e: unknown) => e ?? new Error('layer write failed'));
       if (ok && fe) throw fe;
@@ -425,8 +427,8 @@ class Builder {
   private async runStage(i: number, wait: (n: number) => Promise<StageResult>, signal: AbortSignal): Promise<StageResult> {
     const plan = this.plan;
     const s = plan.stages[i];
-    const stageName = plan.stages.length === 1 ? '' : s.name ?? `stage-${i}`;
-    const attrStage = s.name ?? `stage-${i}`;
+    const stageName = plan.stages.length === 1 ? '' : stageLabel(plan.stages, i);
+    const attrStage = stageLabel(plan.stages, i);
     const platStr = formatPlatform(this.platform);
     let st: StageState;
     let layers: LayerRec[];
@@ -467,7 +469,7 @@ class Builder {
     }
     for (const t of trigSteps) {
       if (t.kind === 'copy' && t.from !== undefined) {
-        const d = resolveStageRef(plan, t.from, i);
+        const d = resolveStageRef(plan.stages, t.from, i);
         if (d !== undefined && !this.plan.stages.some((_, j) => j === d)) throw new UserError(`ONBUILD COPY --from=${t.from}: no such stage`);
       }
     }

@@ -193,28 +193,6 @@ export function positioned(e: unknown, file: string, line: number): unknown {
   return e;
 }
 
-/**
- * Resolves a `--from=` / `from=` value against the stages: a number is an index, a name (any case)
- * a stage defined BEFORE `current`; anything else is not a stage (an image or a named context).
- */
-export function resolveStageRef(plan: SolverPlan, ref: string, current: number): number | undefined {
-  if (/^[0-9]+$/.test(ref)) {
-    const i = Number(ref);
-    if (i >= plan.stages.length) throw new UserError(`invalid stage index ${i}`);
-    if (i >= current) throw new UserError(`cannot copy from stage "${ref}", it needs to be defined before current stage "${stageLabel(plan, current)}"`);
-    return i;
-  }
-  const lower = ref.toLowerCase();
-  const i = plan.stages.findIndex((s) => s.name === lower);
-  if (i < 0) return undefined;
-  if (i >= current) throw new UserError(`cannot copy from stage "${ref}", it needs to be defined before current stage "${stageLabel(plan, current)}"`);
-  return i;
-}
-
-export function stageLabel(plan: SolverPlan, i: number): string {
-  return plan.stages[i].name ?? `stage-${i}`;
-}
-
 /** The stages a stage depends on (its base stage, COPY --from and RUN --mount from= stages). */
 export function stageDeps(plan: SolverPlan, i: number): number[] {
   return plan.stages[i].dependsOn;

@@ -23,5 +23,6 @@ export { openRegistryCache } from './cacheregistry.js';
 export { parseSsh, type SshSpec } from './ssh.js';
 export { AttributionKey, attributionAnnotations, attributionFromAnnotations, withoutAttribution, type Attribution } from './attribution.js';
 export { dispatchStep, initStageState, HISTORY_COMMENT, type StageState, type Action, type DispatchContext } from './dispatch.js';
-export { planFromText, fromChain, makeLexer, parseTrigger, resolveStageRef, stageLabel } from './frontend.js';
+export { planFromText, fromChain, makeLexer, parseTrigger } from './frontend.js';
+export { resolveStageRef, stageLabel } from '../plan/index.js';
 export type { SolverPlan, Step } from './types.js';

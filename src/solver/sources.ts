@@ -12,12 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { digestOf } from './cachekey.js';
 import type { CopyAction } from './dispatch.js';
 import * as deps from './deps.js';
-import { resolveStageRef, stageLabel } from './frontend.js';
+import { resolveStageRef, stageLabel } from '../plan/index.js';
 import type { BuildOptions, NamedContext } from './options.js';
 import type { ProgressSink } from './progress.js';
 import { errMsg, type LayerRec, type WaitStage } from './results.js';
@@ -60,10 +60,21 @@ export interface SourceHost {
 
 const noRelease = async (): Promise<void> => undefined;
 
+/** What of a source a step reads: COPY's sources (with --exclude/--parents) or a mount's `source`. */
+export interface Selection {
+  sources: string[];
+  exclude: string[];
+  parents: boolean;
+  /** a mount: a missing path is keyed as missing (the mount fails when it runs) instead of failing the key */
+  missingOk?: boolean;
+}
+
 export class Sources {
   /** base images this build pulled (their FROM vertex shows as a download, not CACHED) */
   readonly pulled = new Set<string>();
   private resolving = new Map<string, Promise<deps.ResolvedImage>>();
+  /** named directory contexts, loaded once per build (own .dockerignore, metadata cache) */
+  private dirs = new Map<string, deps.ContextDir>();
 
   constructor(private readonly h: SourceHost) {}
 
@@ -148,26 +159,48 @@ export class Sources {
    * THE `from=` resolver: a named context (it replaces a stage of the same name), a stage of this
    * build (waited for), or an image. `stage` is the stage that reads it.
    */
-  async from(from: string, stage: number, wait: WaitStage): Promise<Source> {
+  async from(from: string, stage: number, wait: WaitStage, sel?: Selection): Promise<Source> {
     const numeric = /^[0-9]+$/.test(from);
     const named = numeric ? undefined : this.h.opts.buildContexts[from];
-    if (named?.kind === 'dir') {
-      const dir = resolvePath(named.path);
-      return { digest: digestOf({ dir: await deps.dirDigest(dir) }), fromContext: true, label: from, open: async () => ({ root: dir, release: noRelease }) };
-    }
-    const idx = named ? undefined : resolveStageRef(this.h.plan, from, stage);
+    if (named?.kind === 'dir') return this.namedDir(from, named.path, sel);
+    const idx = named ? undefined : resolveStageRef(this.h.plan.stages, from, stage);
     if (idx !== undefined) {
       const r = await wait(idx);
-      return this.layers(r.layers, r.key, numeric ? from : stageLabel(this.h.plan, idx), r.snapshots);
+      return this.layers(r.layers, r.key, numeric ? from : stageLabel(this.h.plan.stages, idx), r.snapshots);
     }
     const img = named?.kind === 'oci' ? await deps.loadOciLayout(this.h.store, named.path, named.ref) : await this.image(named?.kind === 'image' ? named.ref : from);
     const ls = img.manifest.layers.map((d, j) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[j] as string }));
     return this.layers(ls, img.manifestDigest, from);
   }
 
+  /**
+   * A named directory context (`--build-context NAME=DIR`) through THE context hasher, as the
+   * main context: its own .dockerignore applies, only what the step reads enters the digest, and
+   * file digests come from the directory's metadata cache in the store.
+   */
+  private async namedDir(name: string, path: string, sel: Selection = { sources: ['/'], exclude: [], parents: false }): Promise<Source> {
+    let ctx = this.dirs.get(name);
+    if (!ctx) {
+      ctx = deps.loadNamedContext(name, path);
+      this.dirs.set(name, ctx);
+    }
+    const hash = deps.contextDigest(this.h.store, ctx, sel.sources, { exclude: sel.exclude, parents: sel.parents });
+    const digest = digestOf({ dir: await (sel.missingOk ? hash.catch(() => digestOf({ missing: sel.sources })) : hash) });
+    const root = ctx.dir;
+    return { digest, fromContext: true, ignore: ctx.ignore, label: name, open: async () => ({ root, release: noRelease }) };
+  }
+
+  /** Saves the metadata caches of the named contexts this build hashed (the engine saves the main one's). */
+  saveContextCaches(): void {
+    for (const c of this.dirs.values()) c.meta?.save();
+  }
+
   /** COPY/ADD sources without --from: context files (keyed by content), URLs, inline heredocs. */
   async copy(action: CopyAction, stage: number, wait: WaitStage): Promise<Source> {
-    if (action.from !== undefined) return this.from(action.from, stage, wait);
+    if (action.from !== undefined) {
+      const sources = action.srcs.length ? action.srcs : ['/'];
+      return this.from(action.from, stage, wait, { sources, exclude: action.exclude, parents: action.parents });
+    }
     const onlyInline = action.srcs.length === 0;
     const urls = action.srcs.filter((x) => /^https?:\/\//.test(x));
     const local = action.srcs.filter((x) => !/^https?:\/\//.test(x));
@@ -202,7 +235,7 @@ export class Sources {
    * context only the `source` subtree enters the digest.
    */
   async mount(from: string | undefined, source: string | undefined, stage: number, wait: WaitStage): Promise<Source> {
-    if (from !== undefined) return this.from(from, stage, wait);
+    if (from !== undefined) return this.from(from, stage, wait, { sources: [source === undefined || source === '' ? '/' : source], exclude: [], parents: false, missingOk: true });
     const ctx = await this.h.context();
     const src = source === undefined || source === '' ? '/' : source;
     const digest = await deps.contextDigest(this.h.store, ctx, [src], { exclude: [], parents: false }).catch(() => digestOf({ missing: src }));

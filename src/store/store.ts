@@ -85,10 +85,14 @@ export function defaultRoot(): string {
 
 export { chainIdOf, type LayerInfo, type ResolvedImage };
 
+/** Manifest digests some other module keeps alive (see `Store.addGcRoots`). */
+export type GcRoots = (store: Store) => Promise<Iterable<string>>;
+
 export class Store {
   readonly root: string;
   readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string; contexts: string; variants: string; snapshotMeta: string };
   private lease?: Promise<HeldLock | undefined>;
+  private readonly gcRoots = new Set<GcRoots>();
 
   private constructor(root: string) {
     this.root = root;
@@ -638,31 +642,28 @@ export class Store {
       }
     };
     for (const d of (await this.readIndex()).manifests) await visit(d);
-    // containers keep their image's blobs and snapshots alive even after `rmi -f`
-    for (const c of (await this.containerImages()).keys()) {
-      if (this.hasBlob(c)) await visit({ mediaType: MediaType.OciManifest, digest: c, size: 0 });
+    // other modules' roots (containers keep their image's blobs and snapshots alive after `rmi -f`)
+    for (const provider of this.gcRoots) {
+      for (const md of await provider(this)) {
+        if (this.hasBlob(md)) await visit({ mediaType: MediaType.OciManifest, digest: md, size: 0 });
+      }
     }
     return { reachable, missing, chains };
   }
 
-  /** Manifest digests used by container records (`containers/ID/config.json` → config.manifestDigest). */
-  async containerImages(): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
-    for (const id of await readdir(this.dirs.containers).catch(() => [] as string[])) {
-      try {
-        const r = JSON.parse(await readFile(join(this.dirs.containers, id, 'config.json'), 'utf8')) as { name?: string; config?: { manifestDigest?: string } };
-        const md = r.config?.manifestDigest;
-        if (md && DIGEST_RE.test(md)) out.set(md, [...(out.get(md) ?? []), r.name ?? id.slice(0, 12)]);
-      } catch {
-        /* not a container record */
-      }
-    }
-    return out;
+  /**
+   * Registers a source of extra gc roots: manifest digests that `gc`, `reachableBlobs` (and so
+   * `system df`/`fsck`) keep alive though no index entry names them. The store knows no record
+   * format of its users; the containers module registers its images (`containerImageRoots`).
+   */
+  addGcRoots(provider: GcRoots): this {
+    this.gcRoots.add(provider);
+    return this;
   }
 
   /**
-   * Deletes blobs (and layer metadata) no image references; with `snapshots`, also unpacked layers
-   * of no image. Skips (busy=true) when another process holds the GC lease (it may be mid-write).
+   * Deletes blobs (and layer metadata) no image nor registered gc root (`addGcRoots`) references;
+   * with `snapshots`, also unpacked layers of none. Skips (busy=true) when another process holds the GC lease (it may be mid-write).
    */
   async gc(opts: { snapshots?: boolean } = {}): Promise<{ blobs: number; bytes: number; snapshots: number; busy: boolean }> {
     await this.release();

@@ -13,7 +13,7 @@ import { formatDiskUsage, formatDiskUsageVerbose, formatHistoryRows, typedNils }
 import { humanSize, humanSize4 } from '../../util/human.js';
 import type { ImageConfig } from '../../image/types.js';
 import { findContainer, listContainers, type ContainerRecord } from '../../containers/records.js';
-import { containerDiskUsage } from '../../containers/usage.js';
+import { containerDiskUsage, containerImageRoots } from '../../containers/usage.js';
 import { inspectContainer } from '../../containers/inspect.js';
 import { UserError, isUserError } from '../../util/errors.js';
 import { Filters, parseUntil } from '../../util/filters.js';
@@ -21,6 +21,8 @@ import { TemplateError, executeTemplate, parseTemplate, type ExecOptions } from 
 import { normalizeTag } from '../../store/index.js';
 import { checkOutputFile, confirm, writingOutput } from '../io.js';
 
+/** The store, with the images containers run as gc roots (rmi, prune, df and fsck keep them). */
+const openStore = async (): Promise<Store> => (await Store.open()).addGcRoots(containerImageRoots);
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const out = (s: string): void => {
   process.stdout.write(s);
@@ -41,7 +43,7 @@ export function defineImport(cmd: Command): Command {
     .option('-m, --message <text>', 'commit message for the history')
     .option('--compression <kind>', 'gzip or zstd', 'gzip')
     .action(async (file: string, ref: string | undefined, o: { change: string[]; message?: string; compression: string }) => {
-      const store = await Store.open();
+      const store = await openStore();
       const r = await image.importRootfs(store, file, ref, { changes: o.change, message: o.message, compression: compressionOpt(o.compression) });
       out(`${r.id}\n`);
     });
@@ -59,7 +61,7 @@ export function defineImages(cmd: Command): Command {
     .option('-f, --filter <filter>', 'dangling=true|false, reference=PATTERN, before=IMAGE, since=IMAGE, label=K[=V], until=TIME', collect, [])
     .action(async (repo: string | undefined, o: { quiet?: boolean; digests?: boolean; format?: string; trunc: boolean; filter: string[] }) => {
       const filters = Filters.parse(o.filter);
-      const store = await Store.open();
+      const store = await openStore();
       const recs = await store.listImages();
       // before=/since= name images; label= reads their configs
       const named = new Map<string, ImageRecord>();
@@ -102,7 +104,7 @@ function registerMore(program: Command): void {
     .option('--format <format>', "'table', 'table TEMPLATE', 'json' or a Go template ({{.Type}} {{.Size}})")
     .option('-v, --verbose', 'Show detailed information on space usage')
     .action(async (o: { format?: string; verbose?: boolean }) => {
-      const store = await Store.open();
+      const store = await openStore();
       const c = await containerDiskUsage(store);
       if (o.verbose) {
         const recs = await listContainers(store);
@@ -121,7 +123,7 @@ function registerMore(program: Command): void {
     .description('Remove dangling images, unreferenced blobs and snapshots, stale temp files')
     .option('-f, --force', 'do not prompt (stagecraft never prompts)')
     .action(async () => {
-      const store = await Store.open();
+      const store = await openStore();
       const r = await prune(store);
       for (const i of r.images) out(`deleted: ${i}\n`);
       for (const m of r.unmounted) out(`unmounted stale mount ${m}\n`);
@@ -136,7 +138,7 @@ function registerMore(program: Command): void {
     .option('--repair', 'with --snapshots: remove the bad snapshots (unpacked again or rebuilt when next needed)')
     .action(async (o: { snapshots?: boolean; repair?: boolean }) => {
       if (o.repair && !o.snapshots) throw new UserError('--repair needs --snapshots');
-      const store = await Store.open();
+      const store = await openStore();
       const r = await fsck(store, { snapshots: o.snapshots, repair: o.repair });
       for (const m of r.unmounted) out(`unmounted stale mount ${m}\n`);
       for (const t of r.removedTemps) out(`removed stale temp file ${t}\n`);
@@ -157,7 +159,7 @@ export function defineSave(cmd: Command): Command {
     .action(async (names: string[], o: { output?: string; format: string }) => {
       if (o.format !== 'docker' && o.format !== 'oci') throw new UserError(`--format must be docker or oci, not ${o.format}`);
       if (o.output && o.output !== '-') checkOutputFile(o.output, 'failed to save image');
-      const store = await Store.open();
+      const store = await openStore();
       const save = () => image.saveImages(store, names, o.output, o.format as 'docker' | 'oci');
       await (o.output && o.output !== '-' ? writingOutput(o.output, 'failed to save image', save) : save());
     });
@@ -170,7 +172,7 @@ export function defineLoad(cmd: Command): Command {
     .option('-i, --input <file>', 'read from FILE instead of stdin')
     .option('-q, --quiet', 'print nothing')
     .action(async (o: { input?: string; quiet?: boolean }) => {
-      const store = await Store.open();
+      const store = await openStore();
       const loaded = await image.loadImages(store, o.input);
       if (o.quiet) return;
       for (const l of loaded) {
@@ -187,7 +189,7 @@ export function defineTag(cmd: Command): Command {
     .argument('<source>', 'SOURCE_IMAGE[:TAG] or image ID')
     .argument('<target>', 'TARGET_IMAGE[:TAG]')
     .action(async (src: string, dst: string) => {
-      const store = await Store.open();
+      const store = await openStore();
       await store.tag(src, dst);
     });
 }
@@ -200,7 +202,7 @@ export function defineRmi(cmd: Command): Command {
     .argument('<image...>', 'images by name or ID')
     .option('-f, --force', 'delete an image ID with several tags or used by a stopped container; untag one a container uses')
     .action(async (names: string[], o: { force?: boolean }) => {
-      const store = await Store.open();
+      const store = await openStore();
       // docker prints every success first, then the errors; -f tolerates only "No such image"
       const errs: string[] = [];
       let fatal = false;
@@ -289,7 +291,7 @@ export function defineInspect(cmd: Command, fixedType?: 'image' | 'container'): 
         throw new UserError(`template parsing error: ${(e as Error).message}`, { exitCode: 64 });
       }
     }
-    const store = await Store.open();
+    const store = await openStore();
     const objs: Record<string, unknown>[] = [];
     const errs: string[] = [];
     let text = '';
@@ -363,7 +365,7 @@ export function defineHistory(cmd: Command): Command {
         rows = historyRows(fromSource.image, fromSource.sizes);
         fullId = fromSource.image.configDigest;
       } else {
-        const store = await Store.open();
+        const store = await openStore();
         const img = await store.resolveImage(name);
         if (!img) throw noSuchImage(name);
         const sizes: number[] = [];
@@ -397,7 +399,7 @@ export function defineImagePrune(cmd: Command): Command {
       const filters = Filters.parse(o.filter);
       filters.validate(['until', 'label', 'label!']);
       if (!o.force && !(await confirm(o.all ? PRUNE_WARNING.all : PRUNE_WARNING.dangling))) return;
-      const store = await Store.open();
+      const store = await openStore();
       const until = filters.get('until').map((v) => parseUntil(v));
       const used = new Set((await listContainers(store)).map((c) => c.config.manifestDigest));
       const recs = (await store.listImages()).sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));

@@ -58,7 +58,7 @@ function expectedEntries(
   let st: StageState | undefined;
   for (const i of chain) {
     const s = plan.stages[i];
-    const stageName = plan.stages.length === 1 ? '' : s.name ?? `stage-${i}`;
+    const stageName = plan.stages.length === 1 ? '' : stageLabel(plan.stages, i);
     if (s.base.kind === 'stage' && st) st = initStageState({ kind: 'stage', state: st }, platform, stageName);
     else if (s.base.kind === 'image') {
       const cfg = baseConfig(s.base.ref);
@@ -71,18 +71,18 @@ function expectedEntries(
     for (const step of steps) {
       const r = dispatchStep(st, step, ctx);
       if (!r.history) continue;
-      const a: Attribution = { stage: stageLabel(plan, i), stageIndex: i, line: step.line, instruction: step.onbuild ? `ONBUILD ${step.original}` : step.original };
+      const a: Attribution = { stage: stageLabel(plan.stages, i), stageIndex: i, line: step.line, instruction: step.onbuild ? `ONBUILD ${step.original}` : step.original };
       if (r.action?.type === 'copy') {
         a.paths = [...r.action.srcs, ...r.action.inline.map((x) => `<<${x.name}`)];
         const from = r.action.from;
         if (from !== undefined) {
           let idx: number | undefined;
           try {
-            idx = resolveStageRef(plan, from, i);
+            idx = resolveStageRef(plan.stages, from, i);
           } catch {
             idx = undefined;
           }
-          a.from = /^[0-9]+$/.test(from) || idx === undefined ? from : stageLabel(plan, idx);
+          a.from = /^[0-9]+$/.test(from) || idx === undefined ? from : stageLabel(plan.stages, idx);
         }
       }
       out.push({ history: r.history, attribution: a });

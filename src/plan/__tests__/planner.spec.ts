@@ -1,7 +1,7 @@
 /** The planner: ARG scoping, stage resolution, errors, cycles, pruning, --target, parallel groups. */
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile, ShellLex } from '../../dockerfile/index.js';
-import { planBuild, planToJson, renderPlanDot, renderPlanText, stageArgValue } from '../index.js';
+import { planBuild, planToJson, renderPlanDot, renderPlanText, resolveStageRef, stageArgValue } from '../index.js';
 import type { PlanOptions } from '../index.js';
 import { UserError } from '../../util/errors.js';
 
@@ -93,7 +93,7 @@ describe('stage resolution', () => {
       /circular dependency/,
     );
     expect(errorOf('FROM alpine\nCOPY --from=1 /x /x\nFROM alpine\n', { target: '0' })).toBe(
-      'Dockerfile:2:1: cannot copy from stage "1", it needs to be defined before current stage "0"',
+      'Dockerfile:2:1: cannot copy from stage "1", it needs to be defined before current stage "stage-0"',
     );
     expect(errorOf('FROM alpine AS a\nRUN --mount=from=b,target=/b true\nFROM alpine AS b\nCOPY --from=a / /\n', { target: 'a' })).toMatch(
       /circular dependency/,
@@ -101,6 +101,17 @@ describe('stage resolution', () => {
     expect(errorOf('FROM alpine AS a\nRUN --mount=from=b,target=/b true\nFROM alpine AS b\n', { target: 'a' })).toBe(
       'Dockerfile:2:1: cannot mount from stage "b", it needs to be defined before current stage "a"',
     );
+  });
+  it('one resolver: the solver (ONBUILD triggers, sources) gets the planner\'s answers and errors', () => {
+    const stages = [{ name: 'a' }, {}, { name: 'b' }];
+    expect(resolveStageRef(stages, 'A', 2)).toBe(0);
+    expect(resolveStageRef(stages, '1', 2)).toBe(1);
+    expect(resolveStageRef(stages, 'alpine', 2)).toBeUndefined();
+    expect(resolveStageRef(stages, 'a', 2, { replaced: new Set(['a']) })).toBeUndefined(); // a named context wins
+    expect(() => resolveStageRef(stages, '7', 2)).toThrow('invalid stage index 7');
+    expect(() => resolveStageRef(stages, '-1', 2)).toThrow('invalid stage index -1'); // Go's Atoi, as BuildKit
+    expect(() => resolveStageRef(stages, 'b', 1)).toThrow('cannot copy from stage "b", it needs to be defined before current stage "stage-1"');
+    expect(() => resolveStageRef(stages, 'b', 0, { what: 'mount' })).toThrow('cannot mount from stage "b", it needs to be defined before current stage "a"');
   });
   it('forward references in stages the target does not need are not errors (not built)', () => {
     const p = plan('FROM alpine AS a\nFROM alpine AS b\nCOPY --from=c / /\nFROM alpine AS c\n', { target: 'a' });
@@ -113,7 +124,7 @@ describe('stage resolution', () => {
     expect(errorOf('FROM alpine AS x\nFROM alpine AS self\nCOPY --from=self /x /x\n')).toBe(
       'Dockerfile:2:1: circular dependency detected on stage: self',
     );
-    expect(errorOf('FROM alpine\nFROM alpine\nCOPY --from=1 /x /x\n')).toBe('Dockerfile:2:1: circular dependency detected on stage: 1');
+    expect(errorOf('FROM alpine\nFROM alpine\nCOPY --from=1 /x /x\n')).toBe('Dockerfile:2:1: circular dependency detected on stage: stage-1');
   });
   it('invalid index and duplicate names', () => {
     expect(errorOf('FROM alpine\nCOPY --from=5 / /\n')).toBe('Dockerfile:2:1: invalid stage index 5');

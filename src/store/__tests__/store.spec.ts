@@ -79,6 +79,30 @@ describe('images', () => {
     expect(readFileSync(join(s.root, 'index.json'), 'utf8')).toBe(before);
     await s.release();
   });
+
+  it('gc keeps what registered gc roots name, and only that', async () => {
+    const s = await newStore();
+    await smallImage(s, ['kept:1'], 'kept');
+    await smallImage(s, ['gone:1'], 'gone');
+    const kept = (await s.resolveImage('kept:1'))!;
+    const gone = (await s.resolveImage('gone:1'))!;
+    const asked: Store[] = [];
+    s.addGcRoots(async (st) => {
+      asked.push(st);
+      return [kept.manifestDigest, 'not-a-digest', `sha256:${'0'.repeat(64)}`];
+    });
+    await s.removeImage(kept.manifestDigest);
+    await s.removeImage(gone.manifestDigest);
+    const g = await s.gc();
+    expect(asked[0]).toBe(s);
+    expect(g.blobs).toBe(3); // gone's manifest, config and layer
+    for (const d of [kept.manifestDigest, kept.configDigest, kept.manifest.layers[0]!.digest]) expect(s.hasBlob(d)).toBe(true);
+    for (const d of [gone.manifestDigest, gone.configDigest, gone.manifest.layers[0]!.digest]) expect(s.hasBlob(d)).toBe(false);
+    // a fresh instance has no roots registered: the store itself knows no container records
+    const bare = await Store.open(s.root);
+    expect((await bare.gc()).blobs).toBe(3);
+    await s.release();
+  });
 });
 
 describe('locks and snapshots', () => {

@@ -38,16 +38,10 @@ import { decide, expandSources, hasWildcards, isGitUrl, isUrl, patternMatcher, r
 export type { PathMatcher } from '../fileops/index.js';
 export { ContextMetaCache, RACY_MS } from './metacache.js';
 
-export interface BuildContext {
+/** A directory a build reads files from: the main context or a named one (`--build-context NAME=DIR`). */
+export interface ContextDir {
   /** absolute, symlink-free host path of the context directory */
   dir: string;
-  dockerfile: {
-    text: string;
-    /** host path of the Dockerfile; undefined when it came from stdin */
-    path?: string;
-    /** the name to show in messages: the -f value, `Dockerfile`, or `-` */
-    name: string;
-  };
   /** .dockerignore matcher; paths relative to `dir`, slash-separated, no leading `/` */
   ignore: PathMatcher;
   /** host path of the ignore file used, if any */
@@ -61,6 +55,17 @@ export interface BuildContext {
    * reused by `hashPaths` so a build walks the context once
    */
   seen?: { stats: Map<string, Stats>; names: Map<string, string[]> };
+}
+
+/** The main build context: a context directory with its Dockerfile. */
+export interface BuildContext extends ContextDir {
+  dockerfile: {
+    text: string;
+    /** host path of the Dockerfile; undefined when it came from stdin */
+    path?: string;
+    /** the name to show in messages: the -f value, `Dockerfile`, or `-` */
+    name: string;
+  };
 }
 
 export interface LoadContextOptions {
@@ -158,32 +163,44 @@ export async function loadContext(dir: string, opts: LoadContextOptions = {}): P
     dockerfile = { text: readTextBounded(p, 'Dockerfile'), path: p, name };
   }
 
-  let ignoreText: string | undefined;
-  let ignoreFile: string | undefined;
-  if (opts.ignore !== undefined) {
-    ignoreText = opts.ignore;
-  } else {
-    const candidates: string[] = [];
-    if (dockerfile.path) candidates.push(`${dockerfile.path}.dockerignore`);
-    candidates.push(posix.join(real, '.dockerignore'));
-    for (const c of candidates) {
-      const t = tryRead(c);
-      if (t !== undefined) {
-        ignoreText = t;
-        ignoreFile = c;
-        break;
-      }
-    }
+  if (opts.ignore !== undefined) return { dir: real, dockerfile, ignore: patternMatcher(parseDockerignore(opts.ignore)), ignoreText: opts.ignore };
+  const candidates: string[] = [];
+  if (dockerfile.path) candidates.push(`${dockerfile.path}.dockerignore`);
+  candidates.push(posix.join(real, '.dockerignore'));
+  return { ...readIgnore(real, candidates), dockerfile };
+}
+
+/** A context directory with the first ignore file of `candidates` that exists (none: nothing ignored). */
+function readIgnore(dir: string, candidates: string[]): ContextDir {
+  for (const c of candidates) {
+    const t = tryRead(c);
+    if (t !== undefined) return { dir, ignore: patternMatcher(parseDockerignore(t)), ignoreFile: c, ignoreText: t };
   }
-  const ignore = patternMatcher(ignoreText === undefined ? [] : parseDockerignore(ignoreText));
-  return { dir: real, dockerfile, ignore, ignoreFile, ignoreText };
+  return { dir, ignore: patternMatcher([]) };
+}
+
+/**
+ * A named build context directory (`--build-context NAME=DIR`), as BuildKit's dockerui loads one:
+ * the directory's own `.dockerignore` applies (COPY --from=NAME and mounts never see what it
+ * excludes); there is no Dockerfile-specific ignore file. Errors are buildx's.
+ */
+export function loadNamedContext(name: string, dir: string, cwd = process.cwd()): ContextDir {
+  const abs = posix.resolve(cwd, dir);
+  let real: string;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    throw new UserError(`failed to get build context ${name}: stat ${abs}: no such file or directory`);
+  }
+  if (!statSync(real).isDirectory()) throw new UserError(`failed to get build context ${name}: ${abs} is not a directory`);
+  return readIgnore(real, [posix.join(real, '.dockerignore')]);
 }
 
 /**
  * Gives the context a metadata cache kept in `file` (one file per context directory; undefined =
  * in memory only). Save it with `ctx.meta.save()` when the build has hashed what it needs.
  */
-export function useMetaCache(ctx: BuildContext, file: string | undefined): ContextMetaCache {
+export function useMetaCache(ctx: ContextDir, file: string | undefined): ContextMetaCache {
   ctx.meta = ContextMetaCache.open(ctx.dir, file);
   return ctx.meta;
 }
@@ -193,7 +210,7 @@ export function useMetaCache(ctx: BuildContext, file: string | undefined): Conte
  * files not ignored; an ignored directory is not entered unless an exclusion (`!`) may bring some
  * of it back.
  */
-export function contextSize(ctx: BuildContext): number {
+export function contextSize(ctx: ContextDir): number {
   const ignore = ctx.ignore;
   const seen = { stats: new Map<string, Stats>(), names: new Map<string, string[]>() };
   let size = 0;
@@ -273,7 +290,7 @@ function typeOf(s: Stats): string {
  * The tree walk is synchronous (lstat, and reads of small files); larger files not in the
  * in-process cache are read and hashed 8 at a time.
  */
-export async function hashPaths(ctx: BuildContext | string, sources: readonly string[], opts: HashOptions = {}): Promise<string> {
+export async function hashPaths(ctx: ContextDir | string, sources: readonly string[], opts: HashOptions = {}): Promise<string> {
   const root = typeof ctx === 'string' ? posix.resolve(ctx) : ctx.dir;
   const ignore = opts.ignore ?? (typeof ctx === 'string' ? undefined : ctx.ignore);
   const meta = typeof ctx === 'string' ? undefined : ctx.meta;
