@@ -167,6 +167,15 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
   yield TAR_END;
 }
 
+/**
+ * The layer tar of a build snapshot (an overlay upper dir the store adopted): THE packing options
+ * the builder measures a step's diffID with, so the same bytes can be made again later from the
+ * snapshot (the store's lazy layer blobs: see Store.blobStream).
+ */
+export function packSnapshot(dir: string): AsyncGenerator<Buffer> {
+  return packDir(dir, { overlayUpper: true });
+}
+
 export interface WriteLayerOptions extends PackOptions {
   /** default gzip; the builder stores its layers uncompressed ('none') and compresses on export */
   compression?: Compression;
