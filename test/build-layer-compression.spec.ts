@@ -8,11 +8,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, importBusybox, isRoot, tmp } from './helpers/index.js';
+import { cli, importBusybox, isRoot, runCli, tmp } from './helpers/index.js';
 import { REGISTRY_BIN, startRegistry, type RegistryInstance } from './helpers/registry.js';
 import { buildCli, buildOk, context, imageConfig, imageId, imageManifest } from './helpers/build.js';
 
@@ -89,6 +89,60 @@ describe.skipIf(!isRoot || !existsSync(REGISTRY_BIN))('layer compression: stored
     // the local image did not change
     expect(await imageId(root, 'comp:v1')).toBe(id);
     expect((await imageManifest(root, 'comp:v1')).layers.map((l) => l.mediaType)).toEqual(local.layers.map((l) => l.mediaType));
+  });
+
+  it('keeps a built layer as its snapshot only (a lazy blob): no blob file after the build or a push; save and --output make it, verified', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox\nRUN mkdir /lazy && seq 1 30000 > /lazy/n && ln /lazy/n /lazy/hard\n' });
+    await buildOk(root, ctx, ['-t', 'lazy:v1']);
+    const m = await imageManifest(root, 'lazy:v1');
+    const c = await imageConfig(root, 'lazy:v1');
+    const own = m.layers[m.layers.length - 1]!;
+    const diffId = c.rootfs.diff_ids[c.rootfs.diff_ids.length - 1]!;
+    expect(own).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: diffId });
+    const file = join(root, 'blobs/sha256', own.digest.slice(7));
+    expect(existsSync(file)).toBe(false);
+    const fsck = await cli(['system', 'fsck'], { root });
+    expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
+
+    // a push compresses straight from the snapshot: a gzip layer whose content is the diffID
+    const ref = `${reg.host}/comp/lazy:1`;
+    await cli(['tag', 'lazy:v1', ref], { root });
+    expect((await cli(['push', ref], { root, env })).code).toBe(0);
+    const r = await remote('comp/lazy', '1');
+    const pushed = r.manifest.layers[r.manifest.layers.length - 1]!;
+    expect(sha(gunzipSync(await blob('comp/lazy', pushed.digest)))).toBe(diffId);
+    expect(existsSync(file)).toBe(false);
+
+    // save (docker format: uncompressed layers) reads the lazy blob; the archive loads elsewhere
+    const out = join(tmp('sc-lazy-save-'), 'img.tar');
+    expect((await cli(['save', '-o', out, 'lazy:v1'], { root })).code).toBe(0);
+    const other = tmp('sc-root-');
+    const ld = await cli(['load', '-i', out], { root: other });
+    expect(ld.code, ld.stderr).toBe(0);
+    expect(await imageId(other, 'lazy:v1')).toBe(await imageId(root, 'lazy:v1'));
+
+    // --output type=oci,compression=uncompressed writes the blob file once
+    const oci = join(tmp('sc-lazy-oci-'), 'o.tar');
+    await buildOk(root, ctx, ['--output', `type=oci,dest=${oci},compression=uncompressed`]);
+    expect(sha(readFileSync(file))).toBe(diffId);
+    const listed = execFileSync('tar', ['-tf', oci]).toString();
+    expect(listed).toContain(`blobs/sha256/${diffId.slice(7)}`);
+  });
+
+  it('a lazy blob whose snapshot changed is an error naming the layer, not a wrong layer', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo tamper > /t\n' });
+    await buildOk(root, ctx, ['-t', 'lazy:t']);
+    const c = await imageConfig(root, 'lazy:t');
+    const ids = c.rootfs.diff_ids;
+    const chain = ids.reduce((acc, d, i) => (i === 0 ? d : sha(Buffer.from(`${acc} ${d}`))), '');
+    writeFileSync(join(root, 'snapshots', chain.slice(7), 't'), 'changed\n');
+    const ref = `${reg.host}/comp/lazy:t`;
+    await cli(['tag', 'lazy:t', ref], { root });
+    const p = await runCli(['push', ref], { root, env });
+    expect(p.code).not.toBe(0);
+    expect(p.stderr).toContain(`layer ${ids[ids.length - 1]}`);
+    expect(p.stderr).toContain('store is corrupt');
+    expect(p.stderr).not.toMatch(/\n\s+at /);
   });
 
   it.skipIf(!hasTool('skopeo') || !hasTool('umoci'))('skopeo copies the pushed image and umoci unpacks it (diffIDs checked)', async () => {

@@ -84,16 +84,19 @@ const DICT = 32 << 10;
 
 // One deflate block: raw deflate primed with the 32 KiB of input before it (so matches reach back
 // as in one stream), ended by a sync flush (byte-aligned, not final) or, for the last, Z_FINISH;
-// plus the block's CRC-32. Output is copied into a buffer of its own before it is transferred
-// (zlib's result may be a slice of Node's shared pool).
+// plus the block's CRC-32. The input arrives transferred (not copied); the output is transferred
+// back, copied first only when it shares its memory (a slice of a bigger buffer or Node's pool).
 const GZIP_WORKER = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
 parentPort.on('message', (m) => {
   try {
     const o = zlib.deflateRawSync(m.data, { level: m.level, dictionary: m.dict || undefined, finishFlush: m.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH });
-    const u = new Uint8Array(o.length);
-    u.set(o);
+    let u = o;
+    if (o.byteOffset !== 0 || o.byteLength !== o.buffer.byteLength) {
+      u = new Uint8Array(o.length);
+      u.set(o);
+    }
     parentPort.postMessage({ id: m.id, out: u, crc: zlib.crc32(m.data) }, [u.buffer]);
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
@@ -137,7 +140,9 @@ class DeflatePool {
           reject(e);
         },
       });
-      slot.w.postMessage({ id, data: j.data, dict: j.dict, level: j.level, last: j.last });
+      // the block moves to the worker when it owns its memory (gzipParallel's blocks do): no copy
+      const own = j.data.byteOffset === 0 && j.data.byteLength === j.data.buffer.byteLength;
+      slot.w.postMessage({ id, data: j.data, dict: j.dict, level: j.level, last: j.last }, own ? [j.data.buffer as ArrayBuffer] : []);
     });
   }
   private spawn(): void {
@@ -183,14 +188,16 @@ export async function* gzipParallel(src: AsyncIterable<Buffer>, opts: { workers?
   let sent = 0;
   let dict: Buffer | undefined;
   const send = (data: Buffer, last: boolean): void => {
+    const len = data.length;
     const job: BlockJob = { data, dict, level, last };
-    dict = data.length >= DICT ? data.subarray(data.length - DICT) : Buffer.concat([dict ?? Buffer.alloc(0), data]).subarray(-DICT);
+    // a copy: `data` may be transferred to a worker (and so become unusable here)
+    dict = data.length >= DICT ? Buffer.from(data.subarray(data.length - DICT)) : Buffer.concat([dict ?? Buffer.alloc(0), data]).subarray(-DICT);
     const inThread = workers === 1 || (last && sent === 0);
     const p = inThread ? Promise.resolve().then(() => deflateBlock(job)) : (deflatePool ??= new DeflatePool(availableParallelism())).run(job);
     p.catch(() => undefined); // awaited in order below
-    inflight.push({ p, len: data.length });
+    inflight.push({ p, len });
     sent++;
-    total += data.length;
+    total += len;
   };
   const take = async (): Promise<Buffer> => {
     const b = inflight.shift() as { p: Promise<BlockResult>; len: number };

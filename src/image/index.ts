@@ -5,7 +5,7 @@
  */
 export * from './types.js';
 export { applyLayer, measureLayer, cleanEntryName, type ApplyOptions, type ApplyStats, type WhiteoutMode } from './layer-apply.js';
-export { writeLayer, writeTarAsLayer, packDir, type WriteLayerOptions, type WrittenLayer, type PackOptions } from './layer-write.js';
+export { writeLayer, writeTarAsLayer, packDir, packSnapshot, type WriteLayerOptions, type WrittenLayer, type PackOptions } from './layer-write.js';
 export { exportLayer, exportManifest, parseLayerCompression, layerCompressionOf, DEFAULT_EXPORT, type LayerCompression, type ExportedManifest } from './layer-export.js';
 export { compress, decompress, gzipParallel, zstdCompress, sniffCompression, type Compression } from './compress.js';
 export { readTar, encodeHeader, TAR_END, padLen, TarContentSize, TarFormatError, type TarEntry, type TarHeader, type TarType } from './tar.js';

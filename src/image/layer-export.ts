@@ -5,6 +5,9 @@
  * compression, level), so the next export of the same layer, and a second push of the same image,
  * give the same bytes and the same manifest digest without compressing again.
  *
+ * A layer the builder kept only as a snapshot (a lazy blob, see Store.blobStream) is compressed
+ * straight from the snapshot's tar: its uncompressed blob is never written.
+ *
  * In: a manifest from the store and a `LayerCompression` (buildx's output options `compression`,
  * `compression-level`, `force-compression`). Out: the manifest to send (its bytes and digest; the
  * stored one, byte for byte, when no layer had to change) with every layer blob in the store.
@@ -78,6 +81,7 @@ const levelOf = (c: LayerCompression): number => c.level ?? (c.compression === '
  */
 export async function exportLayer(store: Store, layer: Descriptor, diffId: string, c: LayerCompression, dockerManifest = false): Promise<Descriptor> {
   const have = layerCompressionOf(layer.mediaType);
+  if (have === 'uncompressed' && c.compression === 'uncompressed') await store.ensureBlob(layer.digest); // a lazy blob leaves as a file
   if (have === 'other' || have === c.compression) return layer;
   if (have !== 'uncompressed' && !c.force) return layer;
   const level = levelOf(c);

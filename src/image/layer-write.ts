@@ -13,8 +13,7 @@
  * size beside the blob.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { BlobStore as Store } from './store-api.js';
@@ -36,7 +35,7 @@ export interface PackStats {
 
 const OPAQUE = 'trusted.overlay.opaque';
 const READ_CHUNK = 1 << 20;
-/** files up to this size are read with one synchronous call */
+/** files up to this size go into the current batch; bigger ones are yielded chunk by chunk */
 const SMALL_FILE = 256 * 1024;
 
 function sortBytewise(names: string[]): string[] {
@@ -65,9 +64,10 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
   // modes as BuildKit writes them (checked against Docker 26): 0600 for `.wh.NAME`, 0755 for the opaque marker
   const whiteoutHeader = (name: string): TarHeader => ({ name, type: 'file', mode: name.endsWith('/.wh..wh..opq') || name === '.wh..wh..opq' ? 0o755 : 0o600, uid: 0, gid: 0, size: 0, mtime: epoch ?? 0 });
 
-  // Metadata and small files are read synchronously (a few microseconds each, where an async call
-  // costs a threadpool round trip) and batched into ~1 MiB chunks; big files stream asynchronously.
-  // The event loop gets a turn every 256 entries so progress and parallel steps stay live.
+  // Metadata and files are read synchronously (a few microseconds each, where an async call costs a
+  // threadpool round trip); small files are batched into ~1 MiB chunks, big ones yielded 1 MiB at a
+  // time. The event loop gets a turn every 256 entries or 1 MiB chunks so progress and parallel
+  // steps stay live.
   let batch: Buffer[] = [];
   let batchLen = 0;
   let sinceYield = 0;
@@ -137,24 +137,32 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
       }
       push(encodeHeader({ ...base, name: r, type: 'file', size: st.size }));
       stats.files++;
-      if (st.size <= SMALL_FILE) {
-        const data = st.size === 0 ? Buffer.alloc(0) : readFileSync(p);
-        if (data.length !== st.size) throw new Error(`${p} changed size while it was being archived`);
-        push(data);
-      } else {
-        yield* flush();
-        const fh = await open(p, 'r');
+      if (st.size > 0) {
+        // the size is known from lstat: open + read + close, no fstat (readFileSync's)
+        if (st.size > SMALL_FILE) yield* flush();
+        const fd = openSync(p, 'r');
         try {
           let left = st.size;
           while (left > 0) {
             const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
-            const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-            if (bytesRead === 0) throw new Error(`${p} shrank while it was being archived`);
-            left -= bytesRead;
-            yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+            let got = 0;
+            while (got < buf.length) {
+              const n = readSync(fd, buf, got, buf.length - got, null);
+              if (n === 0) throw new Error(`${p} shrank while it was being archived`);
+              got += n;
+            }
+            left -= got;
+            if (st.size <= SMALL_FILE) push(buf);
+            else {
+              yield buf;
+              if (++sinceYield >= 256) {
+                sinceYield = 0;
+                await new Promise<void>((r) => setImmediate(r));
+              }
+            }
           }
         } finally {
-          await fh.close();
+          closeSync(fd);
         }
       }
       const pad = padLen(st.size);
@@ -165,6 +173,15 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
   yield* walk('');
   yield* flush();
   yield TAR_END;
+}
+
+/**
+ * The layer tar of a build snapshot (an overlay upper dir the store adopted): THE packing options
+ * the builder measures a step's diffID with, so the same bytes can be made again later from the
+ * snapshot (the store's lazy layer blobs: see Store.blobStream).
+ */
+export function packSnapshot(dir: string): AsyncGenerator<Buffer> {
+  return packDir(dir, { overlayUpper: true });
 }
 
 export interface WriteLayerOptions extends PackOptions {

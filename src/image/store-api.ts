@@ -23,6 +23,11 @@ export interface LayerInfo {
   size: number;
   /** docker's layer size: bytes of the unpacked files (symlink = target length, hard links once) */
   contentSize: number;
+  /**
+   * a layer the builder made and kept only as a snapshot (uncompressed, digest = diffID): the
+   * chainID of the store snapshot its blob is made from when something reads it (Store.blobStream)
+   */
+  snapshot?: string;
 }
 
 /** OCI chain ID of a stack of layers (bottom→top diffIDs). */
@@ -37,7 +42,10 @@ export interface BlobStore {
   blobPath(digest: string): string;
   hasBlob(digest: string): boolean;
   readBlob(digest: string): Promise<Buffer>;
+  /** the blob's bytes; a lazy layer blob (LayerInfo.snapshot) is made from its snapshot, verified */
   blobStream(digest: string): Readable;
+  /** makes the file of a lazy layer blob (for readers of blobPath); no-op when it exists */
+  ensureBlob(digest: string): Promise<void>;
   putBlob(data: Buffer | Readable | AsyncIterable<Buffer>, expect?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>;
   putJson(obj: unknown, mediaType: string): Promise<Descriptor>;
   recordLayer(info: LayerInfo): Promise<void>;

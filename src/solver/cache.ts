@@ -1,9 +1,10 @@
 /**
  * The build cache's records: cache key → the layer a step produced (descriptor + diffID). Stored
  * as small JSON files under `<store root>/buildcache/` (atomic rename), so a cache hit needs no
- * work but a lookup; a record whose blob was garbage-collected is a miss. Layers of stages that are
- * not exported get no blob at all (only their diffID and snapshot), see engine.ts `exported`. Writing a record happens
- * only after the layer blob is in the store, so a failed build leaves no dangling record.
+ * work but a lookup; a record whose blob (or snapshot, for a lazy blob) is gone is a miss. A built
+ * step's layer is a lazy blob: its diffID, and a snapshot the store makes the blob from when it is
+ * read (see engine.ts `lazyLayer`). Writing a record happens only after the layer is measured and
+ * recorded in the store, so a failed build leaves no dangling record.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Descriptor } from '../image/types.js';
 
 export interface CacheRecord {
-  /** absent for a layer of a stage that was not exported: only its diffID and snapshot exist */
+  /** absent in records of older builds for a layer of a stage that was not exported: only its diffID and snapshot exist */
   descriptor?: Descriptor;
   diffId: string;
   created: string;

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store, chainIdOf, normalizeTag, type ResolvedImage } from '../store/index.js';
-import { exportManifest as imageExportManifest, type ExportedManifest, type LayerCompression, measureLayer as imageMeasureLayer, packDir as imagePackDir, writeLayer as imageWriteLayer, loadOciLayoutDir, writeImageArchive, Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
+import { exportManifest as imageExportManifest, type ExportedManifest, type LayerCompression, measureLayer as imageMeasureLayer, packSnapshot as imagePackSnapshot, loadOciLayoutDir, writeImageArchive, Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
 import { privateScratch, runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
 import { copyFiles as fileopsCopy, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
@@ -58,16 +58,12 @@ export function mountOverlay(lowers: string[], upper: string, scratch: string): 
   return snapMount(lowers, upper, { scratchDir: scratch });
 }
 
-export async function writeLayer(store: Store, dir: string): Promise<{ descriptor: Descriptor; diffId: string }> {
-  // kept uncompressed: tar + one sha256 + write; compressed once if the image leaves the machine
-  const w = await imageWriteLayer(store, dir, { overlayUpper: true, compression: 'none' });
-  return { descriptor: w.descriptor, diffId: w.diffId };
-}
-
-/** diffID of a dir as a layer, without compressing or storing it (tar + sha256 only). */
-export async function measureLayerDir(dir: string): Promise<{ diffId: string }> {
-  const m = await imageMeasureLayer(imagePackDir(dir, { overlayUpper: true }));
-  return { diffId: m.diffId };
+/**
+ * diffID and sizes of a snapshot dir as a layer, without storing it (tar + sha256 only): the store
+ * makes the blob from the snapshot when one is read (lazy layer blobs, see Store.blobStream).
+ */
+export function measureLayerDir(dir: string): Promise<{ diffId: string; size: number; contentSize: number }> {
+  return imageMeasureLayer(imagePackSnapshot(dir));
 }
 
 export function chainId(diffIds: string[]): string {

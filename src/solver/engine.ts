@@ -17,7 +17,7 @@ import { existsSync, statSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../image/types.js';
-import { hostPlatform } from '../image/types.js';
+import { hostPlatform, MediaType } from '../image/types.js';
 import { humanSize } from '../util/human.js';
 import { UserError, isUserError } from '../util/errors.js';
 import { BuildCache, type CacheRecord } from './cache.js';
@@ -130,10 +130,11 @@ class Builder {
   /** executed steps whose upper dirs are adopted as snapshots at the end of the build */
   private pendingCommits: Array<{ rec: LayerRec; prefix: LayerRec[]; upper: string; work: string }> = [];
   /**
-   * Stages whose layers end up in the result: the target and its FROM-stage ancestors. Only their
-   * layers are compressed into blobs while the build runs; the others get a diffID and a snapshot
-   * (like BuildKit, which never compresses what it does not export), which is all that COPY --from
-   * and the cache need. A later build that exports such a layer makes the blob from the snapshot.
+   * Stages whose layers end up in the result: the target and its FROM-stage ancestors (what
+   * --cache-to mode=min exports). No step writes a layer blob while the build runs: each gets its
+   * diffID (tar + sha256 of the upper dir, in the background) and a snapshot, recorded in the store
+   * as a lazy blob that push, save and --output make from the snapshot when the image leaves
+   * (compressed once, cached: image/layer-export.ts), as BuildKit's docker exporter only hashes.
    */
   private exported = new Set<number>();
   /** unmounts of COPY --from sources, done off the critical path; awaited before snapshots move */
@@ -299,7 +300,7 @@ class Builder {
         const records = new Map<string, ExportedRecord>();
         for (const s of this.stepLayers) {
           if (!stages.has(s.stage)) continue;
-          await this.ensureBlobs(s.layers);
+          await this.ensureBlobs(s.layers, true);
           const l = s.layers[s.layers.length - 1] as LayerRec;
           if (l.cacheKey) records.set(l.cacheKey, { descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffId: l.diffId, created: l.created });
         }
@@ -405,16 +406,31 @@ class Builder {
     return this.store.snapshotPath(deps.chainId(layers.slice(0, j + 1).map((x) => x.diffId)));
   }
 
-  /** Makes the blobs of exported layers that only had a snapshot (built earlier as non-exported). */
-  private async ensureBlobs(layers: LayerRec[]): Promise<void> {
+  /** A layer kept as the snapshot of `chain`: recorded in the store as a lazy uncompressed blob (digest = diffID). */
+  private async lazyLayer(m: { diffId: string; size: number; contentSize: number }, chain: string): Promise<Descriptor> {
+    await this.store.recordLayer({ digest: m.diffId, diffId: m.diffId, size: m.size, contentSize: m.contentSize, snapshot: chain });
+    return { mediaType: MediaType.OciLayerTar, digest: m.diffId, size: m.size };
+  }
+
+  /**
+   * Gives every layer a blob the store can read: a layer with only a diffID and a snapshot (a cache
+   * record of an older build) or an uncompressed one whose record lost its snapshot is measured from
+   * the snapshot of its chain and recorded as a lazy blob. `files`: also write lazy blobs out as
+   * files (the cache exporters copy blob files).
+   */
+  private async ensureBlobs(layers: LayerRec[], files = false): Promise<void> {
     for (let j = 0; j < layers.length; j++) {
       const l = layers[j] as LayerRec;
-      if (l.descriptor.digest !== '' && this.store.hasBlob(l.descriptor.digest)) continue;
-      const dir = this.snapshotOf(layers, j);
-      const wl = await deps.writeLayer(this.store, dir);
-      if (wl.diffId !== l.diffId) throw new Error(`snapshot ${dir} does not match its layer (${wl.diffId} != ${l.diffId})`);
-      l.descriptor = wl.descriptor;
-      if (l.cacheKey) await this.cache.put(l.cacheKey, { descriptor: wl.descriptor, diffId: wl.diffId, created: l.created ?? new Date().toISOString() });
+      const d = l.descriptor.digest;
+      if (d === '' || (d === l.diffId && !this.store.canReadBlob(d))) {
+        const chain = deps.chainId(layers.slice(0, j + 1).map((x) => x.diffId));
+        const dir = this.snapshotOf(layers, j);
+        const m = await deps.measureLayerDir(dir);
+        if (m.diffId !== l.diffId) throw new Error(`snapshot ${dir} does not match its layer (${m.diffId} != ${l.diffId})`);
+        l.descriptor = await this.lazyLayer(m, chain);
+        if (l.cacheKey) await this.cache.put(l.cacheKey, { descriptor: l.descriptor, diffId: l.diffId, created: l.created ?? new Date().toISOString() });
+      }
+      if (files) await this.store.ensureBlob(l.descriptor.digest);
     }
   }
 
@@ -595,19 +611,13 @@ class Builder {
           const rec: LayerRec = { descriptor: { mediaType: '', digest: '', size: 0 }, diffId: '', attribution, created };
           const prefix = [...layers, rec];
           rec.cacheKey = k;
-          const exported = this.exported.has(i);
+          const below = layers;
           rec.ready = (async () => {
-            if (!exported) {
-              const m = await deps.measureLayerDir(upper);
-              rec.descriptor = NO_BLOB;
-              rec.diffId = m.diffId;
-              await this.cache.put(k, { diffId: m.diffId, created });
-              return;
-            }
-            const wl = await deps.writeLayer(this.store, upper);
-            rec.descriptor = wl.descriptor;
-            rec.diffId = wl.diffId;
-            await this.cache.put(k, { descriptor: wl.descriptor, diffId: wl.diffId, created });
+            const m = await deps.measureLayerDir(upper);
+            await layersReady(below);
+            rec.descriptor = await this.lazyLayer(m, deps.chainId([...below.map((l) => l.diffId), m.diffId]));
+            rec.diffId = m.diffId;
+            await this.cache.put(k, { descriptor: rec.descriptor, diffId: m.diffId, created });
           })();
           rec.ready.catch(() => undefined);
           this.pendingCommits.push({ rec, prefix, upper, work });

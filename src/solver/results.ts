@@ -9,8 +9,9 @@ import type { StageState } from './dispatch.js';
 
 export interface LayerRec {
   /**
-   * valid once `ready` resolved (layers are written in the background, see the engine); NO_BLOB
-   * (digest '') for a layer of a stage that is not exported, until ensureBlobs makes one
+   * valid once `ready` resolved (layers are measured in the background, see the engine); NO_BLOB
+   * (digest '') for a layer of an older build's cache record that kept only a diffID, until
+   * ensureBlobs records its snapshot as a lazy blob
    */
   descriptor: Descriptor;
   /** the step's cache key, to record the blob when one is made later */

@@ -10,7 +10,6 @@ import { Store, type ResolvedImage } from '../../src/store/index.js';
 import { applyLayer, readTar, decompress, type ImageConfig, type ImageManifest } from '../../src/image/index.js';
 import { mountOverlay } from '../../src/worker/snapshot/index.js';
 import { runContainer } from '../../src/worker/exec/index.js';
-import { createReadStream } from 'node:fs';
 import { runCli, tmp, type CliResult } from './index.js';
 
 /**
@@ -95,7 +94,7 @@ export async function layerEntries(root: string, ref: string): Promise<Entry[][]
   const out: Entry[][] = [];
   for (const l of img.manifest.layers) {
     const entries: Entry[] = [];
-    for await (const e of readTar(decompress(createReadStream(store.blobPath(l.digest))))) {
+    for await (const e of readTar(decompress(store.blobStream(l.digest)))) {
       const chunks: Buffer[] = [];
       for await (const c of e.body) chunks.push(c);
       entries.push({
@@ -119,7 +118,7 @@ export async function imageTree(root: string, ref: string): Promise<string> {
   const { store, img } = await openImage(root, ref);
   const dir = tmp('sc-tree-');
   for (const l of img.manifest.layers) {
-    await applyLayer(createReadStream(store.blobPath(l.digest)), dir, { whiteouts: 'apply' });
+    await applyLayer(store.blobStream(l.digest), dir, { whiteouts: 'apply' });
   }
   return dir;
 }

@@ -67,6 +67,17 @@ describe('deterministic layer tar', () => {
     const out = t();
     execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', tarFile, '-C', out]);
     expect(readFileSync(join(out, 'x'.repeat(120), 'y'.repeat(150)), 'utf8')).toBe('long');
+    // a file of several read chunks (1 MiB) and a tail, byte for byte
+    const chunks = Buffer.from(Array.from({ length: (5 << 19) + 123 }, (_, i) => (i * 7 + (i >> 20)) & 255));
+    const d2 = t();
+    writeFileSync(join(d2, 'chunks'), chunks);
+    writeFileSync(join(d2, 'small'), 'after');
+    const tar2 = join(t(), 'c.tar');
+    writeFileSync(tar2, await collect(packDir(d2)));
+    const out2 = t();
+    execFileSync('tar', ['-xf', tar2, '-C', out2]);
+    expect(readFileSync(join(out2, 'chunks')).equals(chunks)).toBe(true);
+    expect(readFileSync(join(out2, 'small'), 'utf8')).toBe('after');
     expect(lstatSync(join(out, 'b/hard')).ino).toBe(lstatSync(join(out, 'a/file')).ino);
     if (isRoot) {
       expect(lstatSync(join(out, 'b/deep/big')).uid).toBe(3_000_000);
