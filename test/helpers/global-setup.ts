@@ -26,6 +26,11 @@ export default function setup(): () => void {
     } catch {
       /* not Linux */
     }
-    if (!process.env.STAGECRAFT_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+    try {
+      if (!process.env.STAGECRAFT_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      // the rootless pass cannot remove files its builds gave subordinate IDs: .ci/run removes them as root
+      if (process.env.STAGECRAFT_TEST_ROOTLESS !== '1') throw e;
+    }
   };
 }
