@@ -69,6 +69,9 @@ describe.skipIf(!userReady(RANGED_USER, true))(`rootless build as ${RANGED_USER}
     // a run of the image as the user prints what root's run prints
     const run = await cliAs(RANGED_USER, ['run', '--rm', tag], { root: userStore });
     expect(run.stdout).toBe('hello\n');
+    const info = (await cliAs(RANGED_USER, ['system', 'info'], { root: userStore })).stdout;
+    expect(info).toMatch(/^Rootless: true\n User Namespace: \d{3,} uids, \d{3,} gids mapped\n/);
+    expect(info).toMatch(/^Storage Driver: overlayfs \(userxattr\)$/m);
   });
 
   it.skipIf(!hasDebootstrap)('Debian: apt-get (its _apt sandbox user) and useradd give the same layers and config as root', async () => {
@@ -129,6 +132,9 @@ describe.skipIf(!userReady(SINGLE_USER, false))(`rootless build as ${SINGLE_USER
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/no subordinate ID range for scsingle in \/etc\/subuid and \/etc\/subgid/);
     expect(existsSync(join(home, '.local/share/stagecraft/blobs/sha256'))).toBe(true);
+    const info = (await cliAs(SINGLE_USER, ['system', 'info'], { env })).stdout;
+    expect(info).toMatch(/^Rootless: true\n User Namespace: 1 uids, 1 gids mapped \(single-ID mapping/);
+    expect(info).toContain(`Root Dir: ${join(home, '.local/share/stagecraft')}\n`);
     const lines = (await layerLines(join(home, '.local/share/stagecraft'), 'single:1')).flat();
     expect(lines.some((l) => /^uid file 644 0:0 2 /.test(l))).toBe(true); // `id -u` said 0
 

@@ -25,6 +25,8 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { findHostBinary } from './hostbin.js';
 import { PRIVATE_NS_MARK, exitCodeOf, selfArgv } from './privatens.js';
+import { snapshotterKind } from '../snapshot/index.js';
+import { inUserNamespace, mappedCount } from '../../util/userns.js';
 
 /** A subordinate ID range of /etc/subuid or /etc/subgid. */
 export interface SubRange {
@@ -162,4 +164,22 @@ export function runRootless(argv: string[]): Promise<number> | undefined {
   });
   ctl?.on('error', () => {});
   return exitCodeOf(child);
+}
+
+/**
+ * What `system info` says about the namespaces, in docker info's `Key: value` layout: whether this
+ * runs rootless, how many IDs are mapped, the snapshotter and the network RUN steps get.
+ */
+export function namespaceInfo(): string[] {
+  const userns = inUserNamespace();
+  const user = process.env.STAGECRAFT_ROOTLESS_USER;
+  const lines = [`Rootless: ${userns && user ? 'true' : 'false'}`];
+  if (userns) {
+    const single = mappedCount('uid') === 1;
+    lines.push(` User Namespace: ${mappedCount('uid')} uids, ${mappedCount('gid')} gids mapped${single ? ' (single-ID mapping: no /etc/subuid, /etc/subgid ranges)' : ''}`);
+    if (user) lines.push(` User: ${user}`);
+  }
+  lines.push(`Storage Driver: ${snapshotterKind()}${userns && snapshotterKind() === 'overlayfs' ? ' (userxattr)' : ''}`);
+  lines.push('Network: host (--network none: a private loopback)');
+  return lines;
 }
