@@ -4,10 +4,11 @@
  * /etc/hosts, /etc/resolv.conf and the RUN's own mount targets are removed.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importBusybox, isRoot, tmp } from './helpers/index.js';
+import { importBusybox, tmp } from './helpers/index.js';
+import { canBuild } from './helpers/rootless.js';
 import { buildOk, context, layerEntries } from './helpers/build.js';
 
-describe.skipIf(!isRoot)('build: RUN layer contents', () => {
+describe.skipIf(!canBuild)('build: RUN layer contents', () => {
   let root: string;
   beforeAll(async () => {
     root = tmp('sc-root-');

@@ -5,13 +5,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, importBusybox, isRoot, runCli, tmp, busyboxRootfsTar } from './helpers/index.js';
+import { CLI, cli, importBusybox, runCli, tmp, busyboxRootfsTar } from './helpers/index.js';
+import { canBuild } from './helpers/rootless.js';
 import { OCI_RUNTIMES, RUNTIMES, hasRuntime, type Runtime } from './helpers/runtimes.js';
 
 let root: string;
 
 beforeAll(async () => {
-  if (!isRoot) return;
+  if (!canBuild) return;
   root = tmp('sc-ctr-');
   await importBusybox(root);
   // an image with Entrypoint/Cmd/Env/WorkingDir/User to check docker's combination rules
@@ -21,7 +22,7 @@ beforeAll(async () => {
 
 const run = (args: string[], opts: { env?: Record<string, string> } = {}) => runCli(args, { root, ...opts });
 
-describe.skipIf(!isRoot)('run / ps / logs / rm (the seed flow)', () => {
+describe.skipIf(!canBuild)('run / ps / logs / rm (the seed flow)', () => {
   it('run --name prints, ps -a shows Exited (0), logs repeats, rm removes', async () => {
     const r = await run(['run', '--name', 'x', 'busybox', 'echo', 'name', 'cost']);
     expect(r.stderr).toBe('');
@@ -86,7 +87,7 @@ describe.skipIf(!isRoot)('run / ps / logs / rm (the seed flow)', () => {
   });
 });
 
-describe.skipIf(!isRoot)('run: config and flags', () => {
+describe.skipIf(!canBuild)('run: config and flags', () => {
   it('Entrypoint/Cmd combination rules', async () => {
     expect((await run(['run', '--rm', 'ep:1'])).stdout).toBe('ep default\n');
     expect((await run(['run', '--rm', 'ep:1', 'a', 'b'])).stdout).toBe('ep a b\n');
@@ -124,7 +125,7 @@ describe.skipIf(!isRoot)('run: config and flags', () => {
 
 
 // What the runtime does: the same commands through each one (STAGECRAFT_RUNTIME, like --runtime)
-for (const runtime of RUNTIMES) describe.skipIf(!isRoot || !hasRuntime(runtime))(`run: through the runtime (${runtime})`, () => {
+for (const runtime of RUNTIMES) describe.skipIf(!canBuild || !hasRuntime(runtime))(`run: through the runtime (${runtime})`, () => {
   const env = () => ({ ...process.env, STAGECRAFT_ROOT: root, STAGECRAFT_RUNTIME: runtime });
   const run = (args: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli(args, { root, ...opts, env: { STAGECRAFT_RUNTIME: runtime, ...opts.env } });
 
@@ -203,7 +204,7 @@ async function waitFor(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
   throw new Error('timed out');
 }
 
-for (const runtime of RUNTIMES) describe.skipIf(!isRoot || !hasRuntime(runtime))(`run: signals (${runtime})`, () => {
+for (const runtime of RUNTIMES) describe.skipIf(!canBuild || !hasRuntime(runtime))(`run: signals (${runtime})`, () => {
   const start = (args: string[]) => {
     const p = spawn(process.execPath, [CLI, 'run', '--runtime', runtime, ...args], { env: { ...process.env, STAGECRAFT_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -244,7 +245,7 @@ for (const runtime of RUNTIMES) describe.skipIf(!isRoot || !hasRuntime(runtime))
   });
 });
 
-for (const runtime of OCI_RUNTIMES) describe.skipIf(!isRoot || !hasRuntime(runtime))(`run --runtime ${runtime}`, () => {
+for (const runtime of OCI_RUNTIMES) describe.skipIf(!canBuild || !hasRuntime(runtime))(`run --runtime ${runtime}`, () => {
   const rt = (args: string[]) => run(['run', '--rm', '--runtime', runtime, ...args]);
 
   it(`runs through an OCI bundle with Debian ${runtime}: output, exit code, user, workdir, env, volume`, async () => {

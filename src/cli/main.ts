@@ -8,8 +8,12 @@ import { Command, CommanderError } from 'commander';
 import { isUserError } from '../util/errors.js';
 import { modulesFor } from './commands/index.js';
 import { runInPrivateMountNs } from '../worker/exec/privatens.js';
+import { runRootless } from '../worker/exec/rootless.js';
 
 export async function main(argv: string[]): Promise<number> {
+  // an ordinary user: the same command as root of a user namespace (rootless mode)
+  const rootless = runRootless(argv);
+  if (rootless) return rootless;
   // a build's mounts and processes must not outlive it, even after a SIGKILL
   if (argv.find((a) => !a.startsWith('-')) === 'build') {
     const reran = runInPrivateMountNs(argv);

@@ -12,7 +12,7 @@
  * - whiteout names that are empty, `.`, `..` or contain a slash are rejected.
  *
  * Whiteouts: 'apply' deletes what `.wh.NAME` / `.wh..wh..opq` hide (flattening a stack into one dir);
- * 'overlay' turns them into what overlayfs expects (char device 0/0; `trusted.overlay.opaque=y`)
+ * 'overlay' turns them into what overlayfs expects (char device 0/0; `trusted.overlay.opaque=y`, `user.overlay.opaque` in a user namespace)
  * so an unpacked layer can be used as a lowerdir; 'none' extracts them as ordinary files (ADD).
  * Devices, whiteout nodes and xattrs are made after all entries, by paths re-resolved in the root
  * (mknod never follows a final symlink, setfattr runs with -h), then directory mtimes are set.
@@ -28,6 +28,7 @@ import { isWithin, resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
 import { TarContentSize, TarFormatError, TarParser, type TarHeader } from './tar.js';
 import { restoreXattrs } from './xattrs.js';
+import { chownMapped, inUserNamespace, overlayOpaqueXattr } from '../util/userns.js';
 
 export type WhiteoutMode = 'apply' | 'overlay' | 'none';
 
@@ -224,7 +225,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
     else fs.unlinkSync(p);
   };
   const setMeta = (p: string, e: TarHeader, isLink: boolean): void => {
-    if (sameOwner) fs.lchownSync(p, e.uid, e.gid);
+    if (sameOwner) chownMapped(() => fs.lchownSync(p, e.uid, e.gid), e.uid, e.gid, `layer file /${e.name.replace(/^\.?\//, '').replace(/\/$/, '')}`);
     if (!isLink) fs.chmodSync(p, e.mode & 0o7777);
   };
 
@@ -330,7 +331,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
     file = undefined;
     try {
       // owner before mode: chown clears the set-id bits
-      if (sameOwner) fs.fchownSync(fd, e.uid, e.gid);
+      if (sameOwner) chownMapped(() => fs.fchownSync(fd, e.uid, e.gid), e.uid, e.gid, `layer file /${e.name.replace(/^\.?\//, '').replace(/\/$/, '')}`);
       if (!exact) fs.fchmodSync(fd, e.mode & 0o7777);
       fs.futimesSync(fd, e.mtime, e.mtime);
     } finally {
@@ -356,8 +357,10 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
   devs.forEach((d, i) => {
     const err = devErrors[i];
     if (err !== undefined) {
-      if (sameOwner) throw new Error(err);
-      return; // unprivileged: devices cannot be created; skip like tar does
+      // unprivileged, or root of a user namespace (rootless): devices cannot be created; skip them
+      // like tar and Docker's/containers' archive code do (a container gets its own /dev anyway)
+      if (sameOwner && !inUserNamespace()) throw new Error(err);
+      return;
     }
     if (sameOwner) fs.lchownSync(d.path, d.uid, d.gid);
     fs.chmodSync(d.path, d.mode & 0o7777);
@@ -383,7 +386,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
       parentOf(o, true);
       fs.mkdirSync(p, { mode: 0o755 });
     }
-    xs.push({ path: p, attrs: new Map([['trusted.overlay.opaque', Buffer.from('y')]]) });
+    xs.push({ path: p, attrs: new Map([[overlayOpaqueXattr(), Buffer.from('y')]]) });
   }
   await restoreXattrs(xs);
   // directory times last, deepest first

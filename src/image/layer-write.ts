@@ -5,7 +5,7 @@
  * tar stream: uid/gid/mode/mtime from lstat (mtime clamped to SOURCE_DATE_EPOCH when given), no
  * uname/gname, hard links as link entries, xattrs as PAX SCHILY.xattr records (read with one
  * getfattr call). With `overlayUpper`, the directory is an overlayfs upper dir and its whiteouts are
- * translated to OCI form: char device 0/0 → `.wh.NAME`, `trusted.overlay.opaque=y` → `DIR/.wh..wh..opq`.
+ * translated to OCI form: char device 0/0 → `.wh.NAME`, `trusted.overlay.opaque=y` (`user.overlay.opaque` in a user namespace) → `DIR/.wh..wh..opq`.
  *
  * `writeLayer(store, dir)` tees that stream through sha256 (diffID), compression (parallel gzip by
  * default, zstd, or none: the builder's own layers, compressed when they leave the machine, see
@@ -21,6 +21,7 @@ import { MediaType, type Descriptor } from './types.js';
 import { encodeHeader, padLen, TAR_END, TarContentSize, type TarHeader } from './tar.js';
 import { compress, type Compression } from './compress.js';
 import { readXattrsTree } from './xattrs.js';
+import { isOverlayXattr, overlayOpaqueXattr } from '../util/userns.js';
 
 export interface PackOptions {
   overlayUpper?: boolean;
@@ -33,7 +34,6 @@ export interface PackStats {
   files: number;
 }
 
-const OPAQUE = 'trusted.overlay.opaque';
 const READ_CHUNK = 1 << 20;
 /** files up to this size go into the current batch; bigger ones are yielded chunk by chunk */
 const SMALL_FILE = 256 * 1024;
@@ -56,7 +56,7 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
     if (!a) return undefined;
     const out = new Map<string, Buffer>();
     for (const k of [...a.keys()].sort()) {
-      if (k.startsWith('trusted.overlay.')) continue; // overlayfs bookkeeping, never part of a layer
+      if (isOverlayXattr(k)) continue; // overlayfs bookkeeping, never part of a layer
       out.set(k, a.get(k) as Buffer);
     }
     return out.size ? out : undefined;
@@ -104,7 +104,7 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
       if (st.isDirectory()) {
         push(encodeHeader({ ...base, name: `${r}/`, type: 'dir', size: 0 }));
         stats.files++;
-        if (opts.overlayUpper && xattrs.get(r)?.get(OPAQUE)?.toString() === 'y') {
+        if (opts.overlayUpper && xattrs.get(r)?.get(overlayOpaqueXattr())?.toString() === 'y') {
           push(encodeHeader(whiteoutHeader(`${r}/.wh..wh..opq`)));
           stats.files++;
         }

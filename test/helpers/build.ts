@@ -10,6 +10,8 @@ import { Store, type ResolvedImage } from '../../src/store/index.js';
 import { applyLayer, readTar, decompress, type ImageConfig, type ImageManifest } from '../../src/image/index.js';
 import { mountOverlay } from '../../src/worker/snapshot/index.js';
 import { runContainer } from '../../src/worker/exec/index.js';
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { runCli, tmp, type CliResult } from './index.js';
 
 /**
@@ -182,4 +184,21 @@ export function doneVertices(stderr: string): string[] {
     if (/^DONE /.test(m[2])) done.push(names.get(m[1]) as string);
   }
   return done;
+}
+
+/**
+ * Each layer of the image as sorted lines `path type mode uid:gid size sha256 -> link` (no times):
+ * what "the same image" means when two builds ran at different times (rootless vs root).
+ * Paths matching `skipContent` compare without size and hash (logs and caches that hold times).
+ */
+export async function layerLines(root: string, ref: string, skipContent?: RegExp): Promise<string[][]> {
+  const layers = await layerEntries(root, ref);
+  return layers.map((entries) =>
+    entries
+      .map((e) => {
+        const data = e.content && !skipContent?.test(e.path) ? ` ${e.size} ${createHash('sha256').update(e.content).digest('hex').slice(0, 16)}` : '';
+        return `${e.path} ${e.type} ${(e.mode & 0o7777).toString(8)} ${e.uid}:${e.gid}${data}${e.linkname ? ` -> ${e.linkname}` : ''}`;
+      })
+      .sort(),
+  );
 }

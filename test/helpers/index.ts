@@ -23,11 +23,20 @@ export function runCli(
   args: string[],
   opts: { root?: string; env?: Record<string, string>; cwd?: string; input?: string | Buffer; timeoutMs?: number } = {},
 ): Promise<CliResult> {
+  const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
+  if (!opts.env || !('CI' in opts.env)) delete env.CI; // CI=true would turn analyze into dive's CI mode
+  if (opts.root) env.STAGECRAFT_ROOT = opts.root;
+  return runCollect(process.execPath, [CLI, ...args], { ...opts, env });
+}
+
+/** Runs `cmd ARGS` and collects its output; never throws on a non-zero exit (a timeout SIGKILLs it). */
+export function runCollect(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((res, rej) => {
-    const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
-    if (!opts.env || !('CI' in opts.env)) delete env.CI; // CI=true would turn analyze into dive's CI mode
-    if (opts.root) env.STAGECRAFT_ROOT = opts.root;
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

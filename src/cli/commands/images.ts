@@ -20,6 +20,7 @@ import { Filters, parseUntil } from '../../util/filters.js';
 import { TemplateError, executeTemplate, parseTemplate, type ExecOptions } from '../../util/template.js';
 import { normalizeTag } from '../../store/index.js';
 import { checkOutputFile, confirm, writingOutput } from '../io.js';
+import { namespaceInfo } from '../../worker/exec/rootless.js';
 
 /** The store, with the images containers run as gc roots (rmi, prune, df and fsck keep them). */
 const openStore = async (): Promise<Store> => (await Store.open()).addGcRoots(containerImageRoots);
@@ -117,6 +118,13 @@ function registerMore(program: Command): void {
       const rows = await diskUsage(store);
       rows.splice(1, 0, { type: 'Containers', total: c.total, active: c.active, size: c.size, reclaimable: c.reclaimable });
       out(formatDiskUsage(rows, o.format));
+    });
+  system
+    .command('info')
+    .description('Show the store, snapshotter and (rootless) user namespace in use')
+    .action(async () => {
+      const store = await Store.open();
+      out(`${[...namespaceInfo(), `Root Dir: ${store.root}`].join('\n')}\n`);
     });
   system
     .command('prune')

@@ -18,6 +18,7 @@ import type { Prepared } from './prepared.js';
 import { TIED_DEPTH, descendant, runDir, tiedToCaller } from './privatens.js';
 import { inSlot, outSlot, wireStdio } from './stdio.js';
 import type { Readable } from 'node:stream';
+import { inUserNamespace, isMapped, setgroupsAllowed } from '../../util/userns.js';
 
 export const DOCKER_CAPS = [
   'chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap',
@@ -51,10 +52,12 @@ export function containerFstab(p: Prepared): string {
   const rows: [string, string, string, string][] = [
     ['proc', p.paths.proc, 'proc', 'nosuid,nodev,noexec'],
     ['tmpfs', dev, 'tmpfs', 'nosuid,strictatime,mode=755,size=65536k'],
-    ['devpts', `${dev}/pts`, 'devpts', 'newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec,x-mount.mkdir'],
+    // gid 5 (tty) is not mapped in a single-ID rootless namespace: devpts refuses the option there
+    ['devpts', `${dev}/pts`, 'devpts', `newinstance,ptmxmode=0666,mode=0620${isMapped('gid', 5) ? ',gid=5' : ''},nosuid,noexec,x-mount.mkdir`],
     ['shm', `${dev}/shm`, 'tmpfs', 'nosuid,nodev,noexec,mode=1777,size=65536k,x-mount.mkdir'],
     ['mqueue', `${dev}/mqueue`, 'mqueue', 'nosuid,nodev,noexec,x-mount.mkdir'],
-    ['sysfs', p.paths.sys, 'sysfs', 'ro,nosuid,nodev,noexec'],
+    // sysfs needs a network namespace of our own user namespace: rootless with the host network binds the host's
+    inUserNamespace() && p.spec.network !== 'none' ? ['/sys', p.paths.sys, 'none', 'rbind,ro'] : ['sysfs', p.paths.sys, 'sysfs', 'ro,nosuid,nodev,noexec'],
     [p.etc.resolv, p.paths.resolv, 'none', 'bind'],
     [p.etc.hosts, p.paths.hosts, 'none', 'bind'],
   ];
@@ -71,15 +74,27 @@ export function containerFstab(p: Prepared): string {
   return rows.map((r) => `${r.map(fe).join(' ')} 0 0`).join('\n') + '\n';
 }
 
+const DEV_NODES = [['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0]] as const;
+
+/**
+ * Rootless: a user namespace cannot mknod devices, so the template holds empty files that the setup
+ * bind-mounts the host's nodes onto (as rootless runc and Podman do), in this fstab.
+ */
+export function devBindFstab(dev: string): string {
+  return DEV_NODES.map(([n]) => `${fe(`/dev/${n}`)} ${fe(`${dev}/${n}`)} none bind 0 0`).join('\n') + '\n';
+}
+
 let template: string | undefined;
 /**
  * A /dev skeleton (null zero full random urandom tty, ptmx/fd/stdin/stdout/stderr links) made once per
- * host in a root-only dir and copied into each container's /dev tmpfs with one `cp -a`.
+ * host in a root-only dir and copied into each container's /dev tmpfs with one `cp -a`. In a user
+ * namespace the nodes are empty files (see devBindFstab).
  */
 export function devTemplate(): string {
   if (template) return template;
   const base = runDir();
-  const dir = join(base, 'dev-template-v1');
+  const userns = inUserNamespace();
+  const dir = join(base, userns ? 'dev-template-userns-v1' : 'dev-template-v1');
   const ok = () => {
     try {
       const st = lstatSync(dir);
@@ -92,9 +107,11 @@ export function devTemplate(): string {
     mkdirSync(base, { recursive: true, mode: 0o700 });
     const tmp = mkdtempSync(join(base, '.dev-'));
     chmodSync(tmp, 0o755);
-    const mknod = requireHostBinary('mknod', 'coreutils');
-    for (const [n, maj, min] of [['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0]] as const) {
-      execFileSync(mknod, ['-m', '666', join(tmp, n), 'c', String(maj), String(min)]);
+    if (userns) {
+      for (const [n] of DEV_NODES) writeFileSync(join(tmp, n), '', { mode: 0o666 });
+    } else {
+      const mknod = requireHostBinary('mknod', 'coreutils');
+      for (const [n, maj, min] of DEV_NODES) execFileSync(mknod, ['-m', '666', join(tmp, n), 'c', String(maj), String(min)]);
     }
     for (const [target, name] of [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']] as const) {
       symlinkSync(target, join(tmp, name));
@@ -132,7 +149,16 @@ export function buildSetupScript(p: Prepared): string {
   if (s.readOnlyRoot) L.push(`${mount} -n --bind ${R} ${R}`);
   L.push(`${mount} -n -a -T ${q(fstab)}`);
   L.push(`${cp} -a ${q(`${devTemplate()}/.`)} ${q(p.paths.dev)}`);
-  if (s.hostname) L.push(`printf '%s' ${q(s.hostname)} > /proc/sys/kernel/hostname`);
+  if (inUserNamespace()) {
+    const devFstab = join(p.etc.dir, 'fstab-dev');
+    writeFileSync(devFstab, devBindFstab(p.paths.dev));
+    L.push(`${mount} -n -a -T ${q(devFstab)}`);
+  }
+  if (s.hostname) {
+    // in a user namespace /proc/sys belongs to the host's root: sethostname(2) through hostname(1)
+    const hostname = inUserNamespace() ? requireHostBinary('hostname', 'hostname') : undefined;
+    L.push(hostname ? `${hostname} ${q(s.hostname)}` : `printf '%s' ${q(s.hostname)} > /proc/sys/kernel/hostname`);
+  }
   if (s.network === 'none') {
     const ip = findHostBinary('ip');
     if (ip) L.push(`${ip} link set lo up 2>/dev/null || true`);
@@ -141,7 +167,8 @@ export function buildSetupScript(p: Prepared): string {
   L.push(`printf 'OK' >&3`);
   L.push('exec 2>&4 4>&- 3>&-');
   const u = p.user;
-  const groups = u.groups.length ? `--groups=${u.groups.join(',')}` : '--clear-groups';
+  // a single-ID rootless mapping denies setgroups(2): keep the (one) group there is
+  const groups = !setgroupsAllowed() ? '--keep-groups' : u.groups.length ? `--groups=${u.groups.join(',')}` : '--clear-groups';
   const caps = `--bounding-set=-all,${DOCKER_CAPS.map((c) => `+${c}`).join(',')}`;
   const inner = [unshare, `--root=${p.rootfs}`, `--wd=${p.cwd}`];
   if (u.uid !== 0) inner.push(`--setuid=${u.uid}`);

@@ -14,6 +14,7 @@ import { requireHostBinary } from './hostbin.js';
 import type { Prepared } from './prepared.js';
 import { TIED_DEPTH, childrenOf, descendant, tiedToCaller } from './privatens.js';
 import { inSlot, outSlot, wireStdio } from './stdio.js';
+import { inUserNamespace } from '../../util/userns.js';
 
 const rel = (p: Prepared, host: string) => {
   const r = host.slice(p.rootfs.length);
@@ -29,7 +30,10 @@ export function ociConfig(p: Prepared): Record<string, unknown> {
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    // rootless with the host network: sysfs needs a network namespace of our own, so bind the host's
+    inUserNamespace() && s.network !== 'none'
+      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: rel(p, p.paths.resolv), type: 'bind', source: p.etc.resolv, options: ['rbind', 'rprivate'] },
     { destination: rel(p, p.paths.hosts), type: 'bind', source: p.etc.hosts, options: ['rbind', 'rprivate'] },
   ];
@@ -106,7 +110,10 @@ export function runtimeCommand(runtime: 'runc' | 'crun', stateRoot?: string): (.
   if (runtime !== 'crun' || !crunRefusesCgroups()) return (...args) => [bin, [...base, ...args]];
   const unshare = requireHostBinary('unshare', 'util-linux');
   const sh = requireHostBinary('sh', 'a POSIX shell');
-  const script = 'umount -l /sys/fs/cgroup/unified && exec "$0" "$@"';
+  // rootless (a user namespace): a mount of the host cannot be detached there, so an empty tmpfs
+  // covers it (crun then sees the same v1 host, and in its rootless mode skips cgroups it cannot use)
+  const hide = inUserNamespace() ? 'mount -n -t tmpfs -o ro stagecraft-hide /sys/fs/cgroup/unified' : 'umount -l /sys/fs/cgroup/unified';
+  const script = `${hide} && exec "$0" "$@"`;
   return (...args) => [unshare, ['--mount', '--propagation', 'private', '--', sh, '-c', script, bin, ...base, ...args]];
 }
 

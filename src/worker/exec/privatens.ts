@@ -11,12 +11,14 @@
  * builder too (see the `tied` chain in builtin.ts). Trade-off: one extra `node` start (~40 ms) when
  * the CLI is run as `node dist/stagecraft.js` rather than through its bin.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { findHostBinary } from './hostbin.js';
 
-const MARK = 'STAGECRAFT_PRIVATE_NS';
+/** Set in the environment of a re-run that is in its own mount namespace (read once, then dropped). */
+export const PRIVATE_NS_MARK = 'STAGECRAFT_PRIVATE_NS';
+const MARK = PRIVATE_NS_MARK;
 
 /** Root-only directory for host-wide runtime files (dev template, the private tmpfs mount point). */
 export function runDir(): string {
@@ -58,9 +60,22 @@ export function runInPrivateMountNs(argv: string[]): Promise<number> | undefined
   if (!setpriv || !unshare || !script) return undefined;
   const child = spawn(
     setpriv,
-    ['--pdeathsig', 'KILL', '--', unshare, '--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, '--', script, ...argv],
+    ['--pdeathsig', 'KILL', '--', unshare, '--mount', '--propagation', 'private', '--', ...selfArgv(script, argv)],
     { stdio: 'inherit', env: { ...process.env, [MARK]: '1' } },
   );
+  return exitCodeOf(child);
+}
+
+/** argv that starts this CLI again (same node, same node options) with `argv`. */
+export function selfArgv(script: string, argv: string[]): string[] {
+  return [process.execPath, ...process.execArgv, '--', script, ...argv];
+}
+
+/**
+ * Waits for a re-run of this CLI: forwards the terminal's signals to it while it runs, resolves
+ * with its exit code (125 when it could not start); a re-run killed by a signal is re-raised here.
+ */
+export function exitCodeOf(child: ChildProcess): Promise<number> {
   const forward = (sig: NodeJS.Signals) => () => {
     try {
       child.kill(sig);

@@ -18,6 +18,7 @@ import type { Prepared } from './prepared.js';
 import { writeSink } from './stdio.js';
 import type { ExecResult, ExecSpec, RunningContainer } from './types.js';
 import { resolveUser } from './user.js';
+import { checkMappedUser } from '../../util/userns.js';
 
 const SIGNUM = constants.signals as Record<string, number>;
 
@@ -27,12 +28,14 @@ export async function runContainer(spec: ExecSpec): Promise<ExecResult> {
 
 export function startContainer(spec: ExecSpec): RunningContainer {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new UserError('running containers needs root (namespaces and mounts)', { exitCode: 125 });
+    // the CLI re-runs itself as root of a user namespace (rootless.ts); this is a caller that did not
+    throw new UserError('running containers needs root or the rootless user namespace the stagecraft CLI enters by itself', { exitCode: 125 });
   }
   if (!spec.args.length) throw new UserError('no command specified', { exitCode: 125 });
   const rootfs = resolve(spec.rootfs);
   const cwd = cleanPath(spec.cwd || '/');
   const user = resolveUser(rootfs, spec.user ?? '');
+  checkMappedUser(user.uid, user.gid, user.groups, `USER ${spec.user || 'root'}`);
   const env = withDefaultEnv(spec.env, user);
   const id = spec.id ?? `sc-${randomBytes(6).toString('hex')}`;
   const grace = spec.killGraceMs ?? 10_000;

@@ -31,6 +31,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { posix } from 'node:path';
 import { UserError } from '../../util/errors.js';
+import { chownMapped } from '../../util/userns.js';
 import { cleanPath, isWithin, resolveInRoot } from '../../util/fspath.js';
 import { applyMode, parseChmod, resolveChown, type ModeSpec, type Owner } from './owner.js';
 import { decide, expandSources, notFound, patternMatcher, relOf, sortedNames, tryLstat, type PathMatcher, type SourceJob, type TreeFilter } from './sources.js';
@@ -122,8 +123,8 @@ function mkdirAllHost(st: State, host: string): void {
     }
     mkdirSync(cur, 0o755);
     chmodSync(cur, 0o755);
-    if (st.chown) lchownSync(cur, st.chown.uid, st.chown.gid);
-    else lchownSync(cur, 0, 0);
+    const o = st.chown ?? { uid: 0, gid: 0 };
+    chownMapped(() => lchownSync(cur, o.uid, o.gid), o.uid, o.gid, `COPY to ${cpath(st.destRoot, cur)}`);
     st.result.entries++;
   }
 }
@@ -137,7 +138,7 @@ function ownerFor(st: State, s: Stats): Owner {
 function copyFileInfo(st: State, s: Stats, target: string, w?: Walk, src?: string): void {
   if (w && src !== undefined) w.copied.push({ src, target });
   const o = ownerFor(st, s);
-  lchownSync(target, o.uid, o.gid);
+  chownMapped(() => lchownSync(target, o.uid, o.gid), o.uid, o.gid, `COPY to ${cpath(st.destRoot, target)}`);
   if (!s.isSymbolicLink()) {
     const base = s.mode & 0o7777;
     chmodSync(target, st.mode ? applyMode(st.mode, base, s.isDirectory()) : base);
@@ -271,7 +272,7 @@ function copyRegular(st: State, w: Walk, src: string, target: string, s: Stats):
         st.result.bytes += n;
       }
       const o = ownerFor(st, s);
-      fchownSync(dfd, o.uid, o.gid);
+      chownMapped(() => fchownSync(dfd, o.uid, o.gid), o.uid, o.gid, `COPY to ${cpath(st.destRoot, target)}`);
       const base = s.mode & 0o7777;
       fchmodSync(dfd, st.mode ? applyMode(st.mode, base, false) : base);
       futimesSync(dfd, s.atime, s.mtime);
@@ -310,7 +311,7 @@ async function copyOne(st: State, srcHost: string, srcName: string, filter: Tree
 }
 
 /** Names never copied: overlayfs' own bookkeeping and SELinux labels belong to the host. */
-const SKIP_XATTR = /^(trusted\.overlay\.|security\.selinux$)/;
+const SKIP_XATTR = /^(trusted\.overlay\.|user\.overlay\.|security\.selinux$)/;
 
 /** Copies extended attributes (e.g. security.capability) of the copied entries, one getfattr/setfattr each. */
 async function copyXattrs(srcHost: string, copied: { src: string; target: string }[]): Promise<void> {

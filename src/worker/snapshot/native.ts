@@ -1,6 +1,6 @@
 /**
  * Copying snapshotter for systems without overlayfs (STAGECRAFT_SNAPSHOTTER=native): the lowers
- * (bottom→top, overlay-style: char 0/0 whiteouts, `trusted.overlay.opaque` dirs) are copied into a
+ * (bottom→top, overlay-style: char 0/0 whiteouts, `trusted.overlay.opaque` dirs, `user.overlay.opaque` in a user namespace) are copied into a
  * plain directory (reflinks where the filesystem has them), their metadata is recorded, and
  * `unmount()` walks the root again and writes an overlay-equivalent upper: changed/new entries
  * copied, deleted ones as char 0/0 whiteouts (a replaced directory gets whiteouts for the children
@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findHostBinary } from '../exec/hostbin.js';
+import { overlayOpaqueXattr } from '../../util/userns.js';
 import { scratchDir } from './overlay.js';
 import type { Mounted, MountOptions } from './types.js';
 
@@ -43,14 +44,15 @@ function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
-/** Dirs (absolute paths) under `dir` carrying trusted.overlay.opaque=y. Needs getfattr (attr). */
+/** Dirs (absolute paths) under `dir` carrying the opaque xattr (trusted. or user.overlay.opaque=y). Needs getfattr (attr). */
 function opaqueDirs(dir: string): Set<string> {
   const getfattr = findHostBinary('getfattr');
   const out = new Set<string>();
   if (!getfattr) return out;
+  const opaque = overlayOpaqueXattr();
   let text = '';
   try {
-    text = execFileSync(getfattr, ['-R', '-h', '-d', '-m', '^trusted\\.overlay\\.opaque$', '--absolute-names', dir], {
+    text = execFileSync(getfattr, ['-R', '-h', '-d', '-m', `^${opaque.replace(/\./g, '\\.')}$`, '--absolute-names', dir], {
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024,
     });
   } catch (e) {
@@ -59,7 +61,7 @@ function opaqueDirs(dir: string): Set<string> {
   let file = '';
   for (const line of text.split('\n')) {
     if (line.startsWith('# file: ')) file = line.slice(8);
-    else if (/^trusted\.overlay\.opaque="y"/.test(line)) out.add(file);
+    else if (line.startsWith(`${opaque}="y"`)) out.add(file);
   }
   return out;
 }
@@ -179,7 +181,7 @@ function ensureParents(root: string, upper: string, rel: string): void {
 function setOpaque(dir: string): void {
   const setfattr = findHostBinary('setfattr');
   if (!setfattr) throw new Error('setfattr not found (install attr) to mark an opaque directory');
-  execFileSync(setfattr, ['-n', 'trusted.overlay.opaque', '-v', 'y', dir]);
+  execFileSync(setfattr, ['-n', overlayOpaqueXattr(), '-v', 'y', dir]);
 }
 
 function makeWhiteout(path: string): void {

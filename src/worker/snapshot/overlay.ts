@@ -10,6 +10,8 @@
  * disk: an upper dir is thrown away or adopted as a store snapshot, which the store syncs ONCE
  * (syncfs) before the adoption (store.commitSnapshot); syncing it on every unmount would be wasted
  * time (25 ms per unmount here, far more under apt).
+ * In a user namespace (rootless, kernel 5.11+) the mount adds `userxattr`: opaque dirs are then
+ * marked with user.overlay.opaque (see util/userns.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, existsSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { findHostBinary, requireHostBinary } from '../exec/hostbin.js';
 import type { Mounted, MountOptions } from './types.js';
+import { inUserNamespace } from '../../util/userns.js';
 
 const run = promisify(execFile);
 
@@ -46,7 +49,10 @@ export async function mountOverlayfs(lowers: string[], upper?: string, opts?: Mo
   });
   // overlayfs wants the TOP lower first
   const lowerdir = layers.map((_, i) => `l/${i}`).reverse().join(':');
-  const options = `lowerdir=${lowerdir},upperdir=u,workdir=w,index=off,metacopy=off,redirect_dir=off`;
+  // in a user namespace (rootless) overlayfs keeps its bookkeeping in user.overlay.* (userxattr),
+  // which refuses redirect_dir=off ("follow"): nofollow creates no redirect either
+  const ns = inUserNamespace() ? 'redirect_dir=nofollow,userxattr' : 'redirect_dir=off';
+  const options = `lowerdir=${lowerdir},upperdir=u,workdir=w,index=off,metacopy=off,${ns}`;
   try {
     if (volatileOk) {
       try {
