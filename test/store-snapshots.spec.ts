@@ -68,6 +68,8 @@ describe.runIf(isRoot)('snapshot durability', () => {
 
   it('fsck --snapshots finds a truncated file in a committed snapshot; plain fsck does not read them; --repair removes it', async () => {
     await buildOk(root, ctx, ['-t', 'snap:1']);
+    // a build keeps layers as snapshots only (lazy blobs); an OCI save gives the image's layers gzip blobs
+    await cli(['save', '--format', 'oci', '-o', join(tmp(), 'snap1.oci.tar'), 'snap:1'], { root });
     expect((await cli(['system', 'fsck', '--snapshots'], { root })).stdout).toMatch(/is clean: .* \d+ snapshots verified/);
     // one snapshot of an exported layer (it has a blob), one of the stage that is not exported (none)
     const exported = snapshotWith(root, 'data/file.txt');
@@ -93,6 +95,11 @@ describe.runIf(isRoot)('snapshot durability', () => {
     expect(fixed.stdout).toContain(`removed bad snapshot sha256:${unexported} `);
     expect(existsSync(join(root, 'snapshots', exported))).toBe(false);
     expect(existsSync(join(root, 'meta', 'snapshots', `${exported}.json`))).toBe(false);
+
+    // snap:1's layer lost its snapshot; its blob is made from the gzip blob the OCI save left, also after a gc
+    await cli(['image', 'prune', '-f'], { root });
+    const again = await runCli(['save', '-o', join(tmp(), 'snap1.tar'), 'snap:1'], { root });
+    expect(again.code, again.stderr).toBe(0);
 
     // the next build runs the stage whose only copy was the bad snapshot again, and the image is right
     await buildOk(root, ctx, ['-t', 'snap:2']);

@@ -25,7 +25,7 @@
 import { chainIdOf, type LayerInfo, type ResolvedImage } from '../image/store-api.js';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +41,7 @@ import {
   type ImageManifest,
 } from '../image/types.js';
 import { UserError } from '../util/errors.js';
-import { applyLayer, measureLayer, packSnapshot } from '../image/index.js';
+import { applyLayer, decompress, measureLayer, packSnapshot } from '../image/index.js';
 import { fsyncDir, pidAlive, syncFilesystem, tempName, writeFileAtomic } from './atomic.js';
 import { acquireLock, withFileLock, type HeldLock } from './lock.js';
 import { normalizeRef, normalizeTag } from '../reference/index.js';
@@ -185,11 +185,17 @@ export class Store {
 
   /**
    * The blob's bytes. A lazy layer blob (no file, a layer record naming its snapshot) is the tar of
-   * that snapshot, made again as the build measured it, and checked against the digest at the end.
+   * that snapshot, made again as the build measured it, or, when the snapshot is gone (fsck --repair
+   * removed a bad one), a compressed variant of the same layer that an export left, decompressed;
+   * either is checked against the digest at the end.
    */
   blobStream(digest: string): Readable {
-    const snap = this.hasBlob(digest) ? undefined : this.lazySnapshot(digest);
-    if (snap) return Readable.from(this.verifiedSnapshotTar(snap, digest));
+    if (!this.hasBlob(digest)) {
+      const snap = this.lazySnapshot(digest);
+      if (snap) return Readable.from(this.verifiedTar(packSnapshot(snap), digest, `its snapshot ${snap}`));
+      const v = this.lazyVariant(digest);
+      if (v) return Readable.from(this.verifiedTar(decompress(createReadStream(this.blobPath(v), { highWaterMark: 1 << 20 })), digest, `its compressed blob ${v}`));
+    }
     return createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
   }
 
@@ -199,6 +205,30 @@ export class Store {
     for (const chain of this.lazyChains(digest)) {
       const dir = this.snapshotPath(chain);
       if (existsSync(dir)) return dir;
+    }
+    return undefined;
+  }
+
+  /**
+   * A compressed blob in the store of the layer whose uncompressed tar is `digest` (its diffID): the
+   * variants exports recorded (meta/variants/DIFFHEX.KEY.json). Undefined when there is none.
+   */
+  private lazyVariant(digest: string): string | undefined {
+    if (!DIGEST_RE.test(digest)) return undefined;
+    const prefix = `${hexOf(digest)}.`;
+    let names: string[];
+    try {
+      names = readdirSync(this.dirs.variants).filter((n) => n.startsWith(prefix) && n.endsWith('.json')).sort();
+    } catch {
+      return undefined;
+    }
+    for (const n of names) {
+      try {
+        const d = (JSON.parse(readFileSync(join(this.dirs.variants, n), 'utf8')) as { digest?: unknown }).digest;
+        if (typeof d === 'string' && d !== digest && DIGEST_RE.test(d) && this.hasBlob(d)) return d;
+      } catch {
+        /* a torn record: try the next */
+      }
     }
     return undefined;
   }
@@ -215,26 +245,25 @@ export class Store {
 
   /** A blob file, or a lazy layer blob that can be made (see blobStream). */
   canReadBlob(digest: string): boolean {
-    return this.hasBlob(digest) || this.lazySnapshot(digest) !== undefined;
+    return this.hasBlob(digest) || this.lazySnapshot(digest) !== undefined || this.lazyVariant(digest) !== undefined;
   }
 
-  private async *verifiedSnapshotTar(dir: string, digest: string): AsyncGenerator<Buffer> {
+  private async *verifiedTar(src: AsyncIterable<Buffer>, digest: string, from: string): AsyncGenerator<Buffer> {
     const h = createHash('sha256');
-    for await (const c of packSnapshot(dir)) {
+    for await (const c of src) {
       h.update(c);
       yield c;
     }
     const got = `sha256:${h.digest('hex')}`;
-    if (got !== digest) throw new UserError(`layer ${digest}: its snapshot ${dir} now packs to ${got}: the store is corrupt (run system fsck)`);
+    if (got !== digest) throw new UserError(`layer ${digest}: ${from} now gives ${got}: the store is corrupt (run system fsck)`);
   }
 
   /** Writes the file of a lazy layer blob (for readers of blobPath); a no-op when the file exists. */
   async ensureBlob(digest: string): Promise<void> {
     if (this.hasBlob(digest)) return;
-    const dir = this.lazySnapshot(digest);
-    if (!dir) throw new UserError(`blob not found in store: ${digest}`);
+    if (!this.canReadBlob(digest)) throw new UserError(`blob not found in store: ${digest}`);
     await this.withLock(`blob-${hexOf(digest)}`, async () => {
-      if (!this.hasBlob(digest)) await this.putBlob(packSnapshot(dir), { digest });
+      if (!this.hasBlob(digest)) await this.putBlob(this.blobStream(digest), { digest });
     });
   }
 
@@ -714,7 +743,11 @@ export class Store {
       }
       for (const l of m.layers ?? []) {
         reachable.add(l.digest);
-        if (!this.canReadBlob(l.digest)) missing.push(l.digest);
+        if (this.hasBlob(l.digest) || this.lazySnapshot(l.digest)) continue;
+        // a lazy blob whose snapshot is gone lives on in a compressed variant: keep that one
+        const v = this.lazyVariant(l.digest);
+        if (v) reachable.add(v);
+        else missing.push(l.digest);
       }
     };
     for (const d of (await this.readIndex()).manifests) await visit(d);
