@@ -4,7 +4,8 @@
  * final file tree (layers applied in order, whiteouts honoured), and running a command in the
  * built image with the executor.
  */
-import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { Store, type ResolvedImage } from '../../src/store/index.js';
 import { applyLayer, readTar, decompress, type ImageConfig, type ImageManifest } from '../../src/image/index.js';
@@ -13,6 +14,7 @@ import { runContainer } from '../../src/worker/exec/index.js';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { runCli, tmp, type CliResult } from './index.js';
+import { runCliAs, userOf, userTmp } from './rootless.js';
 
 /**
  * The build-cache specs' Dockerfile: two stages, RUNs that write timestamps (a step that runs
@@ -66,6 +68,42 @@ export async function openImage(root: string, ref: string): Promise<{ store: Sto
   return { store, img };
 }
 
+/**
+ * Each layer's blob of `ref`, as a stream maker. A build keeps its layers only as snapshots (lazy
+ * blobs); packing one from this process would see a rootless store's subordinate IDs (and miss
+ * files it cannot read), so those are taken from a `save` run as the store's owner (the CLI enters
+ * its user namespace) and read from the archive.
+ */
+export async function layerBlobs(root: string, ref: string): Promise<{ store: Store; img: ResolvedImage; blobs: Array<() => AsyncIterable<Buffer>> }> {
+  const { store, img } = await openImage(root, ref);
+  const digests = img.manifest.layers.map((l) => l.digest);
+  if (digests.every((d) => store.hasBlob(d))) return { store, img, blobs: digests.map((d) => () => store.blobStream(d)) };
+  const owner = statSync(root).uid;
+  const self = process.getuid?.() ?? 0;
+  const user = owner === self ? undefined : userOf(owner);
+  const dir = user ? userTmp(user, 'sc-save-') : tmp('sc-save-');
+  const file = join(dir, 'image.tar');
+  const r = user ? await runCliAs(user, ['save', '-o', file, ref], { root }) : await runCli(['save', '-o', file, ref], { root });
+  if (r.code !== 0) throw new Error(`save ${ref} failed (${r.code}): ${r.stderr}`);
+  const saved = new Map<string, Buffer>();
+  for await (const e of readTar(createReadStream(file))) {
+    const chunks: Buffer[] = [];
+    for await (const c of e.body) chunks.push(c);
+    const m = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/.exec(e.name);
+    if (m) saved.set(`sha256:${m[1]}`, Buffer.concat(chunks));
+  }
+  return {
+    store,
+    img,
+    blobs: digests.map((d) => {
+      if (store.hasBlob(d)) return () => store.blobStream(d);
+      const b = saved.get(d);
+      if (!b) throw new Error(`layer ${d} of ${ref} is not in the saved archive`);
+      return () => Readable.from([b]);
+    }),
+  };
+}
+
 export async function imageConfig(root: string, ref: string): Promise<ImageConfig> {
   return (await openImage(root, ref)).img.config;
 }
@@ -92,11 +130,11 @@ export interface Entry {
 
 /** The tar entries of every layer of the image, bottom→top (file contents included). */
 export async function layerEntries(root: string, ref: string): Promise<Entry[][]> {
-  const { store, img } = await openImage(root, ref);
+  const { blobs } = await layerBlobs(root, ref);
   const out: Entry[][] = [];
-  for (const l of img.manifest.layers) {
+  for (const blob of blobs) {
     const entries: Entry[] = [];
-    for await (const e of readTar(decompress(store.blobStream(l.digest)))) {
+    for await (const e of readTar(decompress(blob()))) {
       const chunks: Buffer[] = [];
       for await (const c of e.body) chunks.push(c);
       entries.push({
@@ -117,11 +155,9 @@ export async function layerEntries(root: string, ref: string): Promise<Entry[][]
 
 /** Extracts the image's final file tree (whiteouts applied) into a new temp dir. */
 export async function imageTree(root: string, ref: string): Promise<string> {
-  const { store, img } = await openImage(root, ref);
+  const { blobs } = await layerBlobs(root, ref);
   const dir = tmp('sc-tree-');
-  for (const l of img.manifest.layers) {
-    await applyLayer(store.blobStream(l.digest), dir, { whiteouts: 'apply' });
-  }
+  for (const blob of blobs) await applyLayer(blob(), dir, { whiteouts: 'apply' });
   return dir;
 }
 

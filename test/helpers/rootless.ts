@@ -35,6 +35,15 @@ function hasRange(file: string, user: string, uid: number): boolean {
   }
 }
 
+/** The name of the user with uid `uid` (undefined: none in /etc/passwd). */
+export function userOf(uid: number): string | undefined {
+  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const f = line.split(':');
+    if (f[2] === String(uid)) return f[0];
+  }
+  return undefined;
+}
+
 /** True when `user` exists (and, with `ranges`, has /etc/subuid and /etc/subgid ranges; without, has none) and we are root. */
 export function userReady(user: string, ranges: boolean): boolean {
   const p = passwd(user);
