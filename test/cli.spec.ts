@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, MODULES, type ModuleName } from '../src/cli/commands/index.js';
-import { runCli } from './helpers/index.js';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CLI, runCli, tmp } from './helpers/index.js';
 
 describe('cli', () => {
   it('prints help and exits 0', async () => {
@@ -31,5 +34,18 @@ describe('cli', () => {
     const r = await runCli(['stages', '-f', '-', '--format', 'json'], { input: 'FROM scratch AS a\nFROM a\n' });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).target).toBe(1);
+  });
+});
+
+describe('output through a full pipe', () => {
+  it('lint writes all of a large report to a reader that starts late (nothing dropped at exit)', () => {
+    const dir = tmp('sc-flush-');
+    const df = join(dir, 'Dockerfile');
+    writeFileSync(df, ['FROM busybox', ...Array.from({ length: 3000 }, (_, i) => `MAINTAINER someone${i}`), ''].join('\n'));
+    const whole = spawnSync(process.execPath, [CLI, 'lint', df], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(whole.stdout.length).toBeGreaterThan(256 * 1024); // several pipe buffers
+    // the reader sleeps first: the pipe fills, Node queues the rest in memory
+    const late = spawnSync('sh', ['-c', 'node "$1" lint "$2" | (sleep 1; wc -c)', 'sh', CLI, df], { encoding: 'utf8', env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` } });
+    expect(Number(late.stdout.trim())).toBe(Buffer.byteLength(whole.stdout));
   });
 });

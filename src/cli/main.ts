@@ -66,9 +66,24 @@ const isEntry = (() => {
   }
 })();
 
+/**
+ * Exits once stdout and stderr have handed everything to the OS: a pipe that is full (a reader
+ * slower than us) holds Node's writes in memory, and process.exit would drop them.
+ */
+async function exitFlushed(code: number): Promise<never> {
+  const drained = (s: NodeJS.WriteStream): Promise<void> =>
+    new Promise((res) => {
+      if (s.destroyed || !s.writable || s.writableLength === 0) return res();
+      s.once('error', () => res());
+      s.write('', () => res());
+    });
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}
+
 if (isEntry) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => process.exit(reportError(e)),
+    (code) => exitFlushed(code),
+    (e) => exitFlushed(reportError(e)),
   );
 }
