@@ -15,8 +15,8 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findHostBinary } from '../exec/hostbin.js';
-import { overlayOpaqueXattr } from '../../util/userns.js';
 import { scratchDir } from './overlay.js';
+import { isWhiteout, makeWhiteout, opaqueDirs, setOpaque } from './upper.js';
 import type { Mounted, MountOptions } from './types.js';
 
 interface Sig {
@@ -38,32 +38,6 @@ function typeOf(st: Stats | BigIntStats): string {
   if (st.isBlockDevice()) return 'b';
   if (st.isFIFO()) return 'p';
   return 's';
-}
-
-function isWhiteout(st: Stats): boolean {
-  return st.isCharacterDevice() && st.rdev === 0;
-}
-
-/** Dirs (absolute paths) under `dir` carrying the opaque xattr (trusted. or user.overlay.opaque=y). Needs getfattr (attr). */
-function opaqueDirs(dir: string): Set<string> {
-  const getfattr = findHostBinary('getfattr');
-  const out = new Set<string>();
-  if (!getfattr) return out;
-  const opaque = overlayOpaqueXattr();
-  let text = '';
-  try {
-    text = execFileSync(getfattr, ['-R', '-h', '-d', '-m', `^${opaque.replace(/\./g, '\\.')}$`, '--absolute-names', dir], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024,
-    });
-  } catch (e) {
-    text = String((e as { stdout?: string }).stdout ?? '');
-  }
-  let file = '';
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# file: ')) file = line.slice(8);
-    else if (line.startsWith(`${opaque}="y"`)) out.add(file);
-  }
-  return out;
 }
 
 function copyMeta(dest: string, st: Stats): void {
@@ -176,18 +150,6 @@ function ensureParents(root: string, upper: string, rel: string): void {
     mkdirSync(dest);
     copyMeta(dest, lstatSync(join(root, cur)));
   }
-}
-
-function setOpaque(dir: string): void {
-  const setfattr = findHostBinary('setfattr');
-  if (!setfattr) throw new Error('setfattr not found (install attr) to mark an opaque directory');
-  execFileSync(setfattr, ['-n', overlayOpaqueXattr(), '-v', 'y', dir]);
-}
-
-function makeWhiteout(path: string): void {
-  const mknod = findHostBinary('mknod');
-  if (!mknod) throw new Error('mknod not found (coreutils) for a whiteout');
-  execFileSync(mknod, [path, 'c', '0', '0']);
 }
 
 /** Writes the diff between `before` and the current `root` into `upper` (overlay format). */
