@@ -51,3 +51,27 @@ export function makeWhiteout(path: string): void {
   if (!mknod) throw new Error('mknod not found (coreutils) for a whiteout');
   execFileSync(mknod, [path, 'c', '0', '0']);
 }
+
+/** True when `path` carries xattr `name` = "y" (one getfattr). */
+export function hasXattrY(path: string, name: string): boolean {
+  const getfattr = findHostBinary('getfattr');
+  if (!getfattr) return false;
+  try {
+    return execFileSync(getfattr, ['-h', '--only-values', '-n', name, path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }) === 'y';
+  } catch {
+    return false;
+  }
+}
+
+/** Removes xattrs `names` from `path` where present. */
+export function removeXattrs(path: string, names: string[]): void {
+  const setfattr = findHostBinary('setfattr');
+  if (!setfattr) return;
+  for (const n of names) {
+    try {
+      execFileSync(setfattr, ['-h', '-x', n, path], { stdio: 'ignore' });
+    } catch {
+      /* not set */
+    }
+  }
+}
