@@ -24,6 +24,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { findHostBinary } from './hostbin.js';
+import { defaultNetwork } from './network.js';
 import { PRIVATE_NS_MARK, exitCodeOf, selfArgv } from './privatens.js';
 import { probeSnapshotter } from '../snapshot/index.js';
 import { inUserNamespace, mappedCount } from '../../util/userns.js';
@@ -182,6 +183,7 @@ export async function namespaceInfo(scratchDir: string): Promise<string[]> {
     if (user) lines.push(` User: ${user}`);
   }
   lines.push(`Storage Driver: ${snapshotter}${userns && snapshotter === 'overlayfs' ? ' (userxattr)' : ''}`);
-  lines.push('Network: host (--network none: a private loopback)');
+  const slirp = findHostBinary('slirp4netns') ? 'slirp4netns: a private network with user-mode NAT' : 'slirp4netns: not installed';
+  lines.push(`Network: ${defaultNetwork()} (--network none: a private loopback; ${slirp})`);
   return lines;
 }
