@@ -112,6 +112,50 @@ RUN jq -n '{"who": "builder"}' > /data/out.json
   }, 900_000);
 });
 
+// whiteouts (a file, a dir), opaque dirs (a dir re-created, /tmp replaced), setuid/sticky modes,
+// owners set by chown and COPY --chown, a symlink, a hard link, a USER step
+const SNAPSHOT_DF = `FROM busybox
+RUN mkdir -p /home/app/data /opt/keep && chown app:app /home/app/data && chmod 4755 /home/app/data && echo made > /home/app/data/f && chown 1000:1000 /home/app/data/f && touch /opt/keep/a /opt/keep/b
+RUN rm -rf /tmp && mkdir -m 1777 /tmp && touch /tmp/new && rm /bin/vi && rm -rf /home/app/data /opt/keep/a && mkdir /home/app/data && ln -s /etc/passwd /home/app/link && ln /opt/keep/b /opt/keep/c
+COPY --chown=app:app --chmod=640 hello.txt /home/app/
+USER app
+RUN touch /home/app/by-app && rm /home/app/hello.txt
+`;
+
+describe.skipIf(!userReady(RANGED_USER, true))('rootless snapshotters: each one, forced, gives the layers of the root build', () => {
+  let ctx: string;
+  let rootStore: string;
+  const tag = 'rootless-snap:1';
+  beforeAll(async () => {
+    ctx = context({ Dockerfile: SNAPSHOT_DF, 'hello.txt': 'hello\n' });
+    chownTo(RANGED_USER, ctx);
+    rootStore = tmp('sc-rl-snap-root-');
+    await importBusybox(rootStore);
+    await buildOk(rootStore, ctx, ['-t', tag]);
+  }, 300_000);
+
+  it.each(['overlayfs', 'fuse-overlayfs', 'native'])('STAGECRAFT_SNAPSHOTTER=%s', async (kind) => {
+    // a store of its own: no cache shared with another snapshotter's build
+    const userStore = userTmp(RANGED_USER, `sc-rl-snap-${kind}-`);
+    const env = { STAGECRAFT_SNAPSHOTTER: kind };
+    await cliAs(RANGED_USER, ['import', busyboxRootfsTar(), 'busybox:latest', '--change', 'CMD ["sh"]'], { root: userStore, env });
+    const r = await cliAs(RANGED_USER, ['build', '--progress', 'plain', '-t', tag, ctx], { root: userStore, env });
+    expect(r.stderr).not.toMatch(/is not usable in this user namespace|warning: rootless/);
+    const a = await layerLines(rootStore, tag);
+    const b = await layerLines(userStore, tag);
+    expect(b.length).toBe(a.length);
+    for (let i = 0; i < a.length; i++) expect(b[i], `layer ${i}`).toEqual(a[i]);
+    const all = b.flat();
+    for (const re of [/^tmp\/\.wh\.\.wh\.\.opq /, /^bin\/\.wh\.vi /, /^opt\/keep\/\.wh\.a /, /^home\/app\/data\/\.wh\.\.wh\.\.opq /, /^home\/app\/\.wh\.hello\.txt /, /^home\/app\/by-app file 644 1000:1000 /]) {
+      expect(all.some((l) => re.test(l)), String(re)).toBe(true);
+    }
+    // no snapshotter bookkeeping in a layer
+    expect(all.filter((l) => /\.wh\.\.opq |fuseoverlayfs/.test(l) && !/\.wh\.\.wh\.\.opq /.test(l))).toEqual([]);
+    const info = (await cliAs(RANGED_USER, ['system', 'info'], { root: userStore, env })).stdout;
+    expect(info).toMatch(new RegExp(`^Storage Driver: ${kind}( \\(userxattr\\))?$`, 'm'));
+  }, 300_000);
+});
+
 describe.skipIf(!userReady(SINGLE_USER, false))(`rootless build as ${SINGLE_USER} (no ranges: single-ID mapping)`, () => {
   let ctxDir: string;
   beforeAll(async () => {

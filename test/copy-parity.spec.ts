@@ -1,7 +1,8 @@
 /**
  * COPY/ADD parity with BuildKit: the same context and the same COPY/ADD steps, once through
  * `DOCKER_BUILDKIT=1 docker build` (FROM scratch, exported with --output type=tar) and once through
- * `copyFiles` into an empty root. The trees must agree on path, type, mode, owner, link target,
+ * `copyFiles` into an empty root (as root), or, in the rootless pass of .ci/run, `stagecraft build`
+ * exported with --output type=tar (the CLI enters its user namespace: copyFiles needs root). The trees must agree on path, type, mode, owner, link target,
  * content, and the mtime of regular files (whole seconds: sub-second times are rounded by the
  * exporter) (BuildKit's context transfer re-creates symlinks, so
  * their mtimes are transfer times; directories' are build times). Skipped when no Docker engine answers (see
@@ -17,6 +18,8 @@ import { readTar } from '../src/image/index.js';
 import { copyFiles, patternMatcher, type CopyOptions } from '../src/worker/fileops/index.js';
 import { parseDockerignore } from '../src/worker/context/index.js';
 import { makeTree, tmpDir } from '../src/worker/fileops/__tests__/helpers.js';
+import { isRoot, runCli } from './helpers/index.js';
+import { rootlessPass } from './helpers/rootless.js';
 
 const dockerOk = spawnSync('docker', ['info'], { timeout: 15_000 }).status === 0;
 
@@ -26,7 +29,8 @@ const T = 978307200;
 function makeContext(): string {
   const c = makeTree(tmpDir('sc-parity-'), {
     'a.txt': { file: 'a', mtime: T },
-    'b.txt': { file: 'b', uid: 1234, gid: 1234, mtime: T + 1 },
+    // an ordinary user cannot give a file away: the rootless pass' b.txt is its own (COPY resets both)
+    'b.txt': { file: 'b', ...(isRoot ? { uid: 1234, gid: 1234 } : {}), mtime: T + 1 },
     'exec.sh': { file: '#!/bin/sh\n', mode: 0o755, mtime: T + 2 },
     'dir/sub/x': { file: 'x', mtime: T + 3 },
     'dir/sublink': { link: 'sub' },
@@ -109,10 +113,29 @@ async function dockerTree(ctx: string, df = ['FROM scratch', ...steps.map((s) =>
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 120_000,
   });
+  return tarTree(out);
+}
+
+/**
+ * The rootless pass' side: `stagecraft build` of the same Dockerfile, exported as a tar. Resolves
+ * with the tree, or with the error message BuildKit-style (`failed to solve: ...`).
+ */
+async function stagecraftBuild(ctx: string, df: string): Promise<{ tree?: Tree; error?: string }> {
+  const dfPath = join(tmpDir('sc-parity-df-'), 'Dockerfile');
+  writeFileSync(dfPath, df);
+  const out = join(tmpDir('sc-parity-out-'), 'out.tar');
+  const r = await runCli(['build', '--progress', 'plain', '--no-cache', '-f', dfPath, '--output', `type=tar,dest=${out}`, ctx], { root: tmpDir('sc-parity-store-'), timeoutMs: 120_000 });
+  if (r.code !== 0) return { error: (/failed to solve: (.*)/.exec(r.stderr) ?? [])[1] ?? r.stderr };
+  return { tree: await tarTree(out) };
+}
+
+/** path → "type mode uid:gid [content @mtime | -> target]" of a tar's entries. */
+async function tarTree(out: string): Promise<Tree> {
   const tree: Tree = {};
   const links = new Map<string, string>();
   for await (const e of readTar(createReadStream(out) as AsyncIterable<Buffer>)) {
     const name = e.name.replace(/^\.?\//, '').replace(/\/$/, '');
+    if (name === '' || name === '.') continue; // the root itself: stagecraft's tar exporter writes `./`, BuildKit's does not
     const mode = (e.mode & 0o7777).toString(8);
     let v: string;
     if (e.type === 'dir') v = `dir ${mode} ${e.uid}:${e.gid}`;
@@ -152,16 +175,25 @@ function hostTree(root: string): Tree {
   return out;
 }
 
-describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () => {
+function expectSameTree(got: Tree, want: Tree): void {
+  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+  for (const k of Object.keys(want)) expect(`${k}: ${got[k]}`).toBe(`${k}: ${want[k]}`);
+}
+
+describe.skipIf(!dockerOk || !(isRoot || rootlessPass))('COPY/ADD parity with BuildKit (docker build)', () => {
   it('produces the same trees for the same steps', async () => {
     const ctx = makeContext();
     const want = await dockerTree(ctx);
+    if (rootlessPass) {
+      const df = ['FROM scratch', ...steps.map((s) => s.line).filter(Boolean)].join('\n') + '\n';
+      const r = await stagecraftBuild(ctx, df);
+      expect(r.error).toBeUndefined();
+      return expectSameTree(r.tree!, want);
+    }
     const root = tmpDir('sc-parity-root-');
     const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
     for (const s of steps) await copyFiles({ srcRoot: ctx, destRoot: root, resetOwnership: true, ignore, ...s.opts });
-    const got = hostTree(root);
-    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-    for (const k of Object.keys(want)) expect(`${k}: ${got[k]}`).toBe(`${k}: ${want[k]}`);
+    expectSameTree(hostTree(root), want);
   });
 
   // stage-to-stage: the source is another root (ownership kept, links scoped to that root)
@@ -188,14 +220,17 @@ describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () =>
       ...finalSteps.map((s) => s.line),
     ].join('\n');
     const want = await dockerTree(ctx, `${df}\n`);
+    if (rootlessPass) {
+      const r = await stagecraftBuild(ctx, `${df}\n`);
+      expect(r.error).toBeUndefined();
+      return expectSameTree(r.tree!, want);
+    }
     const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
     const stage = tmpDir('sc-parity-stage-');
     for (const s of stageSteps) await copyFiles({ srcRoot: ctx, destRoot: stage, resetOwnership: true, ignore, ...s.opts });
     const root = tmpDir('sc-parity-root-');
     for (const s of finalSteps) await copyFiles({ srcRoot: stage, destRoot: root, ...s.opts });
-    const got = hostTree(root);
-    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-    for (const k of Object.keys(want)) expect(`${k}: ${got[k]}`).toBe(`${k}: ${want[k]}`);
+    expectSameTree(hostTree(root), want);
   });
 
   // failures: BuildKit's message must end with ours (it prefixes ref ids and host mount paths)
@@ -222,10 +257,13 @@ describe.skipIf(!dockerOk)('COPY/ADD parity with BuildKit (docker build)', () =>
       const root = tmpDir('sc-parity-root-');
       const ignore = patternMatcher(parseDockerignore(readFileSync(join(ctx, '.dockerignore'), 'utf8')));
       let ours = '';
-      try {
-        for (const s of f.steps) await copyFiles({ srcRoot: ctx, destRoot: root, resetOwnership: true, ignore, ...s });
-      } catch (e) {
-        ours = (e as Error).message;
+      if (rootlessPass) ours = (await stagecraftBuild(ctx, ['FROM scratch', ...f.df].join('\n') + '\n')).error ?? '';
+      else {
+        try {
+          for (const s of f.steps) await copyFiles({ srcRoot: ctx, destRoot: root, resetOwnership: true, ignore, ...s });
+        } catch (e) {
+          ours = (e as Error).message;
+        }
       }
       expect(theirs).toMatch(f.msg);
       expect(ours).toMatch(f.msg);

@@ -11,15 +11,29 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadImageModel, mergeLayers } from '../src/analyze/index.js';
 import { Store } from '../src/store/index.js';
 import { buildOk } from './helpers/build.js';
-import { cli, REPO, tmp } from './helpers/index.js';
+import { cli, isRoot, REPO, tmp } from './helpers/index.js';
 
 const dockerUp = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 }).status === 0
   && spawnSync('docker', ['image', 'inspect', 'busybox:latest'], { stdio: 'ignore' }).status === 0;
 const FIX = join(REPO, 'test/fixtures/parity');
 const cases = readdirSync(FIX);
 
+/**
+ * A store whose layers this process can read: a build keeps its layers as snapshots, and a rootless
+ * store's snapshots are packed in its user namespace, so in the rootless pass the image goes through
+ * a `save` and a `load` (both run by the CLI) into a store with the blobs (see test/helpers/build.ts layerBlobs).
+ */
+async function readable(root: string, ref: string): Promise<string> {
+  if (isRoot) return root;
+  const file = join(tmp('sc-parity-save-'), 'sc.tar');
+  await cli(['save', '-o', file, ref], { root });
+  const copy = tmp('sc-parity-loaded-');
+  await cli(['load', '-i', file], { root: copy });
+  return copy;
+}
+
 async function tree(root: string, ref: string): Promise<string[]> {
-  const store = await Store.open(root);
+  const store = await Store.open(await readable(root, ref));
   const m = await loadImageModel(store, ref);
   const t = mergeLayers(m.layers);
   return [...t.nodes.entries()]

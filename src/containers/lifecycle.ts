@@ -12,7 +12,7 @@ import type { ResolvedImage, Store } from '../store/index.js';
 import type { ImageConfig, ImageManifest } from '../image/types.js';
 import { detachMountsUnder } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { childrenOf, processAlive, processStartTime, startContainer, type RunningContainer } from '../worker/exec/index.js';
+import { childrenOf, openNetwork, processAlive, processStartTime, startContainer, type OpenNetwork, type RunningContainer } from '../worker/exec/index.js';
 import { mountOverlay, type Mounted } from '../worker/snapshot/index.js';
 import {
   containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, updateState, upperDir,
@@ -91,6 +91,7 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
   const c = rec.config;
   let mounted: Mounted | undefined;
   let running: RunningContainer | undefined;
+  let net: OpenNetwork | undefined;
   const log = createWriteStream(logPath(store, rec.id), { flags: 'a' });
   const record = (stream: 'stdout' | 'stderr') => (b: Buffer) => {
     log.write(`${JSON.stringify({ log: b.toString('utf8'), stream, time: new Date().toISOString() })}\n`);
@@ -104,6 +105,7 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
     await updateState(store, rec.id, { status: 'running', supervisorPid: process.pid, supervisorStart: processStartTime(process.pid), startedAt: new Date().toISOString(), finishedAt: undefined, exitCode: undefined });
     const outRec = record('stdout');
     const errRec = record('stderr');
+    net = await openNetwork(c.network, containerDir(store, rec.id));
     running = startContainer({
       id: `stagecraft-${rec.id.slice(0, 12)}`,
       rootfs: mounted.root,
@@ -123,7 +125,7 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
       // docker: killing the client does not stop the container; stop / rm -f reach it by its pid
       outlivesCaller: true,
       scratchDir: containerDir(store, rec.id),
-    });
+    }, net);
     await updateState(store, rec.id, { pid: running.pid, pidStart: processStartTime(running.pid) });
     if (io.forwardSignals) {
       let interrupts = 0;
@@ -151,6 +153,7 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
     await new Promise<void>((r) => log.end(r));
+    await net?.close();
     if (mounted) await mounted.unmount().catch(() => {});
     if (c.autoRemove) await removeRecord(store, rec.id).catch(() => {});
   }

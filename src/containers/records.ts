@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic, type Store } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { processAlive, type Mount } from '../worker/exec/index.js';
+import { processAlive, type Mount, type NetworkMode } from '../worker/exec/index.js';
 import { VALID_NAME, generateName } from './names.js';
 
 export interface ContainerConfig {
@@ -23,7 +23,7 @@ export interface ContainerConfig {
   env: string[];
   cwd: string;
   user: string;
-  network: 'host' | 'none';
+  network: NetworkMode;
   hostname: string;
   mounts: Mount[];
   readOnly: boolean;

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ImageConfig } from '../image/types.js';
 import { UserError } from '../util/errors.js';
-import type { Mount } from '../worker/exec/index.js';
+import { NETWORK_MODES, defaultNetwork, type Mount, type NetworkMode } from '../worker/exec/index.js';
 
 const err = (m: string) => new UserError(m, { exitCode: 125 });
 
@@ -83,10 +83,11 @@ export function parseVolume(v: string): Mount {
   return { type: 'bind', source, target, readonly: opts.includes('ro') };
 }
 
-export function parseNetwork(n: string | undefined): 'host' | 'none' {
-  if (n === undefined || n === 'host' || n === 'default' || n === 'bridge') return 'host';
-  if (n === 'none') return 'none';
-  throw err(`network ${n} not found (stagecraft supports host and none)`);
+/** `--network`: host, none, slirp4netns; default/bridge (and none given) → the worker's default. */
+export function parseNetwork(n: string | undefined): NetworkMode {
+  if (n === undefined || n === 'default' || n === 'bridge') return defaultNetwork();
+  if ((NETWORK_MODES as readonly string[]).includes(n)) return n as NetworkMode;
+  throw err(`network ${n} not found (stagecraft supports host, none and slirp4netns)`);
 }
 
 export function parseWorkdir(w: string | undefined, image: ImageConfig['config']): string {

@@ -11,6 +11,7 @@ import { Store, chainIdOf, normalizeTag, type ResolvedImage } from '../store/ind
 import { exportManifest as imageExportManifest, type ExportedManifest, type LayerCompression, measureLayer as imageMeasureLayer, packSnapshot as imagePackSnapshot, loadOciLayoutDir, writeImageArchive, Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
 import { privateScratch, runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
+export { defaultNetwork, type NetworkMode } from '../worker/exec/index.js';
 import { copyFiles as fileopsCopy, type CopyOptions, type PathMatcher } from '../worker/fileops/index.js';
 import { hashPaths, useMetaCache, type ContextDir } from '../worker/context/index.js';
 import { parseReference, pullImage, pushImage } from '../registry/index.js';

@@ -52,7 +52,8 @@ export interface BuildOptions {
   push: boolean;
   labels: Record<string, string>;
   iidfile?: string;
-  network: 'default' | 'host' | 'none';
+  /** RUN's network: `default` is the worker's default (worker/exec/network.ts) */
+  network: 'default' | 'host' | 'none' | 'slirp4netns';
   buildContexts: Record<string, NamedContext>;
   /** `--cache-to type=local,dest=DIR[,mode=min|max]` (see cacheio.ts) */
   cacheTo?: CacheToSpec[];

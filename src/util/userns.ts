@@ -69,9 +69,9 @@ export function overlayOpaqueXattr(): string {
   return `${overlayXattrPrefix()}opaque`;
 }
 
-/** True for overlayfs bookkeeping xattrs of either namespace: never part of a layer. */
+/** True for overlayfs bookkeeping xattrs (either namespace, or fuse-overlayfs' own): never part of a layer. */
 export function isOverlayXattr(name: string): boolean {
-  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
+  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.') || name.startsWith('user.fuseoverlayfs.');
 }
 
 /**

@@ -8,6 +8,7 @@ import { UserError } from '../../util/errors.js';
 import { EMPTY_CHECK, lintText, type LintResult } from '../../lint/index.js';
 import { storeImageEnv } from '../lintenv.js';
 import { loadContext } from '../../worker/context/index.js';
+import { parseNetworkMode } from '../../worker/exec/index.js';
 import {
   build,
   parseBuildArg,
@@ -44,7 +45,7 @@ export function register(program: Command): void {
     .option('--push', 'push the image after building (needs -t)')
     .option('--label <k=v>', 'set an image label; repeatable', collect, [])
     .option('--iidfile <file>', 'write the image ID to this file')
-    .option('--network <mode>', 'network for RUN: default, host, none', 'default')
+    .option('--network <mode>', 'network for RUN: default, host, none, slirp4netns (a private network with user-mode NAT)', 'default')
     .option('--build-context <name=src>', 'named context: NAME=PATH | docker-image://REF | oci-layout://PATH; repeatable', collect, [])
     .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR | type=registry,ref=REF [,mode=min|max] (stagecraft\'s own records: an OCI layout, or an OCI artifact in a registry); repeatable', collect, [])
     .option('--cache-from <spec>', 'import a build cache exported with --cache-to: type=local,src=DIR | type=registry,ref=REF | REF; repeatable', collect, [])
@@ -59,7 +60,7 @@ export function register(program: Command): void {
         throw new UserError(`invalid --progress ${JSON.stringify(progress)} (auto, plain, tty, json)`);
       }
       const network = String(o.network);
-      if (!['default', 'host', 'none'].includes(network)) throw new UserError(`invalid --network ${JSON.stringify(network)} (default, host, none)`);
+      parseNetworkMode(network);
       const buildArgs: Record<string, string> = {};
       for (const a of o.buildArg as string[]) {
         const kv = parseBuildArg(a);

@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('-u, --user <user[:group]>', 'user name or uid, optionally with group')
     .option('--entrypoint <cmd>', 'override the image Entrypoint (also drops the image Cmd)')
     .option('-v, --volume <host:ctr[:ro]>', 'bind mount a host path', collect, [])
-    .option('--network <mode>', 'host (default) or none')
+    .option('--network <mode>', 'host (default), none or slirp4netns (a private network with user-mode NAT)')
     .option('--read-only', 'mount the root filesystem read-only')
     .option('-t, --tty', 'give the container this terminal')
     .option('-i, --interactive', 'keep stdin open')

@@ -124,7 +124,7 @@ function registerMore(program: Command): void {
     .description('Show the store, snapshotter and (rootless) user namespace in use')
     .action(async () => {
       const store = await Store.open();
-      out(`${[...namespaceInfo(), `Root Dir: ${store.root}`].join('\n')}\n`);
+      out(`${[...(await namespaceInfo(store.dirs.tmp)), `Root Dir: ${store.root}`].join('\n')}\n`);
     });
   system
     .command('prune')

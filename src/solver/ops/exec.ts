@@ -9,7 +9,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isUserError } from '../../util/errors.js';
 import { goQuote } from '../../util/goquote.js';
-import type { ExecResult, ExecSpec, Mount } from '../deps.js';
+import { defaultNetwork, type ExecResult, type ExecSpec, type Mount, type NetworkMode } from '../deps.js';
 import type { RunAction } from '../dispatch.js';
 import type { MountManager } from '../mounts.js';
 import type { VertexHandle } from '../progress.js';
@@ -67,7 +67,9 @@ export async function execRun(inp: ExecInput): Promise<void> {
       const script = `if mkdir -p /dev/pipes 2>/dev/null && cat ${bound} > ${target} && chmod 0755 ${target}; then exec ${target}; else exec ${bound}; fi`;
       args = [...action.args.slice(0, -1), script];
     }
-    const net = action.network ?? inp.network;
+    // RUN --network=host|none wins; `default` (or none given) is the build's --network, whose own default is defaultNetwork()
+    const chosen = (n: string | undefined) => (n === undefined || n === 'default' ? undefined : (n as NetworkMode));
+    const net = chosen(action.network) ?? chosen(inp.network) ?? defaultNetwork();
     const proc = `process ${goQuote(action.args.join(' '))} did not complete successfully`;
     const res = await inp
       .executor({
@@ -76,7 +78,7 @@ export async function execRun(inp: ExecInput): Promise<void> {
         env,
         cwd: action.cwd,
         user: action.user,
-        network: net === 'none' ? 'none' : 'host',
+        network: net,
         mounts,
         stdin: 'ignore',
         stdout: (c: Buffer) => v.log(c.toString()),

@@ -57,7 +57,7 @@ export function containerFstab(p: Prepared): string {
     ['shm', `${dev}/shm`, 'tmpfs', 'nosuid,nodev,noexec,mode=1777,size=65536k,x-mount.mkdir'],
     ['mqueue', `${dev}/mqueue`, 'mqueue', 'nosuid,nodev,noexec,x-mount.mkdir'],
     // sysfs needs a network namespace of our own user namespace: rootless with the host network binds the host's
-    inUserNamespace() && p.spec.network !== 'none' ? ['/sys', p.paths.sys, 'none', 'rbind,ro'] : ['sysfs', p.paths.sys, 'sysfs', 'ro,nosuid,nodev,noexec'],
+    inUserNamespace() && p.spec.network === 'host' ? ['/sys', p.paths.sys, 'none', 'rbind,ro'] : ['sysfs', p.paths.sys, 'sysfs', 'ro,nosuid,nodev,noexec'],
     [p.etc.resolv, p.paths.resolv, 'none', 'bind'],
     [p.etc.hosts, p.paths.hosts, 'none', 'bind'],
   ];
@@ -181,7 +181,9 @@ export function launchBuiltin(p: Prepared): Launched {
   const unshare = requireHostBinary('unshare', 'util-linux');
   const sh = requireHostBinary('sh', 'a POSIX shell');
   const s = p.spec;
-  const inner = [unshare, '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private'];
+  // slirp4netns: join the namespace network.ts bound to a file (slirp4netns serves its tap0)
+  const inner = p.netns ? [requireHostBinary('nsenter', 'util-linux'), `--net=${p.netns}`] : [];
+  inner.push(unshare, '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private');
   if (s.network === 'none') inner.push('--net');
   inner.push(sh, '-c', buildSetupScript(p), 'stagecraft-setup');
   const tied = !s.outlivesCaller;

@@ -4,7 +4,8 @@
  * Out: the exit code (Docker semantics), or a handle to signal/stop a running container.
  */
 export { runContainer, startContainer } from './run.js';
-export type { ExecSpec, ExecResult, Mount, OutputSink, RunningContainer } from './types.js';
+export type { ExecSpec, ExecResult, Mount, NetworkMode, OutputSink, RunningContainer } from './types.js';
+export { NETWORK_MODES, defaultNetwork, openNetwork, parseNetworkMode, type OpenNetwork } from './network.js';
 export { resolveUser, type ExecUser } from './user.js';
 export { ociConfig, writeBundle } from './oci.js';
 export { DEFAULT_PATH } from './prepare.js';

@@ -31,7 +31,7 @@ export function ociConfig(p: Prepared): Record<string, unknown> {
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // rootless with the host network: sysfs needs a network namespace of our own, so bind the host's
-    inUserNamespace() && s.network !== 'none'
+    inUserNamespace() && s.network === 'host'
       ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
       : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: rel(p, p.paths.resolv), type: 'bind', source: p.etc.resolv, options: ['rbind', 'rprivate'] },
@@ -47,8 +47,9 @@ export function ociConfig(p: Prepared): Record<string, unknown> {
       mounts.push({ destination, type: 'tmpfs', source: 'tmpfs', options });
     }
   }
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (s.network === 'none') namespaces.push({ type: 'network' });
+  else if (p.netns) namespaces.push({ type: 'network', path: p.netns });
   return {
     ociVersion: '1.0.2',
     process: {

@@ -11,6 +11,8 @@ import { privateScratch } from './privatens.js';
 import { dirname, join, posix } from 'node:path';
 import { cleanPath, resolveInRoot } from '../../util/fspath.js';
 import type { ExecUser } from './user.js';
+import type { NetworkMode } from './types.js';
+import { SLIRP } from './network.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -118,7 +120,7 @@ export function ensureCwd(rootfs: string, cwd: string): string {
  * A private temp dir with the `hosts` and `resolv.conf` the container sees: under `scratchDir` when
  * given (a container's own dir in the store), else on the private tmpfs (gone with this process).
  */
-export function makeEtcFiles(hostname: string, network: 'host' | 'none', scratchDir?: string): { dir: string; hosts: string; resolv: string } {
+export function makeEtcFiles(hostname: string, network: NetworkMode, scratchDir?: string): { dir: string; hosts: string; resolv: string } {
   const dir = scratchDir ? mkdtempSync(join(scratchDir, 'sc-exec-')) : privateScratch('sc-exec-');
   const hosts = join(dir, 'hosts');
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
@@ -131,7 +133,9 @@ export function makeEtcFiles(hostname: string, network: 'host' | 'none', scratch
   } catch {
     text = '';
   }
-  void network;
+  // slirp4netns: the host's loopback resolvers (systemd-resolved, dnsmasq) are out of reach; its
+  // DNS forwarder (10.0.2.3) asks the host's resolvers for the container
+  if (network === 'slirp4netns') text = `nameserver ${SLIRP.dns}\n${text.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l) && l.trim()).join('\n')}\n`;
   writeFileSync(resolv, text, { mode: 0o644 });
   return { dir, hosts, resolv };
 }

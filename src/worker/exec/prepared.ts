@@ -16,4 +16,6 @@ export interface Prepared {
   /** Host paths (inside rootfs) of the standard mount points. */
   paths: { proc: string; dev: string; sys: string; resolv: string; hosts: string };
   mounts: { mount: Mount; host: string; kind: 'dir' | 'file' }[];
+  /** slirp4netns: the bound network namespace to join (network.ts `openNetwork`). */
+  netns?: string;
 }

@@ -24,8 +24,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { findHostBinary } from './hostbin.js';
+import { defaultNetwork } from './network.js';
 import { PRIVATE_NS_MARK, exitCodeOf, selfArgv } from './privatens.js';
-import { snapshotterKind } from '../snapshot/index.js';
+import { probeSnapshotter } from '../snapshot/index.js';
 import { inUserNamespace, mappedCount } from '../../util/userns.js';
 
 /** A subordinate ID range of /etc/subuid or /etc/subgid. */
@@ -168,9 +169,11 @@ export function runRootless(argv: string[]): Promise<number> | undefined {
 
 /**
  * What `system info` says about the namespaces, in docker info's `Key: value` layout: whether this
- * runs rootless, how many IDs are mapped, the snapshotter and the network RUN steps get.
+ * runs rootless, how many IDs are mapped, the snapshotter (probed with an empty mount in
+ * `scratchDir`) and the network RUN steps get.
  */
-export function namespaceInfo(): string[] {
+export async function namespaceInfo(scratchDir: string): Promise<string[]> {
+  const snapshotter = await probeSnapshotter(scratchDir);
   const userns = inUserNamespace();
   const user = process.env.STAGECRAFT_ROOTLESS_USER;
   const lines = [`Rootless: ${userns && user ? 'true' : 'false'}`];
@@ -179,7 +182,8 @@ export function namespaceInfo(): string[] {
     lines.push(` User Namespace: ${mappedCount('uid')} uids, ${mappedCount('gid')} gids mapped${single ? ' (single-ID mapping: no /etc/subuid, /etc/subgid ranges)' : ''}`);
     if (user) lines.push(` User: ${user}`);
   }
-  lines.push(`Storage Driver: ${snapshotterKind()}${userns && snapshotterKind() === 'overlayfs' ? ' (userxattr)' : ''}`);
-  lines.push('Network: host (--network none: a private loopback)');
+  lines.push(`Storage Driver: ${snapshotter}${userns && snapshotter === 'overlayfs' ? ' (userxattr)' : ''}`);
+  const slirp = findHostBinary('slirp4netns') ? 'slirp4netns: a private network with user-mode NAT' : 'slirp4netns: not installed';
+  lines.push(`Network: ${defaultNetwork()} (--network none: a private loopback; ${slirp})`);
   return lines;
 }

@@ -13,6 +13,7 @@ import { cleanPath } from '../../util/fspath.js';
 import { UserError } from '../../util/errors.js';
 import { launchBuiltin, type Launched } from './builtin.js';
 import { launchOci } from './oci.js';
+import { openNetwork, type OpenNetwork } from './network.js';
 import { MountPoints, ensureCwd, lookupCommand, makeEtcFiles, removeDir, withDefaultEnv } from './prepare.js';
 import type { Prepared } from './prepared.js';
 import { writeSink } from './stdio.js';
@@ -23,15 +24,22 @@ import { checkMappedUser } from '../../util/userns.js';
 const SIGNUM = constants.signals as Record<string, number>;
 
 export async function runContainer(spec: ExecSpec): Promise<ExecResult> {
-  return startContainer(spec).wait();
+  const net = await openNetwork(spec.network, spec.scratchDir);
+  try {
+    return await startContainer(spec, net).wait();
+  } finally {
+    await net.close();
+  }
 }
 
-export function startContainer(spec: ExecSpec): RunningContainer {
+/** Starts `spec`; a slirp4netns network must be opened (`openNetwork`) by the caller and passed as `net`. */
+export function startContainer(spec: ExecSpec, net?: OpenNetwork): RunningContainer {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     // the CLI re-runs itself as root of a user namespace (rootless.ts); this is a caller that did not
     throw new UserError('running containers needs root or the rootless user namespace the stagecraft CLI enters by itself', { exitCode: 125 });
   }
   if (!spec.args.length) throw new UserError('no command specified', { exitCode: 125 });
+  if (spec.network === 'slirp4netns' && !net?.netns) throw new Error('a slirp4netns container needs its network opened first (openNetwork)');
   const rootfs = resolve(spec.rootfs);
   const cwd = cleanPath(spec.cwd || '/');
   const user = resolveUser(rootfs, spec.user ?? '');
@@ -77,7 +85,7 @@ export function startContainer(spec: ExecSpec): RunningContainer {
       return { mount: m, host: mp.ensure(target, kind), kind };
     });
     etc = makeEtcFiles(spec.hostname ?? '', spec.network, spec.scratchDir);
-    const prepared: Prepared = { spec, id, rootfs, cwd, env, user, etc, paths, mounts };
+    const prepared: Prepared = { spec, id, rootfs, cwd, env, user, etc, paths, mounts, netns: net?.netns };
     launched = spec.runtime === 'runc' || spec.runtime === 'crun' ? launchOci(prepared, spec.runtime) : launchBuiltin(prepared);
   } catch (e) {
     mp.cleanup();

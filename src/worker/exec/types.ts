@@ -12,6 +12,9 @@ export type Mount =
 /** Where a container's output goes: a stream, a callback per chunk, or the parent's fd / nothing. */
 export type OutputSink = Writable | ((chunk: Buffer) => void) | 'inherit' | 'ignore';
 
+/** host: the caller's network; none: only lo; slirp4netns: a private network with user-mode NAT (network.ts). */
+export type NetworkMode = 'host' | 'none' | 'slirp4netns';
+
 export interface ExecSpec {
   /** A mounted, writable root filesystem (e.g. a merged overlay from `mountOverlay`). */
   rootfs: string;
@@ -23,7 +26,7 @@ export interface ExecSpec {
   cwd: string;
   /** '', 'name', 'uid', 'name:group', 'uid:gid' resolved against the rootfs' /etc/passwd and /etc/group. */
   user?: string;
-  network: 'host' | 'none';
+  network: NetworkMode;
   mounts?: Mount[];
   hostname?: string;
   stdin?: Readable | 'inherit' | 'ignore';

@@ -3,8 +3,8 @@
  * (bottom→top, overlay-style: char 0/0 whiteouts, `trusted.overlay.opaque` dirs, `user.overlay.opaque` in a user namespace) are copied into a
  * plain directory (reflinks where the filesystem has them), their metadata is recorded, and
  * `unmount()` walks the root again and writes an overlay-equivalent upper: changed/new entries
- * copied, deleted ones as char 0/0 whiteouts (a replaced directory gets whiteouts for the children
- * it lost instead of an opaque xattr). Trade-off, stated plainly: its cost grows with the size of
+ * copied, deleted ones as char 0/0 whiteouts, a directory deleted and made again (a new inode) opaque
+ * with all it holds, as overlayfs writes them. Trade-off, stated plainly: its cost grows with the size of
  * the rootfs (one copy + two walks), unlike overlayfs; xattrs other than the opaque marker are not
  * copied.
  */
@@ -15,13 +15,15 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findHostBinary } from '../exec/hostbin.js';
-import { overlayOpaqueXattr } from '../../util/userns.js';
 import { scratchDir } from './overlay.js';
+import { isWhiteout, makeWhiteout, opaqueDirs, setOpaque } from './upper.js';
 import type { Mounted, MountOptions } from './types.js';
 
 interface Sig {
   type: string;
   ino: bigint;
+  /** birth time: tells a dir made again apart from the old one where the inode number is reused */
+  btime: bigint;
   ctime: bigint;
   mtime: bigint;
   size: bigint;
@@ -38,32 +40,6 @@ function typeOf(st: Stats | BigIntStats): string {
   if (st.isBlockDevice()) return 'b';
   if (st.isFIFO()) return 'p';
   return 's';
-}
-
-function isWhiteout(st: Stats): boolean {
-  return st.isCharacterDevice() && st.rdev === 0;
-}
-
-/** Dirs (absolute paths) under `dir` carrying the opaque xattr (trusted. or user.overlay.opaque=y). Needs getfattr (attr). */
-function opaqueDirs(dir: string): Set<string> {
-  const getfattr = findHostBinary('getfattr');
-  const out = new Set<string>();
-  if (!getfattr) return out;
-  const opaque = overlayOpaqueXattr();
-  let text = '';
-  try {
-    text = execFileSync(getfattr, ['-R', '-h', '-d', '-m', `^${opaque.replace(/\./g, '\\.')}$`, '--absolute-names', dir], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024,
-    });
-  } catch (e) {
-    text = String((e as { stdout?: string }).stdout ?? '');
-  }
-  let file = '';
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# file: ')) file = line.slice(8);
-    else if (line.startsWith(`${opaque}="y"`)) out.add(file);
-  }
-  return out;
 }
 
 function copyMeta(dest: string, st: Stats): void {
@@ -151,7 +127,7 @@ function snapshot(root: string): Map<string, Sig> {
     for (const name of readdirSync(join(root, rel))) {
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(root, r), { bigint: true });
-      m.set(r, { type: typeOf(st), ino: st.ino, ctime: st.ctimeNs, mtime: st.mtimeNs, size: st.size, mode: st.mode, uid: st.uid, gid: st.gid });
+      m.set(r, { type: typeOf(st), ino: st.ino, btime: st.birthtimeNs, ctime: st.ctimeNs, mtime: st.mtimeNs, size: st.size, mode: st.mode, uid: st.uid, gid: st.gid });
       if (st.isDirectory()) walk(r);
     }
   };
@@ -178,25 +154,21 @@ function ensureParents(root: string, upper: string, rel: string): void {
   }
 }
 
-function setOpaque(dir: string): void {
-  const setfattr = findHostBinary('setfattr');
-  if (!setfattr) throw new Error('setfattr not found (install attr) to mark an opaque directory');
-  execFileSync(setfattr, ['-n', overlayOpaqueXattr(), '-v', 'y', dir]);
-}
-
-function makeWhiteout(path: string): void {
-  const mknod = findHostBinary('mknod');
-  if (!mknod) throw new Error('mknod not found (coreutils) for a whiteout');
-  execFileSync(mknod, [path, 'c', '0', '0']);
-}
-
 /** Writes the diff between `before` and the current `root` into `upper` (overlay format). */
 export function writeUpper(root: string, before: Map<string, Sig>, upper: string): void {
   const after = snapshot(root);
+  // a dir deleted and made again (a new inode: `rm -rf d && mkdir d`) is opaque, as overlayfs makes
+  // it: it hides all the lowers had there, and everything in it now is in the diff
+  const replaced = new Set<string>();
+  const inReplaced = (rel: string): boolean => {
+    for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) if (replaced.has(rel.slice(0, i))) return true;
+    return false;
+  };
   const changed: string[] = [];
   for (const [rel, sig] of after) {
     const old = before.get(rel);
-    if (!old || !same(old, sig)) changed.push(rel);
+    if (old?.type === 'd' && sig.type === 'd' && (old.ino !== sig.ino || old.btime !== sig.btime)) replaced.add(rel);
+    if (!old || !same(old, sig) || inReplaced(rel)) changed.push(rel);
   }
   const links = new Map<number, string>();
   const dirs: [string, string][] = [];
@@ -208,7 +180,8 @@ export function writeUpper(root: string, before: Map<string, Sig>, upper: string
     let wasWhiteout = false;
     try {
       const d = lstatSync(dest);
-      if (st.isDirectory() && d.isDirectory()) {
+      if (replaced.has(rel)) rmSync(dest, { recursive: true, force: true });
+      else if (st.isDirectory() && d.isDirectory()) {
         dirs.push([dest, src]);
         continue;
       }
@@ -220,13 +193,13 @@ export function writeUpper(root: string, before: Map<string, Sig>, upper: string
     if (st.isDirectory()) {
       dirs.push([dest, src]);
       // a dir re-created where the upper had a whiteout must hide the lower's old children
-      if (wasWhiteout) setOpaque(dest);
+      if (wasWhiteout || replaced.has(rel)) setOpaque(dest);
     }
   }
   // deletions: a whiteout at the topmost deleted path (children of a deleted dir, or of a dir
-  // replaced by a non-dir, are covered by their parent)
+  // replaced by a non-dir, are covered by their parent; those of an opaque dir by the dir)
   for (const rel of before.keys()) {
-    if (after.has(rel)) continue;
+    if (after.has(rel) || inReplaced(rel)) continue;
     const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
     if (parent) {
       const pNow = after.get(parent);

@@ -69,12 +69,20 @@ export async function mountOverlayfs(lowers: string[], upper?: string, opts?: Mo
     const msg = ((e as { stderr?: string }).stderr?.trim() || (e as Error).message).split('\n')[0];
     throw new Error(`overlay mount failed: ${msg}`);
   }
+  return liveMount('overlayfs', scratch, up);
+}
+
+/**
+ * The `Mounted` of a kernel or FUSE overlay mounted at SCRATCH/m: unmount retries, detaches when
+ * busy, removes the scratch dir, then runs `after` (fuse-overlayfs rewrites its upper there).
+ */
+export function liveMount(kind: 'overlayfs' | 'fuse-overlayfs', scratch: string, up: string, after?: () => void): Mounted {
   const root = join(scratch, 'm');
   let mounted = true;
   live.add(root);
   hookExit();
   return {
-    kind: 'overlayfs',
+    kind,
     root,
     upper: up,
     work: join(scratch, 'w'),
@@ -84,6 +92,7 @@ export async function mountOverlayfs(lowers: string[], upper?: string, opts?: Mo
       mounted = false;
       live.delete(root);
       rmSync(scratch, { recursive: true, force: true });
+      after?.();
     },
   };
 }

@@ -1,6 +1,9 @@
 /** Types of the snapshotter: lowers + upper in, a mounted writable root out. */
+/** overlayfs: the kernel's; fuse-overlayfs: the FUSE daemon (rootless fallback); native: copying. */
+export type SnapshotterKind = 'overlayfs' | 'fuse-overlayfs' | 'native';
+
 export interface Mounted {
-  kind: 'overlayfs' | 'native';
+  kind: SnapshotterKind;
   /** The merged, writable root (give it to the executor as `rootfs`). */
   root: string;
   /**

@@ -48,7 +48,7 @@ function layers() {
   return { base, l1, l2 };
 }
 
-describe.skipIf(!isRoot).each(['overlayfs', 'native'] as const)('snapshotter %s', (kind) => {
+describe.skipIf(!isRoot).each(['overlayfs', 'fuse-overlayfs', 'native'] as const)('snapshotter %s', (kind) => {
   const withKind = async <T>(fn: () => Promise<T>) => {
     const prev = process.env.STAGECRAFT_SNAPSHOTTER;
     process.env.STAGECRAFT_SNAPSHOTTER = kind;
@@ -118,6 +118,9 @@ describe.skipIf(!isRoot).each(['overlayfs', 'native'] as const)('snapshotter %s'
     mkdirSync(join(m.root, 'big'));
     writeFileSync(join(m.root, 'big', 'only'), '1');
     await m.unmount();
+    // the upper is in the overlay format whatever wrote it (fuse-overlayfs' own .wh..wh..opq is rewritten)
+    expect(tree(upper).filter((p) => p.startsWith('big'))).toEqual(['big/', 'big/only']);
+    expect(execFileSync('getfattr', ['-h', '--only-values', '-n', 'trusted.overlay.opaque', join(upper, 'big')], { encoding: 'utf8' })).toBe('y');
     m = await withKind(() => mountOverlay([l1, l2], upper));
     mounted.push(m);
     expect(readdirSync(join(m.root, 'big'))).toEqual(['only']);
