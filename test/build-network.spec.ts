@@ -70,6 +70,20 @@ function networkCases(title: string, setup: () => Promise<{ run: Runner; ctx: (d
       expect(reached(h)).toEqual(['NOT gateway', 'REACHED loopback', 'REACHED outside']);
     });
 
+    it("the build's --network is part of a RUN's cache key (BuildKit hashes the ExecOp's network mode)", async () => {
+      const dir = ctx(`FROM busybox\nRUN echo keyed-by-network > /k\n`);
+      const once = async (args: string[]) => {
+        const r = await run(['build', '--progress', 'plain', ...args, dir]);
+        expect(r.code, r.stderr).toBe(0);
+        return /\[2\/2\] RUN echo keyed-by-network[^\n]*\n#\d+ CACHED/.test(r.stderr);
+      };
+      await once([]);
+      expect(await once([])).toBe(true);
+      expect(await once(['--network', 'none'])).toBe(false);
+      expect(await once(['--network', 'none'])).toBe(true);
+      expect(await once(['--network', 'default'])).toBe(true); // the worker's default: the first build's key
+    });
+
     it('--network none and RUN --network=none: only lo, nothing reachable', async () => {
       const o = await build(RUN(), ['--network', 'none']);
       expect(reached(o)).toEqual(['NOT gateway', 'NOT loopback', 'NOT outside']);

@@ -549,6 +549,9 @@ class Builder {
         this.progress.start(name).fail(failure.message);
         throw failure;
       }
+      // the build's --network is part of a RUN's key when the RUN names none (BuildKit's ExecOp hashes its
+      // NetMode; the worker's default mode is not in it)
+      if (action.type === 'run' && (action.network === undefined || action.network === 'default') && this.opts.network !== 'default') inputs.network = this.opts.network;
       const k = stepKey(key, action, inputs);
       let rec = this.opts.noCache ? undefined : await this.cache.get(k);
       let hit = !!rec && (await this.usableRecord(rec, layers));
