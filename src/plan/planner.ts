@@ -265,9 +265,8 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): Plan {
   if (opts.target !== undefined && opts.target !== '') {
     const t = opts.target.toLowerCase();
     const byN = byName.get(t);
-    const asIndex = /^[0-9]+$/.test(opts.target) ? Number(opts.target) : undefined;
+    // by name only, as BuildKit: `--target 0` or `stage-0` name no stage
     if (byN !== undefined) target = byN;
-    else if (asIndex !== undefined && asIndex < stages.length) target = asIndex;
     else throw new UserError(`target stage ${JSON.stringify(opts.target)} could not be found`);
   }
 

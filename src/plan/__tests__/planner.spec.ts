@@ -89,12 +89,15 @@ describe('stage resolution', () => {
     expect(errorOf('FROM alpine AS a\nCOPY --from=b /x /x\nFROM alpine AS b\nFROM a\n')).toBe(
       'Dockerfile:2:1: cannot copy from stage "b", it needs to be defined before current stage "a"',
     );
-    expect(errorOf('FROM alpine\nCOPY --from=1 /x /x\nFROM alpine\nCOPY --from=0 /y /y\n', { target: '0' })).toMatch(
+    expect(errorOf('FROM alpine AS s0\nCOPY --from=1 /x /x\nFROM alpine\nCOPY --from=0 /y /y\n', { target: 's0' })).toMatch(
       /circular dependency/,
     );
-    expect(errorOf('FROM alpine\nCOPY --from=1 /x /x\nFROM alpine\n', { target: '0' })).toBe(
-      'Dockerfile:2:1: cannot copy from stage "1", it needs to be defined before current stage "stage-0"',
+    expect(errorOf('FROM alpine AS s0\nCOPY --from=1 /x /x\nFROM alpine\n', { target: 's0' })).toBe(
+      'Dockerfile:2:1: cannot copy from stage "1", it needs to be defined before current stage "s0"',
     );
+    // BuildKit names a target by stage name only (checked against Docker 26.1): not by index, not as stage-N
+    expect(errorOf('FROM alpine\nRUN true\nFROM alpine AS two\n', { target: '0' })).toBe('target stage "0" could not be found');
+    expect(errorOf('FROM alpine\nRUN true\nFROM alpine AS two\n', { target: 'stage-0' })).toBe('target stage "stage-0" could not be found');
     expect(errorOf('FROM alpine AS a\nRUN --mount=from=b,target=/b true\nFROM alpine AS b\nCOPY --from=a / /\n', { target: 'a' })).toMatch(
       /circular dependency/,
     );
