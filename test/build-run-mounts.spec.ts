@@ -116,6 +116,34 @@ RUN --mount=type=cache,id=seeded-${Date.now()},from=seed,source=/seed,target=/c 
     expect(readFileSync(join(tree, 'out'), 'utf8')).toBe('seeded\n');
   });
 
+  it('bind mounts and cache seeds of the context leave out what .dockerignore excludes (as BuildKit, checked against Docker 26.1)', async () => {
+    const files = {
+      '.dockerignore': 'secret.txt\nsub/hidden\n',
+      'secret.txt': 's\n',
+      'keep.txt': 'k\n',
+      'sub/hidden': 'h\n',
+      'sub/visible': 'v\n',
+    };
+    const df = `FROM busybox
+RUN --mount=type=bind,target=/ctx find /ctx | sort > /all
+RUN --mount=type=bind,source=sub,target=/s,rw sh -c 'find /s | sort > /sub; echo w > /s/written'
+RUN --mount=type=cache,id=ctxseed-${Date.now()},from=named,target=/c find /c | sort > /seed
+`;
+    const named = context({ '.dockerignore': 'hidden\n', hidden: 'h\n', shown: 'v\n' });
+    const ctx = context({ ...files, Dockerfile: df });
+    await buildOk(root, ctx, ['-t', 'bindignore:t', '--build-context', `named=${named}`]);
+    const tree = await imageTree(root, 'bindignore:t');
+    const f = (n: string): string => readFileSync(join(tree, n), 'utf8');
+    expect(f('all')).toBe(['/ctx', '/ctx/.dockerignore', '/ctx/Dockerfile', '/ctx/keep.txt', '/ctx/sub', '/ctx/sub/visible', ''].join('\n'));
+    expect(f('sub')).toBe('/s\n/s/visible\n');
+    expect(existsSync(join(ctx, 'sub', 'written'))).toBe(false);
+    expect(f('seed')).toBe('/c\n/c/.dockerignore\n/c/shown\n');
+    // an excluded path does not exist for a bind either
+    const bad = await buildCli(root, context({ ...files, Dockerfile: 'FROM busybox\nRUN --mount=type=bind,source=secret.txt,target=/s cat /s\n' }));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/failed to compute cache key: "secret\.txt" not found/);
+  });
+
   it('cache mounts that differ in uid, gid or mode are separate caches (BuildKit)', async () => {
     const id = `owners-${Date.now()}`;
     const df = `FROM busybox

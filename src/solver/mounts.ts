@@ -16,7 +16,7 @@ import { existsSync, statSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { ResolvedRunMount } from '../dockerfile/index.js';
 import { UserError } from '../util/errors.js';
 import { resolveInRoot } from '../util/fspath.js';
@@ -135,8 +135,7 @@ export class MountManager {
             const src = sources[j] as Source;
             const opened = await src.open();
             releases.push(opened.release);
-            const host = resolveInRoot(opened.root, m.source ?? '/', true);
-            if (!existsSync(host)) throw new UserError(`failed to compute cache key: "${m.source ?? '/'}" not found`);
+            const host = await visiblePath(src, opened.root, m.source, join(work, `bind-view-${j}`));
             if (m.readonly) {
               out.push({ type: 'bind', source: host, target, readonly: true });
             } else if (statSync(host).isDirectory()) {
@@ -185,9 +184,8 @@ export class MountManager {
         if (src) {
           const opened = await src.open();
           try {
-            const from = resolveInRoot(opened.root, m.source ?? '/', true);
-            if (!existsSync(from)) throw new UserError(`failed to compute cache key: "${m.source ?? '/'}" not found`);
-            await run('cp', ['-a', '--', from, tmp]);
+            const from = await visiblePath(src, opened.root, m.source, tmp);
+            if (from !== tmp) await run('cp', ['-a', '--', from, tmp]);
           } finally {
             await opened.release();
           }
@@ -204,4 +202,25 @@ export class MountManager {
     }
     await p;
   }
+}
+
+/**
+ * The host path a bind or cache-seed mount of `source` in an opened source reads. A context (the
+ * main one or a named directory) is seen as BuildKit sees it, as the client sent it: paths its
+ * .dockerignore excludes do not exist. When there are such patterns, a directory is copied into
+ * `view` without them (the common case, no .dockerignore, binds the directory itself).
+ */
+async function visiblePath(src: Source, root: string, source: string | undefined, view: string): Promise<string> {
+  const host = resolveInRoot(root, source ?? '/', true);
+  const missing = () => new UserError(`failed to compute cache key: "${source ?? '/'}" not found`);
+  if (!existsSync(host)) throw missing();
+  const ignore = src.fromContext ? src.ignore : undefined;
+  if (!ignore || ignore.patterns.length === 0) return host;
+  const rel = relative(root, host).split(sep).join('/');
+  if (rel.startsWith('..')) return host; // not below the context's root: nothing of it is ignored
+  if (rel !== '' && ignore.ignores(rel)) throw missing();
+  if (!statSync(host).isDirectory()) return host;
+  await mkdir(view, { recursive: true });
+  await deps.copyFiles({ srcRoot: root, sources: [rel === '' ? '.' : rel], destRoot: view, dest: '/', ignore });
+  return view;
 }
