@@ -14,6 +14,12 @@ const SH_LAUNCH = [
   'exec unshare --mount --propagation private -- node -- "$0" "$@"; break;; *) break;; esac; done; exec node -- "$0" "$@"',
 ].join(' && ');
 
+// Node 22.1+: V8's compiled code of every chunk kept in the user's cache dir (NODE_COMPILE_CACHE
+// wins); Node writes it atomically at exit and ignores a directory it cannot write.
+const COMPILE_CACHE =
+  "try { if (__scModule.enableCompileCache) { const c = process.env.XDG_CACHE_HOME || (process.env.HOME && process.env.HOME + '/.cache'); " +
+  "__scModule.enableCompileCache(process.env.NODE_COMPILE_CACHE || (c ? c + '/stagecraft/compile-cache' : undefined)); } } catch {}";
+
 const tmp = `dist/.build-${process.pid}`;
 rmSync(tmp, { recursive: true, force: true });
 await build({
@@ -36,7 +42,7 @@ await build({
     // saves the second node start that `node stagecraft.js build` pays (runInPrivateMountNs).
     // Nothing waits for this node process, so it needs no parent-death signal. Node 22.1+: V8's
     // compile cache (enableCompileCache, via a namespace import; Node 20 has no such export).
-    js: `#!/bin/sh\n":" //; ${SH_LAUNCH}\nimport * as __scModule from 'node:module';\ntry { __scModule.enableCompileCache?.(); } catch {}\nconst require = __scModule.createRequire(import.meta.url);`,
+    js: `#!/bin/sh\n":" //; ${SH_LAUNCH}\nimport * as __scModule from 'node:module';\n${COMPILE_CACHE}\nconst require = __scModule.createRequire(import.meta.url);`,
   },
   logLevel: 'warning',
 });
