@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 COLD=${2:-3}
 export STAGECRAFT_ROOT=${STAGECRAFT_ROOT:-/var/tmp/stagecraft-bench-root}
-SC="node $PWD/dist/stagecraft.js"
+SC="$PWD/dist/stagecraft.js"   # the bin, as `stagecraft` runs once installed
 OUT=$PWD/bench/results
 mkdir -p "$OUT"
 node scripts/bundle.mjs

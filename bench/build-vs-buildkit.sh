@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # stagecraft vs BuildKit (docker build) side by side, same workloads, same base images, one run.
 # Needs the peer lab (../shared/lab/peer.sh: dockerd 26 + buildx, busybox:latest).
+# stagecraft runs as its installed bin runs (dist/stagecraft.js: the sh/JS polyglot), except in the
+# last row, which shows `node dist/stagecraft.js` (a `build` there starts node twice: privatens.ts).
 #   bench/build-vs-buildkit.sh [RUNS]      results: bench/results/build-vs-buildkit.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 export STAGECRAFT_ROOT=${STAGECRAFT_ROOT:-/var/tmp/stagecraft-bench-root}
-SC="node $PWD/dist/stagecraft.js"
+SC="$PWD/dist/stagecraft.js"
 W=$PWD/bench/workloads
 OUT=$PWD/bench/results
 mkdir -p "$OUT"
@@ -25,6 +27,12 @@ if [ ! -f "$ctx/src/f499.txt" ]; then
   mkdir -p "$ctx/src"
   for i in $(seq 0 499); do head -c 2000 /dev/urandom | base64 > "$ctx/src/f$i.txt"; done
 fi
+
+# The example app (examples/fruit-cost, multi-stage) on the offline node-base image, in both tools.
+EX=examples/fruit-cost
+CA="--secret id=ca,src=/etc/ssl/certs/ca-certificates.crt"
+$SC inspect node-base:bookworm >/dev/null 2>&1 || bash scripts/make-node-base.sh $SC
+docker image inspect node-base:bookworm >/dev/null 2>&1 || docker import --change "ENV NODE_VERSION=$(node -p process.versions.node)" --change 'CMD ["node"]' "/var/tmp/stagecraft-cache/node-base-$(node -p process.version).tar" node-base:bookworm
 
 # A base with 100k files for the snapshot-cost row.
 if ! docker image inspect bench-bigroot:latest >/dev/null 2>&1 || ! $SC inspect bench-bigroot:latest >/dev/null 2>&1; then
@@ -51,6 +59,10 @@ DB="docker build --progress plain"
     "$SC build --progress plain -t bench-ms:sc $ctx" "$DB -t bench-ms:bk $ctx"
   $P --title "RUN snapshot on a 100k-file root (--no-cache)" \
     "$SC build --no-cache --progress plain -t bench-snap:sc $W/snapshot" "$DB --no-cache -t bench-snap:bk $W/snapshot"
+  $P --title "example (fruit-cost multi), no-op rebuild" \
+    "$SC build -t fc:sc -f $EX/Dockerfile.multi $CA --progress plain $EX" "$DB -t fc:bk -f $EX/Dockerfile.multi $CA $EX"
+  $P --title "example no-op, as node dist/stagecraft.js" \
+    "node $SC build -t fc:sc -f $EX/Dockerfile.multi $CA --progress plain $EX" "$DB -t fc:bk -f $EX/Dockerfile.multi $CA $EX"
 } | tee "$OUT/build-vs-buildkit.md"
 
 echo "results in $OUT"

@@ -4,7 +4,7 @@
  * logic of their own. Errors a user can act on (UserError) print one line and exit non-zero;
  * anything else is a bug and prints one line too (set STAGECRAFT_DEBUG=1 for the stack).
  */
-import { Command, CommanderError } from 'commander';
+import type { CommanderError } from 'commander';
 import { isUserError } from '../util/errors.js';
 import { modulesFor } from './commands/index.js';
 import { runInPrivateMountNs } from '../worker/exec/privatens.js';
@@ -19,6 +19,9 @@ export async function main(argv: string[]): Promise<number> {
     const reran = runInPrivateMountNs(argv);
     if (reran) return reran;
   }
+  // loaded only now: `node stagecraft.js build` re-runs itself above without needing commander
+  const { Command, CommanderError: commanderError } = await import('commander');
+  CommanderErrorClass = commanderError;
   const program = new Command();
   program
     .name('stagecraft')
@@ -40,8 +43,10 @@ export async function main(argv: string[]): Promise<number> {
 declare const __STAGECRAFT_VERSION__: string | undefined;
 const VERSION = typeof __STAGECRAFT_VERSION__ === 'string' ? __STAGECRAFT_VERSION__ : '0.1.0';
 
+let CommanderErrorClass: typeof CommanderError | undefined;
+
 export function reportError(e: unknown): number {
-  if (e instanceof CommanderError) {
+  if (CommanderErrorClass && e instanceof CommanderErrorClass) {
     // commander already printed its message (help/version exit 0)
     return e.exitCode;
   }

@@ -13,10 +13,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { Readable, type Transform } from 'node:stream';
-import { constants as zlibConstants, crc32, createGunzip, deflateRawSync } from 'node:zlib';
 import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import { UserError } from '../util/errors.js';
-import { Worker } from 'node:worker_threads';
+import { lazyBuiltin } from '../util/builtin.js';
+
+const zlib = lazyBuiltin<typeof import('node:zlib')>('node:zlib');
+const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -113,8 +116,9 @@ interface BlockJob {
 type BlockResult = { out: Buffer; crc: number };
 
 function deflateBlock(j: BlockJob): BlockResult {
-  const o = deflateRawSync(j.data, { level: j.level, dictionary: j.dict, finishFlush: j.last ? zlibConstants.Z_FINISH : zlibConstants.Z_SYNC_FLUSH });
-  return { out: o, crc: crc32(j.data) };
+  const z = zlib();
+  const o = z.deflateRawSync(j.data, { level: j.level, dictionary: j.dict, finishFlush: j.last ? z.constants.Z_FINISH : z.constants.Z_SYNC_FLUSH });
+  return { out: o, crc: z.crc32(j.data) };
 }
 
 /** Worker threads that deflate gzip blocks; shared by every stream of this process, never keeping it alive. */
@@ -146,7 +150,7 @@ class DeflatePool {
     });
   }
   private spawn(): void {
-    const w = new Worker(GZIP_WORKER, { eval: true });
+    const w = new (workerThreads().Worker)(GZIP_WORKER, { eval: true });
     const slot = { w, busy: 0 };
     w.unref();
     w.on('message', (m: { id: number; out?: Uint8Array; crc?: number; error?: string }) => {
@@ -374,7 +378,7 @@ parentPort.on('message', (m) => {
  */
 async function* decompressInWorker(kind: 'gzip' | 'zstd', first: Buffer[], it: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
   const zstdFile = kind === 'zstd' ? (zstd(), zstdPath()) : undefined;
-  const w = new Worker(DECOMPRESS_WORKER, { eval: true, workerData: { kind, zstd: zstdFile, boundedZstd: BOUNDED_ZSTD_SRC, ahead: WORKER_AHEAD } });
+  const w = new (workerThreads().Worker)(DECOMPRESS_WORKER, { eval: true, workerData: { kind, zstd: zstdFile, boundedZstd: BOUNDED_ZSTD_SRC, ahead: WORKER_AHEAD } });
   const out: Buffer[] = [];
   let done = false;
   let stopped = false;
@@ -493,7 +497,7 @@ export async function* decompress(src: AsyncIterable<Buffer | string>, opts: { w
     const input = Readable.from(rest());
     // 1 MiB output pieces: with zlib's default 16 KiB, each piece is a threadpool round trip and a
     // stream hop, which took half the time of inflating a 232 MiB layer (1.1 s -> 0.56 s)
-    const d = kind === 'gzip' ? createGunzip({ chunkSize: 1 << 20 }) : zstdDecompressStream();
+    const d = kind === 'gzip' ? zlib().createGunzip({ chunkSize: 1 << 20 }) : zstdDecompressStream();
     input.on('error', (e) => d.destroy(e));
     try {
       yield* input.pipe(d) as AsyncIterable<Buffer>;

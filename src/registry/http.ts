@@ -15,18 +15,22 @@
  * (fetch's dispatcher API is not public in Node 20 without the undici package) and because blob
  * resume needs the raw byte stream and precise error points.
  */
-import http from 'node:http';
-import https from 'node:https';
-import tls from 'node:tls';
+import type { Agent as HttpsAgent, RequestOptions as HttpsRequestOptions } from 'node:https';
+import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
+import { lazyBuiltin } from '../util/builtin.js';
+
+const http = lazyBuiltin<typeof import('node:http')>('node:http');
+const https = lazyBuiltin<typeof import('node:https')>('node:https');
+const tls = lazyBuiltin<typeof import('node:tls')>('node:tls');
 
 export interface HttpResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
-  body: http.IncomingMessage;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
   url: URL;
 }
 
@@ -56,7 +60,7 @@ function readPemFile(p: string | undefined): string[] {
 /** Bundled roots plus any CA files the environment names. */
 export function trustedCAs(hostname?: string): string[] {
   if (!caCache) {
-    caCache = [...tls.rootCertificates, ...readPemFile(process.env.SSL_CERT_FILE), ...readPemFile(process.env.NODE_EXTRA_CA_CERTS)];
+    caCache = [...tls().rootCertificates, ...readPemFile(process.env.SSL_CERT_FILE), ...readPemFile(process.env.NODE_EXTRA_CA_CERTS)];
   }
   if (!hostname) return caCache;
   let extra = hostCaCache.get(hostname);
@@ -71,13 +75,14 @@ export function trustedCAs(hostname?: string): string[] {
   return extra.length ? [...caCache, ...extra] : caCache;
 }
 
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-const httpsAgents = new Map<string, https.Agent>();
-function httpsAgent(host: string, insecure: boolean): https.Agent {
+let plainAgent: HttpAgent | undefined;
+const httpAgent = (): HttpAgent => (plainAgent ??= new (http().Agent)({ keepAlive: true, maxSockets: 16 }));
+const httpsAgents = new Map<string, HttpsAgent>();
+function httpsAgent(host: string, insecure: boolean): HttpsAgent {
   const key = `${host}|${insecure}`;
   let a = httpsAgents.get(key);
   if (!a) {
-    a = new https.Agent({ keepAlive: true, maxSockets: 16, ca: trustedCAs(host), rejectUnauthorized: !insecure });
+    a = new (https().Agent)({ keepAlive: true, maxSockets: 16, ca: trustedCAs(host), rejectUnauthorized: !insecure });
     httpsAgents.set(key, a);
   }
   return a;
@@ -93,13 +98,13 @@ export function rawRequest(url: URL, opts: RequestOptions = {}): Promise<HttpRes
     if (Buffer.isBuffer(opts.body)) headers['content-length'] = String(opts.body.length);
     else if (opts.body) bodyStream = opts.body();
     else if (opts.method && !['GET', 'HEAD', 'DELETE'].includes(opts.method)) headers['content-length'] ??= '0';
-    const reqOpts: https.RequestOptions = {
+    const reqOpts: HttpsRequestOptions = {
       method: opts.method ?? 'GET',
       headers,
-      agent: isHttps ? httpsAgent(url.host, !!opts.insecureTls) : httpAgent,
+      agent: isHttps ? httpsAgent(url.host, !!opts.insecureTls) : httpAgent(),
       signal: opts.signal,
     };
-    const req = (isHttps ? https : http).request(url, reqOpts, (res) => {
+    const req = (isHttps ? https() : http()).request(url, reqOpts, (res) => {
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
     });
     const timeout = opts.timeoutMs ?? Number(process.env.STAGECRAFT_REGISTRY_TIMEOUT_MS ?? 60_000);

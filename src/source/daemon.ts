@@ -4,10 +4,13 @@
  * streamed once through the archive reader; nothing is written to disk. The socket is
  * `$DOCKER_HOST` when that is a `unix://` address, else /var/run/docker.sock.
  */
-import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { UserError } from '../util/errors.js';
 import { streamedArchive } from './archive.js';
 import type { ImageSource } from './types.js';
+import { lazyBuiltin } from '../util/builtin.js';
+
+const http = lazyBuiltin<typeof import('node:http')>('node:http');
 
 export function dockerSocket(): string {
   const h = process.env.DOCKER_HOST;
@@ -17,10 +20,10 @@ export function dockerSocket(): string {
 }
 
 /** GET `path` from the Engine API; a non-2xx answer becomes docker's "Error response from daemon". */
-export function engineGet(path: string): Promise<http.IncomingMessage> {
+export function engineGet(path: string): Promise<IncomingMessage> {
   const socketPath = dockerSocket();
   return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath, path, headers: { host: 'docker' } }, (res) => {
+    const req = http().get({ socketPath, path, headers: { host: 'docker' } }, (res) => {
       if ((res.statusCode ?? 500) < 300) return resolve(res);
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));

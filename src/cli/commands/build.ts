@@ -6,7 +6,7 @@ import { readDockerfile } from '../io.js';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
 import { EMPTY_CHECK, lintText, type LintResult } from '../../lint/index.js';
-import { storeImageEnv } from '../lintenv.js';
+import { storeImageEnvs } from '../lintenv.js';
 import { loadContext } from '../../worker/context/index.js';
 import { parseNetworkMode } from '../../worker/exec/index.js';
 import {
@@ -102,7 +102,8 @@ export function register(program: Command): void {
       const onBuildKit = choice.engine === 'buildkit' && !!choice.builder;
       // BuildKit's build checks, as docker build runs them (only the stages the target needs);
       // a BuildKit builder runs its own during the build
-      const checks = onBuildKit && !o.check ? undefined : await buildChecks(opts, !!o.check);
+      const first = onBuildKit && !o.check ? undefined : await buildChecks(opts, !!o.check);
+      const checks = first?.result;
       if (o.check && checks) {
         process.stderr.write(formatCheck(checks));
         if (checks.findings.length > 0 || checks.checkError) process.exitCode = 1;
@@ -141,8 +142,9 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
       if (!onBuildKit) {
-        // after the build the base images are in the store: UndefinedVar can see their Env
-        const after = await buildChecks(opts, false);
+        // after the build the base images are in the store: UndefinedVar can see their Env (when
+        // the store had them all before, and nothing was pulled, the first run saw the same)
+        const after = first?.complete && !opts.pull ? first.result : (await buildChecks(opts, false)).result;
         const warnings = after.findings.filter((f) => f.rule !== 'InvalidDockerfile'); // the build reports its own errors
         if (warnings.length > 0 && progress !== 'json' && progress !== 'quiet') process.stderr.write(formatWarnings({ ...after, findings: warnings }));
       }
@@ -151,24 +153,26 @@ export function register(program: Command): void {
 }
 
 /** BuildKit's checks over the build's Dockerfile; a context the build cannot load is the build's error to report (an empty result here), except with --check. */
-async function buildChecks(o: BuildOptions, check: boolean): Promise<LintResult> {
+async function buildChecks(o: BuildOptions, check: boolean): Promise<{ result: LintResult; complete: boolean }> {
   let ctx;
   try {
     ctx = await loadContext(o.contextDir, { dockerfile: o.dockerfile, stdin: o.dockerfileText });
   } catch (e) {
     if (check) throw e;
-    return { file: o.dockerfile ?? 'Dockerfile', source: '', findings: [], check: EMPTY_CHECK };
+    return { result: { file: o.dockerfile ?? 'Dockerfile', source: '', findings: [], check: EMPTY_CHECK }, complete: false };
   }
-  return lintText(ctx.dockerfile.text, {
+  // base images already in the store give UndefinedVar their Env (nothing is pulled for this)
+  const env = await storeImageEnvs(ctx.dockerfile.text, { file: ctx.dockerfile.name, buildArgs: o.buildArgs });
+  const result = lintText(ctx.dockerfile.text, {
     file: ctx.dockerfile.name,
     target: o.target,
     buildArgs: o.buildArgs,
     allStages: false,
     ignore: ctx.ignore,
     families: ['buildkit'],
-    // base images already in the store give UndefinedVar their Env (nothing is pulled for this)
-    imageEnv: await storeImageEnv(ctx.dockerfile.text, { file: ctx.dockerfile.name, buildArgs: o.buildArgs }),
+    imageEnv: env.imageEnv,
   });
+  return { result, complete: env.complete };
 }
 
 /** docker build's summary after the progress output. */

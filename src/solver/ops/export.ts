@@ -7,6 +7,7 @@
  * tree (`type=local`, `type=tar`), the image ID in the iidfile, and pushes.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
@@ -94,7 +95,12 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
   const outputs: OutputSpec[] = opts.outputs.length ? opts.outputs : [{ type: 'image' }];
   const now = new Date().toISOString();
   const config = finalConfig(final, opts.labels, now);
-  const configDesc = await store.putJson(config, MediaType.OciConfig);
+  // image outputs only: putImage writes the config when the store lacks it, so a rebuild that
+  // changed nothing writes nothing (no GC lease, no lock server)
+  const configBytes = canonicalJson(config);
+  const configDesc: Descriptor = outputs.every((o) => o.type === 'image')
+    ? { mediaType: MediaType.OciConfig, digest: `sha256:${createHash('sha256').update(configBytes).digest('hex')}`, size: configBytes.length }
+    : await store.putJson(config, MediaType.OciConfig);
   const manifest = finalManifest(final, configDesc);
   let manifestDigest = '';
   const tags: string[] = [];

@@ -4,8 +4,9 @@
  * that namespace for files that must never reach a disk (secrets, a RUN's hosts/resolv.conf/fstab).
  *
  * `build` as root runs as `setpriv --pdeathsig KILL -- unshare --mount --propagation private --
- * node ...` (the installed bin does this itself, without a second node start; `node stagecraft.js`
- * gets it from `runInPrivateMountNs`, whose child is tied to it by PR_SET_PDEATHSIG). Every overlay,
+ * node ...` when started as `node stagecraft.js` (`runInPrivateMountNs`: the child is tied to the
+ * waiting parent by PR_SET_PDEATHSIG). The installed bin's sh half execs `unshare ... -- node`
+ * itself (scripts/bundle.mjs), so there is one node and no parent to tie it to. Every overlay,
  * bind and tmpfs the builder makes is then invisible to the host and is gone when the last process
  * of the namespace is; a SIGKILL at any point leaves no mount behind. RUN processes die with the
  * builder too (see the `tied` chain in builtin.ts). Trade-off: one extra `node` start (~40 ms) when

@@ -10,8 +10,10 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { applyLayer, decompress } from '../../image/index.js';
+import { lazyBuiltin } from '../../util/builtin.js';
+
+const zlib = lazyBuiltin<typeof import('node:zlib')>('node:zlib');
 
 type Kind = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'none';
 
@@ -57,7 +59,7 @@ function decompressed(p: string, kind: Kind): { stream: Readable; stop: () => vo
   const file = createReadStream(p);
   if (kind === 'none') return { stream: file, stop: () => file.destroy() };
   if (kind === 'gzip') {
-    const gz = createGunzip();
+    const gz = zlib().createGunzip();
     file.pipe(gz);
     file.on('error', (e) => gz.destroy(e));
     return { stream: gz, stop: () => (file.destroy(), gz.destroy()) };
