@@ -50,6 +50,17 @@ describe('docker fidelity of the CLI', () => {
     expect(m.stderr).toBe('No such container: no-such-container\n');
   });
 
+  it("a bad flag of any docker command exits 125 (docker's CLI); a wrong argument count 1; lint and analyze keep 1", async () => {
+    for (const args of [['images', '--bogus'], ['ps', '--bogus'], ['build', '--bogus', '.'], ['build', '-t'], ['system', 'df', '--bogus'], ['rmi', '--bogus', 'x']]) {
+      const r = await runCli(args, { root });
+      expect(r.code, args.join(' ')).toBe(125);
+      expect(r.stderr).toMatch(/^error: (unknown option|option .* argument missing)/);
+    }
+    for (const args of [['tag'], ['images', 'a', 'b', 'c'], ['lint', '--bogus'], ['analyze', '--bogus', 'x']]) {
+      expect((await runCli(args, { root })).code, args.join(' ')).toBe(1);
+    }
+  });
+
   it('system df -v is the verbose listing of docker (four sections, its columns), not --version', async () => {
     const r = await cli(['system', 'df', '-v'], { root });
     const lines = r.stdout.split('\n');

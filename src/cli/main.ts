@@ -36,9 +36,20 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
-    return reportError(e);
+    const code = reportError(e);
+    // a bad flag (unknown, or missing its value) of a docker command exits 125 as
+    // docker's CLI does; stagecraft's own commands (lint, analyze, ...) keep 1, as hadolint and dive
+    const cmd = argv.find((a) => !a.startsWith('-'));
+    if (CommanderErrorClass && e instanceof CommanderErrorClass && code === 1 && FLAG_ERRORS.has(e.code) && cmd !== undefined && !OWN_COMMANDS.has(cmd)) return 125;
+    return code;
   }
 }
+
+/** Commander's codes for a bad flag (docker: 125); a wrong number of arguments stays 1, as docker's. */
+const FLAG_ERRORS = new Set(['commander.unknownOption', 'commander.optionMissingArgument', 'commander.missingMandatoryOptionValue', 'commander.conflictingOption']);
+
+/** Commands that are stagecraft's own (hadolint's and dive's exit codes), not docker's. */
+const OWN_COMMANDS = new Set(['lint', 'convert', 'analyze', 'compare', 'parse', 'stages', 'help', 'frontend']);
 
 declare const __STAGECRAFT_VERSION__: string | undefined;
 const VERSION = typeof __STAGECRAFT_VERSION__ === 'string' ? __STAGECRAFT_VERSION__ : '0.1.0';
