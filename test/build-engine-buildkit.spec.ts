@@ -84,6 +84,13 @@ describe('build --engine: choice and one-line errors', () => {
     expect(await analyzedLayers(root, 'e:bk')).toEqual(await analyzedLayers(root, 'e:local'));
     expect(execFileSync('docker', ['images', '-q', '--filter', 'reference=stagecraft-buildkit-*'], { encoding: 'utf8' }).trim()).toBe('');
   }, 120_000);
+
+  it.runIf(dockerUp)('--network slirp4netns is the local engine\'s: a BuildKit builder gets a one-line error, not buildx\'s', async () => {
+    const r = await runCli(['build', '--engine', 'buildkit', '--builder', 'default', '--network', 'slirp4netns', context({ Dockerfile: 'FROM scratch\n' })], { root: tmp('sc-root-') });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('--network slirp4netns is a mode of the local engine; a BuildKit builder takes default, host or none');
+    expect(r.stderr).not.toMatch(/ERROR: |buildx/);
+  }, 60_000);
 });
 
 describe.runIf(dockerUp && labRegistry && isRoot && existsSync(CLI))('build --engine buildkit: the example app on the lab\'s BuildKit', () => {

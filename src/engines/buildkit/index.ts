@@ -108,6 +108,7 @@ export function buildxArgs(opts: BuildOptions, raw: RawBuildFlags, builder: Buil
   if (opts.noCache) a.push('--no-cache');
   if (opts.pull) a.push('--pull');
   if (raw.platforms.length) a.push('--platform', raw.platforms.join(','));
+  if (opts.network === 'slirp4netns') throw new UserError('--network slirp4netns is a mode of the local engine; a BuildKit builder takes default, host or none');
   if (opts.network !== 'default') a.push('--network', opts.network);
   const exportsCache = raw.cacheTo.some((c) => !/(^|,)type=inline(,|$)/.test(c));
   if (exportsCache && !builder.ociExport) {
