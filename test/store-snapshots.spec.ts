@@ -66,6 +66,27 @@ describe.runIf(isRoot)('snapshot durability', () => {
     expect(readdirSync(join(root, 'meta', 'snapshots')).length).toBe(readdirSync(join(root, 'snapshots')).length);
   }, 300_000);
 
+  it('gc drops the records of lazy layers once their snapshots are gone, and export variants whose blob is gone', async () => {
+    const own = tmp('sc-snapgc-');
+    await importBusybox(own);
+    await buildOk(own, context({ Dockerfile: 'FROM busybox\nRUN echo gc-me > /gc.txt\n' }), ['-t', 'gc:1']);
+    const diffIds = JSON.parse((await cli(['inspect', '--format', '{{json .RootFS.Layers}}', 'gc:1'], { root: own })).stdout) as string[];
+    const runLayer = (diffIds.at(-1) as string).slice(7);
+    await cli(['save', '--format', 'oci', '-o', join(tmp(), 'gc.tar'), 'gc:1'], { root: own });
+    expect(readdirSync(join(own, 'meta', 'variants')).length).toBeGreaterThan(0);
+    // rmi: the snapshot stays (the build cache can still use it), so does its layer record
+    await cli(['rmi', 'gc:1'], { root: own });
+    expect(existsSync(join(own, 'meta', 'layers', `${runLayer}.json`))).toBe(true);
+    expect(readdirSync(join(own, 'meta', 'variants'))).toEqual([]);
+    // prune with snapshots: nothing can make that layer any more, its record goes too
+    await cli(['image', 'prune', '-a', '-f'], { root: own });
+    expect(existsSync(join(own, 'meta', 'layers', `${runLayer}.json`))).toBe(false);
+    for (const n of readdirSync(join(own, 'meta', 'layers'))) {
+      const hex = n.replace(/\.json$/, '');
+      expect(existsSync(join(own, 'blobs', 'sha256', hex)), `record ${n} without a blob`).toBe(true);
+    }
+  }, 300_000);
+
   it('fsck --snapshots finds a truncated file in a committed snapshot; plain fsck does not read them; --repair removes it', async () => {
     await buildOk(root, ctx, ['-t', 'snap:1']);
     // a build keeps layers as snapshots only (lazy blobs); an OCI save gives the image's layers gzip blobs

@@ -824,6 +824,20 @@ export class Store {
             if (HEX64.test(hex) && !existsSync(join(this.dirs.snapshots, hex))) await unlink(join(this.dirs.snapshotMeta, name)).catch(() => undefined);
           }
         }
+        // layer records of lazy blobs (no file) that no image references and whose snapshots are
+        // gone (while one is left, the build cache can still use the layer), and export variants
+        // whose blob is gone: nothing can make or use them
+        for (const name of await readdir(this.dirs.meta).catch(() => [] as string[])) {
+          const hex = name.replace(/\.json$/, '');
+          if (!HEX64.test(hex) || reachable.has(`sha256:${hex}`) || existsSync(join(this.dirs.blobs, hex))) continue;
+          if (this.lazySnapshot(`sha256:${hex}`) !== undefined) continue;
+          await unlink(join(this.dirs.meta, name)).catch(() => undefined);
+        }
+        for (const name of await readdir(this.dirs.variants).catch(() => [] as string[])) {
+          const d = await readFile(join(this.dirs.variants, name), 'utf8').then((t) => (JSON.parse(t) as { digest?: unknown }).digest, () => undefined);
+          if (typeof d === 'string' && DIGEST_RE.test(d) && this.hasBlob(d)) continue;
+          await unlink(join(this.dirs.variants, name)).catch(() => undefined);
+        }
         if (blobs) await fsyncDir(this.dirs.blobs);
         return { blobs, bytes, snapshots: snaps, busy: false };
       });
