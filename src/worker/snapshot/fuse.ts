@@ -120,7 +120,7 @@ export function normalizeFuseUpper(upper: string, lowers: string[]): void {
       const p = join(dir, name);
       const s = lstatSync(p);
       if (s.isDirectory()) walk(p, rel ? `${rel}/${name}` : name, hidden || opaque);
-      else if (whiteoutTarget(name, s) !== undefined) {
+      else if (s.isFile() && whiteoutTarget(name, s) !== undefined) {
         // a whiteout written as an aufs-style file (mknod refused in the daemon): a char 0/0 where
         // we may mknod, else the file stays (upper.ts)
         if (makeWhiteout(join(dir, name.slice(4))) === 'device') unlinkSync(p);
