@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, importBusybox, tmp } from './helpers/index.js';
 import { buildOk, context, layerEntries } from './helpers/build.js';
-import { RANGED_USER, chownTo, cliAs, userReady, userTmp } from './helpers/rootless.js';
+import { RANGED_USER, chownTo, cliAs, runCliAs, userReady, userTmp } from './helpers/rootless.js';
 
 const BASE_DF = `FROM busybox
 RUN mkdir -p /etc/conf.d /srv/data && echo a > /etc/conf.d/a && echo b > /srv/data/b && echo s > /etc/shadow
@@ -94,5 +94,8 @@ describe.skipIf(!userReady(RANGED_USER, true) || !hasFuse)(`rootless build as ${
     const whFiles = execFileSync('find', [join(userStore, 'snapshots'), '-type', 'f', '-name', '.wh.*'], { encoding: 'utf8' });
     expect(whFiles).toMatch(/\/etc\/\.wh\.shadow$/m);
     expect(whFiles).toMatch(/\/etc\/\.wh\.group$/m);
+    // and `system fsck --snapshots` takes them (base layers compared with their blobs, RUN ones re-packed)
+    const fsck = await runCliAs(RANGED_USER, ['system', 'fsck', '--snapshots'], { root: userStore });
+    expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
   });
 });
