@@ -3,7 +3,8 @@
  * lower: a deleted path is a char 0/0 device (a whiteout), or, where mknod of 0/0 is refused (a
  * rootless store on an overlayfs, e.g. CI inside a container: the kernel then refuses our nested
  * overlay too and fuse-overlayfs is used), an empty regular file `.wh.NAME` beside it, the form
- * fuse-overlayfs itself writes there and reads in its lowers (checked with fuse-overlayfs 1.10).
+ * fuse-overlayfs itself writes there and reads in its lowers (checked with fuse-overlayfs 1.10, which
+ * ignores overlayfs' xattr whiteouts, `user.overlay.whiteout`: a lower's one shows as an empty file).
  * Every reader takes both (`whiteoutTarget`); the layer writer turns both into the same `.wh.NAME`
  * tar entry at the same place, so the layers do not depend on the form. A directory that hides what the lowers
  * had is marked with the opaque xattr (`trusted.overlay.opaque=y`; `user.overlay.opaque=y` in a user
