@@ -5,7 +5,8 @@
  * tar stream: uid/gid/mode/mtime from lstat (mtime clamped to SOURCE_DATE_EPOCH when given), no
  * uname/gname, hard links as link entries, xattrs as PAX SCHILY.xattr records (read with one
  * getfattr call). With `overlayUpper`, the directory is an overlayfs upper dir and its whiteouts are
- * translated to OCI form: char device 0/0 → `.wh.NAME`, `trusted.overlay.opaque=y` (`user.overlay.opaque` in a user namespace) → `DIR/.wh..wh..opq`.
+ * translated to OCI form: char device 0/0 (or the `.wh.NAME` file some stores hold instead, see
+ * worker/snapshot/upper.ts) → `.wh.NAME`, `trusted.overlay.opaque=y` (`user.overlay.opaque` in a user namespace) → `DIR/.wh..wh..opq`.
  *
  * `writeLayer(store, dir)` tees that stream through sha256 (diffID), compression (parallel gzip by
  * default, zstd, or none: the builder's own layers, compressed when they leave the machine, see
@@ -40,6 +41,19 @@ const SMALL_FILE = 256 * 1024;
 
 function sortBytewise(names: string[]): string[] {
   return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+const WH = '.wh.';
+/** an overlay upper's `.wh.NAME` file whiteout (worker/snapshot/upper.ts), not the opaque marker */
+const isWhFile = (name: string): boolean => name.startsWith(WH) && name.length > WH.length && name !== '.wh..wh..opq';
+
+/**
+ * An overlay upper dir's names in tar order: a `.wh.NAME` file whiteout sorts where NAME (its char
+ * 0/0 form) would, so both forms give the same layer.
+ */
+function sortUpper(names: string[]): string[] {
+  const key = (n: string): Buffer => Buffer.from(isWhFile(n) ? n.slice(WH.length) : n);
+  return names.map((n) => [key(n), n] as const).sort((a, b) => Buffer.compare(a[0], b[0]) || Buffer.compare(Buffer.from(a[1]), Buffer.from(b[1]))).map(([, n]) => n);
 }
 
 /** Deterministic tar of `dir` (see module comment). `stats.files` counts entries written. */
@@ -85,7 +99,7 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
 
   async function* walk(rel: string): AsyncGenerator<Buffer> {
     const abs = rel === '' ? dir : join(dir, rel);
-    const names = sortBytewise(readdirSync(abs));
+    const names = opts.overlayUpper ? sortUpper(readdirSync(abs)) : sortBytewise(readdirSync(abs));
     for (const name of names) {
       if (++sinceYield >= 256) {
         sinceYield = 0;
@@ -96,8 +110,9 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
       const p = join(abs, name);
       const st = lstatSync(p);
       const base: Omit<TarHeader, 'name' | 'type' | 'size'> = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st), xattrs: attrsFor(r) };
-      if (st.isCharacterDevice() && st.rdev === 0 && opts.overlayUpper) {
-        push(encodeHeader(whiteoutHeader(rel === '' ? `.wh.${name}` : `${rel}/.wh.${name}`)));
+      if (opts.overlayUpper && ((st.isCharacterDevice() && st.rdev === 0) || (st.isFile() && isWhFile(name)))) {
+        const wh = st.isFile() ? name : `${WH}${name}`;
+        push(encodeHeader(whiteoutHeader(rel === '' ? wh : `${rel}/${wh}`)));
         stats.files++;
         continue;
       }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { cleanEntryName, decompress, measureLayer, packDir, readTar } from '../image/index.js';
 
@@ -65,6 +65,8 @@ async function compareWithLayer(dir: string, src: Readable): Promise<string | un
   for (const [p, w] of want) {
     const host = join(dir, p);
     const st = await lstat(host).catch(() => undefined);
+    // a whiteout may be a `.wh.NAME` file where mknod is refused (worker/snapshot/upper.ts)
+    if (w.kind === 'whiteout' && !st && (await lstat(join(dirname(host), `${WH}${basename(host)}`)).catch(() => undefined))?.isFile()) continue;
     if (!st) return `${p} is missing`;
     if (w.kind === 'file') {
       if (!st.isFile()) return `${p} is not a regular file`;

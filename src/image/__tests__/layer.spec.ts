@@ -4,7 +4,7 @@
  * and applyLayer round trips (modes, ownership, xattrs, whiteouts in all three modes).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -185,6 +185,20 @@ describe.skipIf(!isRoot)('overlay upper dirs and whiteout modes', () => {
       expect(e.xattrs?.has('trusted.overlay.opaque') ?? false).toBe(false);
     }
     expect(names).toEqual(['etc/', 'etc/.wh.gone', 'etc/new', 'etc/opq/', 'etc/opq/.wh..wh..opq', 'etc/opq/kept']);
+  });
+
+  it('packs a .wh.NAME file whiteout (a store where mknod is refused) to the bytes of the char 0/0 one', async () => {
+    const dev = upper();
+    // names around the victim's, so the order of the tar (not only the names) is checked
+    writeFileSync(join(dev, 'etc/gonf'), 'f');
+    writeFileSync(join(dev, 'etc/aaa'), 'p');
+    const file = t();
+    execFileSync('cp', ['-a', `${dev}/.`, file]);
+    rmSync(join(file, 'etc/gone'));
+    writeFileSync(join(file, 'etc/.wh.gone'), '');
+    const a = await collect(packDir(dev, { overlayUpper: true, sourceDateEpoch: 0 }));
+    const b = await collect(packDir(file, { overlayUpper: true, sourceDateEpoch: 0 }));
+    expect(b.equals(a)).toBe(true);
   });
 
   it('applies whiteouts (apply), recreates overlay markers (overlay), or keeps files (none)', async () => {

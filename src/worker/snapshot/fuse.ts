@@ -11,24 +11,25 @@
  *     device and the xattr go; the dir gets this namespace's opaque xattr where overlayfs would
  *     have set it (fuse-overlayfs marks every dir it creates opaque, see normalizeFuseUpper);
  *   - a deleted path is a char 0/0 device, or a `.wh.NAME` file where mknod is refused: that file
- *     becomes a char 0/0 NAME.
+ *     becomes a char 0/0 NAME where we may mknod, else it stays (the file form of upper.ts).
  * Other `user.fuseoverlayfs.*` bookkeeping xattrs stay on disk and never reach a layer (util/userns.ts
  * `isOverlayXattr`). Directory times are kept across the rewrite. Cost: one walk of the upper dir
  * (the diff), not of the rootfs; file I/O through FUSE is slower than the kernel's overlayfs.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, utimesSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { requireHostBinary } from '../exec/hostbin.js';
 import { liveMount, scratchDir } from './overlay.js';
 import type { Mounted, MountOptions } from './types.js';
-import { hasXattrY, isWhiteout, makeWhiteout, removeXattrs, setOpaque } from './upper.js';
+import { FUSE_OPQ_FILE, hasXattrY, isWhiteout, makeWhiteout, removeXattrs, setOpaque, whiteoutTarget } from './upper.js';
 import { overlayOpaqueXattr } from '../../util/userns.js';
 
 const run = promisify(execFile);
 
-const OPQ_FILE = '.wh..wh..opq';
+const OPQ_FILE = FUSE_OPQ_FILE;
 const OPQ_DEVICE = '.wh..opq';
 const FUSE_OPAQUE = 'user.fuseoverlayfs.opaque';
 
@@ -58,6 +59,14 @@ export async function mountFuseOverlayfs(lowers: string[], upper?: string, opts?
   return liveMount('fuse-overlayfs', scratch, up, () => normalizeFuseUpper(up, layers));
 }
 
+function lstatOrUndefined(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * True when `rel` is visible through `lowers` (top first): the first lower that has it (not as a
  * whiteout) shows it, unless an ancestor met before is a whiteout, a non-dir or an opaque dir.
@@ -75,6 +84,7 @@ function inLowers(lowers: string[], rel: string): boolean {
         break; // not in this lower: the ones below may have it
       }
       if (isWhiteout(st)) return false;
+      if (lstatOrUndefined(join(l, ...parts.slice(0, i - 1), `.wh.${parts[i - 1]}`))?.isFile()) return false;
       if (i === parts.length) return true;
       if (!st.isDirectory()) return false;
       if (hasXattrY(p, overlayOpaqueXattr())) cut = true;
@@ -110,10 +120,10 @@ export function normalizeFuseUpper(upper: string, lowers: string[]): void {
       const p = join(dir, name);
       const s = lstatSync(p);
       if (s.isDirectory()) walk(p, rel ? `${rel}/${name}` : name, hidden || opaque);
-      else if (name.startsWith('.wh.') && s.isFile()) {
-        // a whiteout written as an aufs-style file (mknod refused)
-        unlinkSync(p);
-        makeWhiteout(join(dir, name.slice(4)));
+      else if (s.isFile() && whiteoutTarget(name, s) !== undefined) {
+        // a whiteout written as an aufs-style file (mknod refused in the daemon): a char 0/0 where
+        // we may mknod, else the file stays (upper.ts)
+        if (makeWhiteout(join(dir, name.slice(4))) === 'device') unlinkSync(p);
         touched = true;
       }
     }

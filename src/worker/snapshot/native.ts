@@ -16,7 +16,7 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { findHostBinary } from '../exec/hostbin.js';
 import { scratchDir } from './overlay.js';
-import { isWhiteout, makeWhiteout, opaqueDirs, setOpaque } from './upper.js';
+import { dropWhiteoutFile, isWhiteout, makeWhiteout, opaqueDirs, setOpaque, whiteoutTarget } from './upper.js';
 import type { Mounted, MountOptions } from './types.js';
 
 interface Sig {
@@ -101,8 +101,9 @@ function applyLower(lower: string, root: string): void {
       const src = join(srcDir, name);
       const dest = join(root, rel, name);
       const st = lstatSync(src);
-      if (isWhiteout(st)) {
-        rmSync(dest, { recursive: true, force: true });
+      const gone = whiteoutTarget(name, st);
+      if (gone !== undefined) {
+        rmSync(join(root, rel, gone), { recursive: true, force: true });
         continue;
       }
       copyEntry(src, dest, st, links);
@@ -177,7 +178,7 @@ export function writeUpper(root: string, before: Map<string, Sig>, upper: string
     const src = join(root, rel);
     const dest = join(upper, rel);
     const st = lstatSync(src);
-    let wasWhiteout = false;
+    let wasWhiteout = dropWhiteoutFile(dest);
     try {
       const d = lstatSync(dest);
       if (replaced.has(rel)) rmSync(dest, { recursive: true, force: true });
@@ -185,7 +186,7 @@ export function writeUpper(root: string, before: Map<string, Sig>, upper: string
         dirs.push([dest, src]);
         continue;
       }
-      wasWhiteout = isWhiteout(d);
+      wasWhiteout ||= isWhiteout(d);
     } catch {
       /* new */
     }

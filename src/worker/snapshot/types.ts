@@ -7,7 +7,7 @@ export interface Mounted {
   /** The merged, writable root (give it to the executor as `rootfs`). */
   root: string;
   /**
-   * The diff dir: overlay-style (char 0/0 whiteouts, opaque xattr). For overlayfs it is live while
+   * The diff dir: overlay-style (char 0/0 whiteouts, or `.wh.NAME` files where mknod is refused: upper.ts; opaque xattr). For overlayfs it is live while
    * mounted; for the native snapshotter it is written by `unmount()`. Never removed by unmount.
    */
   upper: string;

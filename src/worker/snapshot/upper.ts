@@ -1,17 +1,69 @@
 /**
  * The overlay upper-dir format every snapshotter hands to the layer writer and reads back as a
- * lower: a deleted path is a char 0/0 device (a whiteout), a directory that hides what the lowers
+ * lower: a deleted path is a char 0/0 device (a whiteout), or, where mknod of 0/0 is refused (a
+ * rootless store on an overlayfs, e.g. CI inside a container: the kernel then refuses our nested
+ * overlay too and fuse-overlayfs is used), an empty regular file `.wh.NAME` beside it, the form
+ * fuse-overlayfs itself writes there and reads in its lowers (checked with fuse-overlayfs 1.10, which
+ * ignores overlayfs' xattr whiteouts, `user.overlay.whiteout`: a lower's one shows as an empty file).
+ * Every reader takes both (`whiteoutTarget`); the layer writer turns both into the same `.wh.NAME`
+ * tar entry at the same place, so the layers do not depend on the form. A directory that hides what the lowers
  * had is marked with the opaque xattr (`trusted.overlay.opaque=y`; `user.overlay.opaque=y` in a user
  * namespace, see util/userns.ts). Helpers to read and write that format with the `attr` tools and
  * mknod (Node has no xattr or mknod API).
  */
 import { execFileSync } from 'node:child_process';
-import type { Stats } from 'node:fs';
+import { closeSync, openSync, rmSync, type Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { findHostBinary } from '../exec/hostbin.js';
 import { overlayOpaqueXattr } from '../../util/userns.js';
 
 export function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
+}
+
+const WH = '.wh.';
+/** fuse-overlayfs's opaque marker file (not a whiteout; fuse.ts turns it into the xattr) */
+export const FUSE_OPQ_FILE = '.wh..wh..opq';
+
+/**
+ * The name entry `name` (lstat `st`) of an upper/lower dir whites out: itself for a char 0/0
+ * device, NAME for a `.wh.NAME` regular file; undefined when it is no whiteout.
+ */
+export function whiteoutTarget(name: string, st: Stats): string | undefined {
+  if (isWhiteout(st)) return name;
+  if (st.isFile() && name.startsWith(WH) && name.length > WH.length && name !== FUSE_OPQ_FILE) return name.slice(WH.length);
+  return undefined;
+}
+
+/** Set once mknod of a 0/0 device has been refused in this process: whiteouts are `.wh.` files. */
+let mknodRefused = false;
+
+/** Whiteout of `path`: a char 0/0 device, or a `.wh.NAME` file where mknod is refused (module comment). */
+export function makeWhiteout(path: string): 'device' | 'file' {
+  if (!mknodRefused) {
+    const mknod = findHostBinary('mknod');
+    if (!mknod) throw new Error('mknod not found (coreutils) for a whiteout');
+    try {
+      execFileSync(mknod, [path, 'c', '0', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return 'device';
+    } catch (e) {
+      if (!/Operation not permitted/.test(String((e as { stderr?: Buffer }).stderr ?? ''))) throw e;
+      mknodRefused = true;
+    }
+  }
+  closeSync(openSync(join(dirname(path), WH + basename(path)), 'w', 0o600));
+  return 'file';
+}
+
+/** Removes a `.wh.NAME` file whiteout of `path` (a path made again); true when there was one. */
+export function dropWhiteoutFile(path: string): boolean {
+  const f = join(dirname(path), WH + basename(path));
+  try {
+    rmSync(f);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Absolute paths under `dir` carrying xattr `name` = "y" (one getfattr -R; needs attr). */
@@ -46,11 +98,6 @@ export function setOpaque(dir: string): void {
   execFileSync(setfattr, ['-n', overlayOpaqueXattr(), '-v', 'y', dir]);
 }
 
-export function makeWhiteout(path: string): void {
-  const mknod = findHostBinary('mknod');
-  if (!mknod) throw new Error('mknod not found (coreutils) for a whiteout');
-  execFileSync(mknod, [path, 'c', '0', '0']);
-}
 
 /** True when `path` carries xattr `name` = "y" (one getfattr). */
 export function hasXattrY(path: string, name: string): boolean {
