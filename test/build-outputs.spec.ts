@@ -134,7 +134,7 @@ COPY --from=laid /layout.txt /layout.txt
       spawnSync('docker', ['rmi', '-f', 'stagecraft-interop:t'], { stdio: 'ignore' });
     }
   });
-  it('--output type=docker|oci: compression= and force-compression= as BuildKit\'s exporters; layer types match the bytes', async () => {
+  it('--output type=docker|oci: compression=, force-compression= and oci-mediatypes= as BuildKit\'s exporters; layer types match the bytes', async () => {
     const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo packed > /p\n' });
     const out = tmp('sc-comp-');
     const G = MediaType.DockerLayerGzip;
@@ -154,6 +154,9 @@ COPY --from=laid /layout.txt /layout.txt
       ['type=docker,compression=zstd,force-compression=true', MediaType.OciManifest, [OZ, OZ]],
       ['type=oci,compression=uncompressed', MediaType.OciManifest, [OG, OT]],
       ['type=oci,compression=zstd,force-compression=true', MediaType.OciManifest, [OZ, OZ]],
+      // oci-mediatypes= overrides each exporter's default
+      ['type=docker,oci-mediatypes=true', MediaType.OciManifest, [OG, OG]],
+      ['type=oci,oci-mediatypes=false,compression=uncompressed', MediaType.DockerManifest, [G, T]],
     ];
     const magic = (b: Buffer): string => (b[0] === 0x1f && b[1] === 0x8b ? 'gzip' : b.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'tar');
     const kindOf: Record<string, string> = { [G]: 'gzip', [OG]: 'gzip', [T]: 'tar', [OT]: 'tar', [OZ]: 'zstd' };

@@ -146,11 +146,11 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
       const stored = Buffer.from(JSON.stringify(manifest));
       const sdig = await store.putBlob(stored);
       const t0 = performance.now();
-      // as BuildKit's oci and docker exporters: an OCI layout (docker: Docker schema2 media types
-      // unless compression=zstd, and a manifest.json), layers compressed as compression= says
+      // as BuildKit's oci and docker exporters: an OCI layout (docker, or oci-mediatypes=false:
+      // Docker schema2 media types unless compression=zstd) and a manifest.json, layers compressed as compression= says
       // (gzip by default), once, cached; the archive writer reuses the result
       const img = { manifestDigest: sdig.digest, configDigest: configDesc.digest, manifest, config };
-      const archive = { stdout: opts.stdout, dockerManifest: true, compression: o.compression, dockerTypes: o.type === 'docker' };
+      const archive = { stdout: opts.stdout, dockerManifest: true, compression: o.compression, dockerTypes: o.ociMediaTypes === undefined ? o.type === 'docker' : !o.ociMediaTypes };
       const mdigest = (await deps.archiveManifest(store, img, archive)).digest;
       manifestDigest ||= mdigest;
       v.status(`exporting layers ${((performance.now() - t0) / 1000).toFixed(1)}s done`);
