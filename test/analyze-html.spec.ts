@@ -26,9 +26,10 @@ interface Doc {
   layers: Array<{ stage: string; bytes: number }>;
   byStage: Array<{ key: string; bytes: number }>;
   byDir: Array<{ key: string; bytes: number }>;
+  packages: Array<{ name: string; version: string; arch?: string }>;
 }
 let doc: Doc;
-let cmp: { dirDiff: Array<{ dir: string; a: number; b: number }> };
+let cmp: { dirDiff: Array<{ dir: string; a: number; b: number }>; packages: Array<{ name: string; arch?: string; change: string }> };
 let imagesSize = '';
 
 beforeAll(async () => {
@@ -39,17 +40,25 @@ beforeAll(async () => {
 RUN mkdir -p /out/lib /root/.npm/_cacache && dd if=/dev/urandom of=/root/.npm/_cacache/blob bs=1k count=200 2>/dev/null \\
  && dd if=/dev/urandom of=/out/lib/big.bin bs=1k count=120 2>/dev/null && echo built > /out/app.txt
 `;
+  // a dpkg database in each image (the arch is what the text/JSON output's ARCH column shows):
+  // hello changes version, tzdata (arch all) is only in the multi-stage image, oldlib only in the single
+  const dpkg = (pkgs: Array<[string, string, string, number]>) =>
+    pkgs.map(([name, version, arch, kib]) => `Package: ${name}\nStatus: install ok installed\nArchitecture: ${arch}\nVersion: ${version}\nInstalled-Size: ${kib}\n`).join('\n');
   const ctx = context({
     'a.txt': 'apple 10\n',
+    'status.single': dpkg([['hello', '2.10-2', 'amd64', 280], ['oldlib', '1.0-1', 'i386', 40]]),
+    'status.multi': dpkg([['hello', '2.10-3', 'amd64', 290], ['tzdata', '2024a-0+deb12u1', 'all', 3300]]),
     'Dockerfile.single': `FROM busybox:latest
 RUN mkdir -p /out/lib /root/.npm/_cacache && dd if=/dev/urandom of=/root/.npm/_cacache/blob bs=1k count=200 2>/dev/null \\
  && dd if=/dev/urandom of=/out/lib/big.bin bs=1k count=120 2>/dev/null && echo built > /out/app.txt
 COPY a.txt /app/
+COPY status.single /var/lib/dpkg/status
 `,
     'Dockerfile.multi': `${build}
 FROM busybox:latest
 COPY --from=build /out /app
 COPY a.txt /app/
+COPY status.multi /var/lib/dpkg/status
 RUN rm /app/a.txt && echo changed > /app/app.txt
 `,
   });
@@ -111,6 +120,15 @@ describe.runIf(!!CHROMIUM)('the HTML report in headless Chromium', () => {
       await p.eval(`(() => { const s = document.querySelector('.xsearch'); s.value = 'big.bin'; s.dispatchEvent(new Event('input')); })()`);
       expect(await text(p, '.xhits .xname')).toEqual(['/app/lib/big.bin']);
       await p.eval(`(() => { const s = document.querySelector('.xsearch'); s.value = ''; s.dispatchEvent(new Event('input')); })()`);
+      // the package table has the text/JSON output's ARCH column, with the JSON's arch per package
+      const cells = (sel: string) => p.eval<string[][]>(`[...document.querySelectorAll(${JSON.stringify(sel)})].map((r) => [...r.cells].map((c) => c.textContent))`);
+      const [head] = await cells('table.packages thead tr');
+      const pkgRows = await cells('table.packages tbody tr');
+      const col = (name: string) => (head ?? []).indexOf(name);
+      expect(col('ARCH')).toBeGreaterThan(col('VERSION'));
+      const byName = (rows: string[][]) => Object.fromEntries(rows.map((r) => [r[col('PACKAGE')], r[col('ARCH')]]));
+      expect(byName(pkgRows)).toEqual(Object.fromEntries(doc.packages.map((k) => [k.name, k.arch ?? ''])));
+      expect(byName(pkgRows)).toMatchObject({ hello: 'amd64', tzdata: 'all' });
       expect(await p.screenshot(join(ARTIFACTS, `analyze-${width}.png`))).toBeGreaterThan(10_000);
     }, 120_000);
 
@@ -121,6 +139,13 @@ describe.runIf(!!CHROMIUM)('the HTML report in headless Chromium', () => {
       const rows = await p.eval<string[][]>('[...document.querySelectorAll("table.dirdiff tbody tr")].map((r) => [...r.cells].map((c) => c.textContent))');
       expect(rows).toEqual(cmp.dirDiff.map((d) => [d.dir, humanSize(d.a), humanSize(d.b), dirDelta(d)]));
       expect(rows.length).toBeGreaterThan(0);
+      // the package diff has an ARCH column too: B's arch, A's for a removed package
+      const [head] = await p.eval<string[][]>('[...document.querySelectorAll("table.pkgdiff thead tr")].map((r) => [...r.cells].map((c) => c.textContent))');
+      expect(head).toEqual(['CHANGE', 'PACKAGE', 'VERSION', 'ARCH', 'MANAGER', 'SIZE']);
+      const diff = await p.eval<string[][]>('[...document.querySelectorAll("table.pkgdiff tbody tr")].map((r) => [...r.cells].map((c) => c.textContent))');
+      const archs = Object.fromEntries(diff.map((r) => [`${r[0]} ${r[1]}`, r[3]]));
+      expect(archs).toEqual(Object.fromEntries(cmp.packages.map((k) => [`${k.change} ${k.name}`, k.arch ?? ''])));
+      expect(archs).toEqual({ 'removed oldlib': 'i386', 'added tzdata': 'all', 'changed hello': 'amd64' });
       expect(await p.screenshot(join(ARTIFACTS, `compare-${width}.png`))).toBeGreaterThan(10_000);
     }, 120_000);
   }

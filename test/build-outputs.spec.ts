@@ -134,6 +134,56 @@ COPY --from=laid /layout.txt /layout.txt
       spawnSync('docker', ['rmi', '-f', 'stagecraft-interop:t'], { stdio: 'ignore' });
     }
   });
+  it('--output type=docker|oci: compression=, force-compression= and oci-mediatypes= as BuildKit\'s exporters; layer types match the bytes', async () => {
+    const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo packed > /p\n' });
+    const out = tmp('sc-comp-');
+    const G = MediaType.DockerLayerGzip;
+    const T = MediaType.DockerLayerTar;
+    const OG = MediaType.OciLayerGzip;
+    const OZ = MediaType.OciLayerZstd;
+    const OT = MediaType.OciLayerTar;
+    // [output, manifest type, layer types] — the base's layer is gzip, the RUN's is made here;
+    // without force-compression the base layer keeps its compression; zstd has no Docker layer
+    // type, so the docker exporter forcibly turns on OCI media types (BuildKit's opts.go)
+    const cases: Array<[string, string, string[]]> = [
+      ['type=docker', MediaType.DockerManifest, [G, G]],
+      ['type=docker,compression=gzip', MediaType.DockerManifest, [G, G]],
+      ['type=docker,compression=uncompressed', MediaType.DockerManifest, [G, T]],
+      ['type=docker,compression=uncompressed,force-compression=true', MediaType.DockerManifest, [T, T]],
+      ['type=docker,compression=zstd', MediaType.OciManifest, [OG, OZ]],
+      ['type=docker,compression=zstd,force-compression=true', MediaType.OciManifest, [OZ, OZ]],
+      ['type=oci,compression=uncompressed', MediaType.OciManifest, [OG, OT]],
+      ['type=oci,compression=zstd,force-compression=true', MediaType.OciManifest, [OZ, OZ]],
+      // oci-mediatypes= overrides each exporter's default
+      ['type=docker,oci-mediatypes=true', MediaType.OciManifest, [OG, OG]],
+      ['type=oci,oci-mediatypes=false,compression=uncompressed', MediaType.DockerManifest, [G, T]],
+    ];
+    const magic = (b: Buffer): string => (b[0] === 0x1f && b[1] === 0x8b ? 'gzip' : b.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'tar');
+    const kindOf: Record<string, string> = { [G]: 'gzip', [OG]: 'gzip', [T]: 'tar', [OT]: 'tar', [OZ]: 'zstd' };
+    for (const [i, [o, mt, layers]] of cases.entries()) {
+      const tar = join(out, `${i}.tar`);
+      await buildOk(root, ctx, ['-t', `comp:${i}`, '--output', `${o},dest=${tar}`]);
+      const d = join(out, `${i}.d`);
+      mkdirSync(d);
+      execFileSync('tar', ['xf', tar, '-C', d]);
+      const index = JSON.parse(readFileSync(join(d, 'index.json'), 'utf8'));
+      expect(index.manifests[0].mediaType, o).toBe(mt);
+      const m = JSON.parse(readFileSync(join(d, 'blobs', ...index.manifests[0].digest.split(':')), 'utf8'));
+      expect(m.mediaType, o).toBe(mt);
+      expect(m.config.mediaType, o).toBe(mt === MediaType.DockerManifest ? MediaType.DockerConfig : MediaType.OciConfig);
+      expect(m.layers.map((l: { mediaType: string }) => l.mediaType), o).toEqual(layers);
+      for (const l of m.layers as Array<{ mediaType: string; digest: string }>) {
+        expect(magic(readFileSync(join(d, 'blobs', ...l.digest.split(':')))), `${o} ${l.mediaType}`).toBe(kindOf[l.mediaType]);
+      }
+      // docker load's manifest.json names the same blobs
+      const dm = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
+      expect(dm[0].Layers, o).toEqual(m.layers.map((l: { digest: string }) => `blobs/sha256/${l.digest.slice(7)}`));
+      // and stagecraft loads it back to the same image
+      const r = await cli(['load', '-i', tar], { root: tmp('sc-comp-load-') });
+      expect(r.stdout, o).toContain(`Loaded image: comp:${i}`);
+    }
+  });
+
   it('OCI outputs use OCI layer media types on a Docker schema2 base; index names as BuildKit', async () => {
     // a base with Docker schema2 media types (as pulled from a registry that serves them)
     const store = await Store.open(root);

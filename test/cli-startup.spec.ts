@@ -63,12 +63,26 @@ describe('CLI start-up', () => {
     const first = (await cli(['build', '-q', '-t', 'noop:1', ctx], { root })).stdout;
     const index = statSync(join(root, 'index.json'));
     const blobs = readdirSync(join(root, 'blobs', 'sha256')).sort();
+    // docker's CLI prints the time.Time as Go's Time.String(): `2026-12-06 03:23:31.004409915 +0000 UTC`
+    const tagTime = async () => {
+      const t = (await cli(['inspect', '-f', '{{.Metadata.LastTagTime}}', 'noop:1'], { root })).stdout.trim();
+      expect(t).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d*[1-9])? \+0000 UTC$/);
+      return Date.parse(t.replace(' ', 'T').replace(' +0000 UTC', 'Z'));
+    };
+    const tagged = await tagTime();
+    await new Promise((r) => setTimeout(r, 20));
     const again = (await cli(['build', '-q', '-t', 'noop:1', ctx], { root })).stdout;
     expect(again).toBe(first);
     const after = statSync(join(root, 'index.json'));
     // index.json is replaced by rename on every write: same inode and mtime = not written
     expect([after.ino, after.mtimeMs]).toEqual([index.ino, index.mtimeMs]);
     expect(readdirSync(join(root, 'blobs', 'sha256')).sort()).toEqual(blobs);
+    // but the image was named again: Docker 26.1 (BuildKit) moves LastTagTime on a fully cached rebuild
+    const retagged = await tagTime();
+    expect(retagged).toBeGreaterThan(tagged);
+    // ... and gc keeps that record while the image is there
+    await cli(['image', 'prune', '-f'], { root });
+    expect(await tagTime()).toBe(retagged);
     // a second tag is a change: written
     await cli(['build', '-q', '-t', 'noop:1', '-t', 'noop:2', ctx], { root });
     expect(statSync(join(root, 'index.json')).ino).not.toBe(index.ino);

@@ -598,6 +598,8 @@ export function findPackages(img: ImageModel, tree: MergedTree): PackageReport {
 export interface PackageChange {
   ecosystem: Ecosystem;
   name: string;
+  /** deb, apk, rpm: the architecture (B's; A's for a removed package). */
+  arch?: string;
   /** Version in A / B (absent when the package is only in one image). */
   a?: string;
   b?: string;
@@ -606,6 +608,8 @@ export interface PackageChange {
   bBytes: number;
   change: 'added' | 'removed' | 'changed';
 }
+
+const archOf = (p: Package): { arch?: string } => (p.arch ? { arch: p.arch } : {});
 
 /** Packages added, removed, or at another version in B compared with A (Go deps of a binary are keyed by binary, rpm packages by arch: multilib). */
 export function diffPackages(a: Package[], b: Package[]): PackageChange[] {
@@ -616,9 +620,9 @@ export function diffPackages(a: Package[], b: Package[]): PackageChange[] {
   const out: PackageChange[] = [];
   for (const [k, p] of ma) {
     const q = mb.get(k);
-    if (!q) out.push({ ecosystem: p.ecosystem, name: p.name, a: p.version, aBytes: p.bytes, bBytes: 0, change: 'removed' });
-    else if (q.version !== p.version) out.push({ ecosystem: p.ecosystem, name: p.name, a: p.version, b: q.version, aBytes: p.bytes, bBytes: q.bytes, change: 'changed' });
+    if (!q) out.push({ ecosystem: p.ecosystem, name: p.name, ...archOf(p), a: p.version, aBytes: p.bytes, bBytes: 0, change: 'removed' });
+    else if (q.version !== p.version) out.push({ ecosystem: p.ecosystem, name: p.name, ...archOf(q), a: p.version, b: q.version, aBytes: p.bytes, bBytes: q.bytes, change: 'changed' });
   }
-  for (const [k, q] of mb) if (!ma.has(k)) out.push({ ecosystem: q.ecosystem, name: q.name, b: q.version, aBytes: 0, bBytes: q.bytes, change: 'added' });
+  for (const [k, q] of mb) if (!ma.has(k)) out.push({ ecosystem: q.ecosystem, name: q.name, ...archOf(q), b: q.version, aBytes: 0, bBytes: q.bytes, change: 'added' });
   return out.sort((x, y) => Math.max(y.aBytes, y.bBytes) - Math.max(x.aBytes, x.bBytes) || x.name.localeCompare(y.name));
 }

@@ -23,7 +23,7 @@ import { resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
 import { applyLayer } from './layer-apply.js';
 import { writeTarAsLayer } from './layer-write.js';
-import { exportManifest, type LayerCompression } from './layer-export.js';
+import { exportManifest, type ExportedManifest, type LayerCompression } from './layer-export.js';
 import { validateTar } from './import.js';
 import { encodeHeader, padLen, TAR_END } from './tar.js';
 import {
@@ -36,6 +36,7 @@ import {
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
+  toDockerManifest,
   toOciManifest,
 } from './types.js';
 
@@ -150,18 +151,12 @@ async function writeOciArchive(store: Store, imgs: ArchiveImage[], tar: TarOut, 
     await tar.file(p, store.blobStream(d) as AsyncIterable<Buffer>, st.size);
   };
   for (const { img, tags } of imgs) {
-    // OCI output is OCI throughout: a Docker schema2 manifest (or an OCI one listing Docker
-    // layer types) is written as its OCI twin, with the same config and layer blobs; then layers
-    // the store keeps uncompressed leave compressed (gzip unless told otherwise; once, cached: see
-    // layer-export.ts)
-    const oci = toOciManifest(img.manifest);
-    const ociBytes = oci === img.manifest ? await store.readBlob(img.manifestDigest) : canonicalJson(oci);
-    const out = await exportManifest(store, oci, img.config.rootfs.diff_ids, ociBytes, opts.compression);
+    const out = await archiveManifest(store, img, opts);
     for (const l of out.manifest.layers) await blob(l.digest);
     await blob(img.configDigest);
     const mp = `blobs/sha256/${hex(out.digest)}`;
     if (!tar.has(mp)) await tar.file(mp, out.bytes);
-    const desc: Descriptor = { mediaType: MediaType.OciManifest, digest: out.digest, size: out.bytes.length };
+    const desc: Descriptor = { mediaType: out.manifest.mediaType ?? MediaType.OciManifest, digest: out.digest, size: out.bytes.length };
     if (tags.length === 0) index.manifests.push(desc);
     // as docker and BuildKit: the tag alone in ref.name, the full name in io.containerd.image.name
     for (const t of tags) index.manifests.push({ ...desc, annotations: { [Annotation.ImageName]: qualifiedRef(t), [Annotation.RefName]: splitRef(t)[1] } });
@@ -169,6 +164,22 @@ async function writeOciArchive(store: Store, imgs: ArchiveImage[], tar: TarOut, 
   }
   await tar.file('index.json', canonicalJson(index));
   if (opts.dockerManifest) await tar.file('manifest.json', canonicalJson(manifestJson));
+}
+
+/**
+ * The manifest an image has in an OCI-layout archive (`save --format oci`, `--output type=oci`, and
+ * with `dockerTypes` BuildKit's `docker` exporter): OCI throughout (a Docker schema2 manifest, or an
+ * OCI one listing Docker layer types, becomes its OCI twin with the same config and layer blobs) or,
+ * with `dockerTypes`, Docker schema2 throughout unless the compression has no Docker layer type
+ * (zstd: BuildKit forcibly turns on oci-mediatypes). Then the layers leave compressed as
+ * `compression` says (gzip by default; once, cached: see layer-export.ts), each with the media
+ * type of its bytes.
+ */
+export async function archiveManifest(store: Store, img: ArchiveImage['img'], opts: Pick<ArchiveOptions, 'compression' | 'dockerTypes'>): Promise<ExportedManifest> {
+  const docker = opts.dockerTypes === true && opts.compression?.compression !== 'zstd';
+  const m = docker ? toDockerManifest(img.manifest) : toOciManifest(img.manifest);
+  const bytes = m === img.manifest ? await store.readBlob(img.manifestDigest) : canonicalJson(m);
+  return exportManifest(store, m, img.config.rootfs.diff_ids, bytes, opts.compression);
 }
 
 /** An image to write into an archive: its manifest and config (blobs in the store) and its names. */
@@ -185,12 +196,15 @@ export interface ArchiveOptions {
   dockerManifest?: boolean;
   /** OCI format: how layers kept uncompressed in the store leave (default gzip) */
   compression?: LayerCompression;
+  /** OCI format: Docker schema2 media types, as BuildKit's `docker` exporter (see archiveManifest) */
+  dockerTypes?: boolean;
 }
 
 /**
- * THE image archive writer: `docker` (Docker 25+ layout: uncompressed layers, manifest.json,
- * repositories) or `oci` (the store's blobs as an OCI image layout) to `out` (a file, written
- * atomically; '-' = stdout). Used by `save` and by the build's `--output type=oci|docker`.
+ * THE image archive writer: `docker` (`docker save`'s Docker 25+ layout: uncompressed layers,
+ * manifest.json, repositories) or `oci` (the store's blobs as an OCI image layout) to `out` (a file,
+ * written atomically; '-' = stdout). Used by `save` and by the build's `--output type=oci|docker`
+ * (both `oci` format, as BuildKit's exporters: `docker` = dockerTypes and a manifest.json).
  */
 export async function writeImageArchive(store: Store, imgs: ArchiveImage[], out: string | undefined, format: SaveFormat, opts: ArchiveOptions = {}): Promise<void> {
   const write = (tar: TarOut): Promise<void> => (format === 'oci' ? writeOciArchive(store, imgs, tar, opts) : writeDockerArchive(store, imgs, tar));

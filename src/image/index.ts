@@ -14,4 +14,4 @@ export { importRootfs, type ImportOptions } from './import.js';
 export { applyChange } from './changes.js';
 export { splitWords } from '../dockerfile/shellcmd.js';
 export { chainIdOf as chainId, chainIdOf, type BlobStore, type ResolvedImage, type LayerInfo } from './store-api.js';
-export { saveImages, loadImages, loadOciLayoutDir, writeImageArchive, type SaveFormat, type LoadedImage, type ArchiveImage, readArchiveImages, dirFiles, type ArchiveFiles, type ArchiveEntry, type ArchiveLayer } from './archive.js';
+export { archiveManifest, saveImages, loadImages, loadOciLayoutDir, writeImageArchive, type SaveFormat, type LoadedImage, type ArchiveImage, readArchiveImages, dirFiles, type ArchiveFiles, type ArchiveEntry, type ArchiveLayer } from './archive.js';

@@ -134,6 +134,20 @@ export function toOciManifest(m: ImageManifest): ImageManifest {
   return { ...m, mediaType: MediaType.OciManifest, config, layers };
 }
 
+const DOCKER_LAYER: Record<string, string> = Object.fromEntries(Object.entries(OCI_LAYER).map(([d, o]) => [o, d]));
+
+/**
+ * A manifest as Docker schema2 (BuildKit's `oci-mediatypes=false`, the `docker` exporter's default):
+ * Docker manifest and config media types, OCI layer types mapped to their Docker twins (same
+ * bytes). A layer type without one (zstd) is kept, as BuildKit does. Returns the manifest itself
+ * when nothing changes.
+ */
+export function toDockerManifest(m: ImageManifest): ImageManifest {
+  const layers = m.layers.map((l) => (DOCKER_LAYER[l.mediaType] ? { ...l, mediaType: DOCKER_LAYER[l.mediaType] as string } : l));
+  const config = m.config.mediaType === MediaType.OciConfig ? { ...m.config, mediaType: MediaType.DockerConfig } : m.config;
+  if (m.mediaType === MediaType.DockerManifest && config === m.config && layers.every((l, i) => l === m.layers[i])) return m;
+  return { ...m, mediaType: MediaType.DockerManifest, config, layers };
+}
 
 /** Canonical JSON used for every blob stagecraft writes (stable key order as given, no spaces). */
 export function canonicalJson(v: unknown): Buffer {

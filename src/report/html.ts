@@ -161,22 +161,22 @@ const str = (v: unknown): string => (v === undefined || v === null ? '' : typeof
 const bytesOf = (p: Row): number | undefined => [p.bytes, p.size, p.installedSize].find((x): x is number => typeof x === 'number');
 const managerOf = (p: Row): unknown => p.ecosystem ?? p.manager ?? p.type ?? p.kind;
 
-/** The analysis' packages (any shape with name/version/manager/size/layer/stage): a table, biggest first. */
+/** The analysis' packages (any shape with name/version/arch/manager/size/layer/stage): a table, biggest first. */
 function packageTable(packages: unknown): string {
   if (!Array.isArray(packages)) return '';
   if (packages.length === 0) return '<h3>Packages</h3><p>No packages found.</p>';
   const rows = [...(packages as Row[])].sort((a, b) => (bytesOf(b) ?? 0) - (bytesOf(a) ?? 0) || str(a.name).localeCompare(str(b.name)));
   return `<h3>Packages (${rows.length})</h3>${tableWrap(
-    ['PACKAGE', 'VERSION', 'MANAGER', 'SIZE', 'LAYER', 'STAGE'],
-    rows.map((p) => [esc(str(p.name)), esc(str(p.version)), esc(str(managerOf(p))), bytesOf(p) === undefined ? '' : humanSize(bytesOf(p) as number), esc(str(p.layer)), esc(str(p.stage))]),
-    [3, 4],
+    ['PACKAGE', 'VERSION', 'ARCH', 'MANAGER', 'SIZE', 'LAYER', 'STAGE'],
+    rows.map((p) => [esc(str(p.name)), esc(str(p.version)), esc(str(p.arch)), esc(str(managerOf(p))), bytesOf(p) === undefined ? '' : humanSize(bytesOf(p) as number), esc(str(p.layer)), esc(str(p.stage))]),
+    [4, 5],
     'packages',
   )}`;
 }
 
 /**
  * A comparison's package diff, when the analysis has one: a list of changes
- * (`{ecosystem, name, a, b, aBytes, bBytes, change: added|removed|changed}`) or `{added, removed, changed}` lists.
+ * (`{ecosystem, name, arch, a, b, aBytes, bBytes, change: added|removed|changed}`) or `{added, removed, changed}` lists.
  */
 function packageDiff(diff: unknown): string {
   if (!diff || typeof diff !== 'object') return '';
@@ -196,11 +196,11 @@ function packageDiff(diff: unknown): string {
           : typeof bytes === 'number'
             ? `${kind === 'removed' ? '-' : kind === 'added' ? '+' : ''}${humanSize(bytes)}`
             : '';
-      rows.push([kind, esc(str(p.name)), esc(version), esc(str(managerOf(p))), size]);
+      rows.push([kind, esc(str(p.name)), esc(version), esc(str(p.arch)), esc(str(managerOf(p))), size]);
     }
   }
   if (rows.length === 0) return '';
-  return `<h2>Packages that differ (${rows.length})</h2>${tableWrap(['CHANGE', 'PACKAGE', 'VERSION', 'MANAGER', 'SIZE'], rows, [4], 'pkgdiff')}`;
+  return `<h2>Packages that differ (${rows.length})</h2>${tableWrap(['CHANGE', 'PACKAGE', 'VERSION', 'ARCH', 'MANAGER', 'SIZE'], rows, [5], 'pkgdiff')}`;
 }
 
 const CSS = `*{box-sizing:border-box}body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;padding:16px;color:#222;max-width:1200px}

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store, chainIdOf, normalizeTag, type ResolvedImage } from '../store/index.js';
-import { exportManifest as imageExportManifest, type ExportedManifest, type LayerCompression, measureLayer as imageMeasureLayer, packSnapshot as imagePackSnapshot, loadOciLayoutDir, writeImageArchive, Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type ImageConfig, type Platform } from '../image/index.js';
+import { archiveManifest, type LayerCompression, measureLayer as imageMeasureLayer, packSnapshot as imagePackSnapshot, loadOciLayoutDir, writeImageArchive, Annotation, MediaType, type Descriptor, type Platform } from '../image/index.js';
 import { mountOverlay as snapMount, type Mounted } from '../worker/snapshot/index.js';
 import { privateScratch, runContainer as execRun, resolveUser as execResolveUser, type ExecSpec, type ExecResult, type Mount } from '../worker/exec/index.js';
 export { defaultNetwork, type NetworkMode } from '../worker/exec/index.js';
@@ -38,9 +38,6 @@ export async function push(store: Store, ref: string, compression?: LayerCompres
 }
 
 /** The manifest an image leaves in (layers compressed once, cached; see image/layer-export.ts). */
-export function exportManifest(store: Store, manifest: ImageManifest, diffIds: string[], stored: Buffer, c?: LayerCompression): Promise<ExportedManifest> {
-  return imageExportManifest(store, manifest, diffIds, stored, c);
-}
 
 /** Snapshot dirs (bottom→top) for a list of layers, via the store's chainID-keyed unpacking. */
 export async function layerSnapshots(store: Store, layers: Array<{ descriptor: Descriptor; diffId: string }>): Promise<string[]> {
@@ -111,4 +108,4 @@ export async function loadOciLayout(store: Store, dir: string, ref?: string): Pr
   return img;
 }
 
-export { writeImageArchive, normalizeTag };
+export { archiveManifest, writeImageArchive, normalizeTag };

@@ -22,6 +22,8 @@ export interface OutputSpec {
   push?: boolean;
   /** `compression=`, `compression-level=`, `force-compression=`: how layers leave (push, oci, docker) */
   compression?: LayerCompression;
+  /** `oci-mediatypes=` (oci, docker): OCI or Docker schema2 media types (default: OCI for oci, Docker for docker) */
+  ociMediaTypes?: boolean;
 }
 
 export type NamedContext = { kind: 'dir'; path: string } | { kind: 'image'; ref: string } | { kind: 'oci'; path: string; ref?: string };
@@ -110,6 +112,12 @@ export function parseOutput(s: string): OutputSpec {
   if (kv.push !== undefined) o.push = /^(1|true)$/i.test(kv.push);
   const c = parseLayerCompression(kv);
   if (c) o.compression = c;
+  const mt = kv['oci-mediatypes'];
+  if (mt !== undefined) {
+    // as BuildKit: an empty value is true
+    if (!/^(true|false|1|0|)$/i.test(mt)) throw new UserError(`non-bool value ${mt} specified for oci-mediatypes`);
+    o.ociMediaTypes = !/^(false|0)$/i.test(mt);
+  }
   return o;
 }
 

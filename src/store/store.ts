@@ -9,6 +9,8 @@
  *                                        of that snapshot: blobStream/ensureBlob make the tar from it
  *   ROOT/meta/variants/DIFFHEX.KEY.json  a layer compressed for export (KEY = compression-level): its blob
  *   ROOT/meta/contexts/HEX               per build-context directory: its metadata cache (worker/context)
+ *   ROOT/meta/tagged/MANIFESTHEX         empty; its mtime = when a rebuild that changed nothing last named
+ *                                        the image (docker's LastTagTime moves then; index.json is not rewritten)
  *   ROOT/snapshots/CHAINHEX/             unpacked layers, overlay-ready (whiteouts = char 0/0)
  *   ROOT/meta/snapshots/CHAINHEX.json    per snapshot: the diffID its content must pack to (fsck)
  *   ROOT/locks/  ROOT/tmp/  ROOT/cache/  ROOT/containers/
@@ -26,7 +28,7 @@ import { chainIdOf, type LayerInfo, type ResolvedImage } from '../image/store-ap
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -93,7 +95,7 @@ export type GcRoots = (store: Store) => Promise<Iterable<string>>;
 
 export class Store {
   readonly root: string;
-  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string; contexts: string; variants: string; snapshotMeta: string };
+  readonly dirs: { cache: string; containers: string; snapshots: string; tmp: string; blobs: string; locks: string; meta: string; contexts: string; variants: string; snapshotMeta: string; tagged: string };
   private lease?: Promise<HeldLock | undefined>;
   private readonly gcRoots = new Set<GcRoots>();
 
@@ -110,6 +112,7 @@ export class Store {
       contexts: join(root, 'meta', 'contexts'),
       variants: join(root, 'meta', 'variants'),
       snapshotMeta: join(root, 'meta', 'snapshots'),
+      tagged: join(root, 'meta', 'tagged'),
     };
   }
 
@@ -440,7 +443,10 @@ export class Store {
   async putImage(manifest: ImageManifest, config: ImageConfig, refs: string[], raw: { manifest?: Buffer; config?: Buffer } = {}): Promise<Descriptor> {
     const tags = refs.map(normalizeTag);
     const same = await this.alreadyTagged(manifest, tags, raw);
-    if (same) return same;
+    if (same) {
+      await this.touchTagged(same.digest);
+      return same;
+    }
     await this.takeLease();
     let configDesc = manifest.config;
     if (raw.config) {
@@ -516,6 +522,16 @@ export class Store {
     return tags.every(tagged) ? { mediaType: body.mediaType as string, digest, size: bytes.length } : undefined;
   }
 
+  /**
+   * A no-op rebuild still names its image, and docker moves LastTagTime then: the time is the mtime of
+   * an empty per-image file (one utimes; a lost update only leaves an older time).
+   */
+  private async touchTagged(manifestDigest: string): Promise<void> {
+    const p = join(this.dirs.tagged, hexOf(manifestDigest));
+    const now = new Date();
+    await utimes(p, now, now).catch(() => writeFile(p, '')).catch(() => undefined);
+  }
+
   // ---- images ------------------------------------------------------------------------------
 
   async listImages(): Promise<ImageRecord[]> {
@@ -543,6 +559,12 @@ export class Store {
       const ref = a[Annotation.RefName];
       if (ref) r.refs.push(ref);
       if (a[StoreAnnotation.Tagged] && (!r.tagged || a[StoreAnnotation.Tagged] > r.tagged)) r.tagged = a[StoreAnnotation.Tagged];
+    }
+    for (const name of await readdir(this.dirs.tagged).catch(() => [] as string[])) {
+      const r = by.get(`sha256:${name}`);
+      if (!r) continue;
+      const t = await stat(join(this.dirs.tagged, name)).then((s) => s.mtime.toISOString(), () => undefined);
+      if (t && (!r.tagged || t > r.tagged)) r.tagged = t;
     }
     return [...by.values()];
   }
@@ -832,6 +854,9 @@ export class Store {
           if (!HEX64.test(hex) || reachable.has(`sha256:${hex}`) || existsSync(join(this.dirs.blobs, hex))) continue;
           if (this.lazySnapshot(`sha256:${hex}`) !== undefined) continue;
           await unlink(join(this.dirs.meta, name)).catch(() => undefined);
+        }
+        for (const name of await readdir(this.dirs.tagged).catch(() => [] as string[])) {
+          if (!HEX64.test(name) || !reachable.has(`sha256:${name}`)) await unlink(join(this.dirs.tagged, name)).catch(() => undefined);
         }
         for (const name of await readdir(this.dirs.variants).catch(() => [] as string[])) {
           const d = await readFile(join(this.dirs.variants, name), 'utf8').then((t) => (JSON.parse(t) as { digest?: unknown }).digest, () => undefined);

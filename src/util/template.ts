@@ -14,7 +14,8 @@
  * Values: JS strings, numbers (integral = Go int, else float64), booleans, arrays (Go slices),
  * plain objects (Go maps: missing key = `<no value>`), `GoStruct` (a docker formatter context:
  * a missing field is an error; function fields are methods taking arguments), `GoNil` (a typed
- * nil: prints `[]`, `map[]` or `<nil>`, encodes as JSON `null`), `undefined` (no value).
+ * nil: prints `[]`, `map[]` or `<nil>`, encodes as JSON `null`), `GoTime` (a time.Time),
+ * `undefined` (no value).
  * Not supported: `define`/`template`/`block` (a parse error) and `call`; a plain object prints as
  * a Go map (`map[k:v]`) where docker's typed struct would print `{v …}` (`{{.Config}}`).
  */
@@ -37,6 +38,23 @@ export class GoStruct {
     const o: Record<string, unknown> = {};
     for (const k of Object.keys(this.fields).sort()) if (typeof this.fields[k] !== 'function') o[k] = this.fields[k];
     return o;
+  }
+}
+
+/**
+ * A Go time.Time from an RFC 3339 UTC string (docker's `Metadata.LastTagTime`): prints as
+ * Time.String() (`2026-12-06 03:23:31.0044 +0000 UTC`, trailing zeros cut), encodes as the string.
+ */
+export class GoTime {
+  constructor(readonly iso: string) {}
+  toJSON(): string {
+    return this.iso;
+  }
+  toString(): string {
+    const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(this.iso);
+    if (!m) return this.iso;
+    const frac = (m[3] ?? '').replace(/0+$/, '');
+    return `${m[1]} ${m[2]}${frac ? `.${frac}` : ''} +0000 UTC`;
   }
 }
 
@@ -653,6 +671,7 @@ export interface ExecOptions {
 /** Go's reflect type name of a value, as its error messages print it. */
 function typeName(v: unknown): string {
   if (v instanceof GoStruct) return v.type;
+  if (v instanceof GoTime) return 'time.Time';
   if (v instanceof GoNil) return v.kind === 'slice' ? '[]string' : v.kind === 'map' ? 'map[string]string' : '*struct {}';
   if (typeof v === 'string') return 'string';
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
@@ -663,7 +682,7 @@ function typeName(v: unknown): string {
 }
 
 const isMap = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof GoStruct) && !(v instanceof GoNil);
+  !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof GoStruct) && !(v instanceof GoNil) && !(v instanceof GoTime);
 
 /** Go's truth: the zero value of its type is false. */
 function truth(v: unknown): boolean {
@@ -690,6 +709,7 @@ export function goPrint(v: unknown): string {
   if (v === undefined) return '<no value>';
   if (v === null) return '<nil>';
   if (v instanceof GoNil) return v.kind === 'slice' ? '[]' : v.kind === 'map' ? 'map[]' : '<nil>';
+  if (v instanceof GoTime) return v.toString();
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : goFloat(v);
   if (typeof v === 'boolean') return String(v);

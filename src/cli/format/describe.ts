@@ -4,6 +4,7 @@
  */
 import type { ImageRecord, ResolvedImage } from '../../store/index.js';
 import type { ContainerConfig } from '../../image/types.js';
+import { GoTime } from '../../util/template.js';
 
 export interface InspectInput {
   img: ResolvedImage;
@@ -52,7 +53,8 @@ export function inspectObject({ img, record, layerSizes, manifestSize }: Inspect
     Os: c.os,
     Size: layerSizes.reduce((a, b) => a + b, 0),
     RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
-    Metadata: { LastTagTime: record?.tagged ?? '0001-01-01T00:00:00Z' },
+    // a Go time.Time: `-f '{{.Metadata.LastTagTime}}'` prints Time.String(), as docker's CLI
+    Metadata: { LastTagTime: new GoTime(record?.tagged ?? '0001-01-01T00:00:00Z') },
     Descriptor: { mediaType: img.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: manifestSize ?? 0 },
   };
   return o;

@@ -60,15 +60,16 @@ describe('html report', () => {
     expect(html).not.toContain('</script><b>');
   });
   it('renders packages when the analysis has them', () => {
-    const html = analysisHtml({ ...input(img), packages: [{ ecosystem: 'deb', name: 'npm', version: '9.2.0', bytes: 12_000_000, layer: 1, stage: 'build' }] });
-    expect(html).toMatch(/<table class="packages">.*<td>npm<\/td><td>9\.2\.0<\/td><td>deb<\/td><td class="num">12MB<\/td>/);
+    const html = analysisHtml({ ...input(img), packages: [{ ecosystem: 'deb', name: 'npm', version: '9.2.0', arch: 'all', bytes: 12_000_000, layer: 1, stage: 'build' }] });
+    expect(html).toMatch(/<table class="packages"><thead><tr><th>PACKAGE<\/th><th>VERSION<\/th><th>ARCH<\/th>/);
+    expect(html).toMatch(/<table class="packages">.*<td>npm<\/td><td>9\.2\.0<\/td><td>all<\/td><td>deb<\/td><td class="num">12MB<\/td>/);
   });
   it('renders the package diff when the comparison has one', () => {
     const small: ImageModel = { ...img, name: 'small', layers: [img.layers[0] as ImageModel['layers'][number]] };
-    const c = { ...compareImages(small, img), packages: [{ ecosystem: 'deb', name: 'npm', a: '9.2.0', aBytes: 12_000_000, bBytes: 0, change: 'removed' }, { ecosystem: 'deb', name: 'libc6', a: '2.36-9', b: '2.36-9+deb12u4', aBytes: 1000, bBytes: 1500, change: 'changed' }] as ReturnType<typeof compareImages>['packages'] };
+    const c = { ...compareImages(small, img), packages: [{ ecosystem: 'deb', name: 'npm', arch: 'all', a: '9.2.0', aBytes: 12_000_000, bBytes: 0, change: 'removed' }, { ecosystem: 'deb', name: 'libc6', arch: 'amd64', a: '2.36-9', b: '2.36-9+deb12u4', aBytes: 1000, bBytes: 1500, change: 'changed' }] as ReturnType<typeof compareImages>['packages'] };
     const html = comparisonHtml(c, input(small), input(img));
-    expect(html).toContain('<tr><td>removed</td><td>npm</td><td>9.2.0</td><td>deb</td><td class="num">-12MB</td></tr>');
-    expect(html).toContain('<tr><td>changed</td><td>libc6</td><td>2.36-9 → 2.36-9+deb12u4</td><td>deb</td><td class="num">+500B</td></tr>');
+    expect(html).toContain('<tr><td>removed</td><td>npm</td><td>9.2.0</td><td>all</td><td>deb</td><td class="num">-12MB</td></tr>');
+    expect(html).toContain('<tr><td>changed</td><td>libc6</td><td>2.36-9 → 2.36-9+deb12u4</td><td>amd64</td><td>deb</td><td class="num">+500B</td></tr>');
   });
   it('comparison page carries the verdict and where they differ', () => {
     const small: ImageModel = { ...img, name: 'small', layers: [img.layers[0] as ImageModel['layers'][number]] };

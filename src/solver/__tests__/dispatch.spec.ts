@@ -109,6 +109,10 @@ describe('helpers', () => {
     expect(parseSecret('id=a,src=/f')).toEqual({ id: 'a', src: '/f', env: undefined });
     expect(parseSecret('id=TOKEN')).toEqual({ id: 'TOKEN', env: 'TOKEN' });
     expect(parseOutput('type=oci,dest=o.tar')).toEqual({ type: 'oci', dest: 'o.tar' });
+    expect(parseOutput('type=docker,dest=o.tar,oci-mediatypes=true')).toEqual({ type: 'docker', dest: 'o.tar', ociMediaTypes: true });
+    expect(parseOutput('type=oci,dest=o.tar,oci-mediatypes=false')).toEqual({ type: 'oci', dest: 'o.tar', ociMediaTypes: false });
+    expect(parseOutput('type=docker,dest=o.tar,oci-mediatypes=')).toEqual({ type: 'docker', dest: 'o.tar', ociMediaTypes: true });
+    expect(() => parseOutput('type=docker,dest=o.tar,oci-mediatypes=maybe')).toThrow('non-bool value maybe specified for oci-mediatypes');
     expect(parseOutput('./dir')).toEqual({ type: 'local', dest: './dir' });
     expect(parseBuildContext('a=docker-image://busybox')).toEqual(['a', { kind: 'image', ref: 'busybox' }]);
     expect(parseBuildContext('b=oci-layout:///l:tag')).toEqual(['b', { kind: 'oci', path: '/l', ref: 'tag' }]);

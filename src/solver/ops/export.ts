@@ -3,7 +3,7 @@
  * layers with attribution), the --output / -t / --label / --iidfile / --push options. Out: the OCI
  * manifest and config (history `created` filled in like BuildKit's exporter, `rootfs.diff_ids`, the
  * per-layer attribution annotations) written to the store and tagged (`type=image`, the default),
- * an OCI-layout tarball that `docker load` also reads (`type=oci` / `type=docker`), the final file
+ * an OCI-layout tarball that `docker load` also reads (`type=oci`; `type=docker` with Docker media types), the final file
  * tree (`type=local`, `type=tar`), the image ID in the iidfile, and pushes.
  */
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
-import { MediaType, canonicalJson, ociLayerMediaType, toOciManifest, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from '../../image/types.js';
+import { MediaType, canonicalJson, ociLayerMediaType, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from '../../image/types.js';
 import { UserError } from '../../util/errors.js';
 import { attributionAnnotations } from '../attribution.js';
 import { cloneConfig, omitEmpty } from '../dispatch.js';
@@ -146,20 +146,17 @@ export async function exportImage(inp: ExportInput): Promise<ExportResult> {
       const stored = Buffer.from(JSON.stringify(manifest));
       const sdig = await store.putBlob(stored);
       const t0 = performance.now();
-      let mdigest = sdig.digest;
-      if (o.type === 'oci') {
-        // OCI output: the OCI twin of the manifest first, then its layers leave compressed (gzip
-        // unless compression= says otherwise), once, cached; the archive writer reuses the result
-        const oci = toOciManifest(manifest);
-        const out = await deps.exportManifest(store, oci, config.rootfs.diff_ids, oci === manifest ? stored : canonicalJson(oci), o.compression);
-        mdigest = out.digest;
-      }
+      // as BuildKit's oci and docker exporters: an OCI layout (docker, or oci-mediatypes=false:
+      // Docker schema2 media types unless compression=zstd) and a manifest.json, layers compressed as compression= says
+      // (gzip by default), once, cached; the archive writer reuses the result
+      const img = { manifestDigest: sdig.digest, configDigest: configDesc.digest, manifest, config };
+      const archive = { stdout: opts.stdout, dockerManifest: true, compression: o.compression, dockerTypes: o.ociMediaTypes === undefined ? o.type === 'docker' : !o.ociMediaTypes };
+      const mdigest = (await deps.archiveManifest(store, img, archive)).digest;
       manifestDigest ||= mdigest;
       v.status(`exporting layers ${((performance.now() - t0) / 1000).toFixed(1)}s done`);
       v.status(`exporting manifest ${mdigest} done`);
       v.status(`sending tarball`);
-      const img = { manifestDigest: sdig.digest, configDigest: configDesc.digest, manifest, config };
-      await deps.writeImageArchive(store, [{ img, tags: names.map(deps.normalizeTag) }], o.dest === '-' ? '-' : resolvePath(o.dest), o.type, { stdout: opts.stdout, dockerManifest: true, compression: o.compression });
+      await deps.writeImageArchive(store, [{ img, tags: names.map(deps.normalizeTag) }], o.dest === '-' ? '-' : resolvePath(o.dest), 'oci', archive);
       v.done();
     } else {
       const v = progress.start(o.type === 'local' ? 'exporting to client directory' : 'exporting to client tarball');

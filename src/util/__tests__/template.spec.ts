@@ -4,7 +4,7 @@
  * dangling image; `docker inspect -f …`).
  */
 import { describe, expect, it } from 'vitest';
-import { GoNil, GoStruct, TemplateError, finalFormat, goTemplate, renderFormat, sprintf } from '../template.js';
+import { GoNil, GoStruct, GoTime, TemplateError, finalFormat, goTemplate, renderFormat, sprintf } from '../template.js';
 import { tabwrite } from '../tabwriter.js';
 import { Filters, parseUntil, pathMatch } from '../filters.js';
 
@@ -182,6 +182,13 @@ describe('inspect-style templates over JSON (missingkey=error)', () => {
     expect(goTemplate('{{.Label "a"}}|{{.Label "b"}}|{{.Names}}', c)).toBe('1||web');
     expect(() => goTemplate('{{.Label}}', c)).toThrow('wrong number of args for Label: want 1 got 0');
     expect(goTemplate('{{json .}}', c)).toBe('{"Names":"web"}');
+  });
+
+  it('a time.Time prints as Go\'s Time.String() and encodes as RFC 3339 (docker inspect -f {{.Metadata.LastTagTime}})', () => {
+    const m = { Metadata: { LastTagTime: new GoTime('2026-12-06T03:23:31.004409915Z') }, Zero: new GoTime('0001-01-01T00:00:00Z'), Ms: new GoTime('2026-12-06T03:23:35.930Z') };
+    expect(goTemplate('{{.Metadata.LastTagTime}}', m)).toBe('2026-12-06 03:23:31.004409915 +0000 UTC');
+    expect(goTemplate('{{.Zero}}|{{.Ms}}', m)).toBe('0001-01-01 00:00:00 +0000 UTC|2026-12-06 03:23:35.93 +0000 UTC');
+    expect(goTemplate('{{json .Metadata}}', m)).toBe('{"LastTagTime":"2026-12-06T03:23:31.004409915Z"}');
   });
 });
 
