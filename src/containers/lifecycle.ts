@@ -12,7 +12,9 @@ import type { ResolvedImage, Store } from '../store/index.js';
 import type { ImageConfig, ImageManifest } from '../image/types.js';
 import { detachMountsUnder } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { childrenOf, openNetwork, processAlive, processStartTime, startContainer, type OpenNetwork, type RunningContainer } from '../worker/exec/index.js';
+import {
+  childrenOf, containerCgroupPids, killContainerCgroup, openNetwork, processAlive, processStartTime, reapCgroups, startContainer, type OpenNetwork, type RunningContainer,
+} from '../worker/exec/index.js';
 import { mountOverlay, type Mounted } from '../worker/snapshot/index.js';
 import {
   containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, updateState, upperDir,
@@ -107,7 +109,7 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
     const errRec = record('stderr');
     net = await openNetwork(c.network, containerDir(store, rec.id));
     running = startContainer({
-      id: `stagecraft-${rec.id.slice(0, 12)}`,
+      id: runtimeId(rec.id),
       rootfs: mounted.root,
       args: [...c.entrypoint, ...c.cmd],
       env: withTerm(withHostname(c.env, c.hostname), c.tty),
@@ -210,7 +212,7 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
   let rec = await requireContainer(store, ref);
   if (rec.state.status === 'running') {
     if (!force) {
-      throw new UserError(`cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove`);
+      throw isRunning(rec.name);
     }
     signalContainer(rec, 'SIGKILL');
     const deadline = Date.now() + 10_000;
@@ -224,8 +226,23 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
     // wait for its supervisor to unmount (it owns the mount)
     while (processAlive(rec.state.supervisorPid, rec.state.supervisorStart) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
+  // a container whose runtime was killed with its supervisor (a service manager or CI job ending the
+  // process tree) looks exited, yet its processes run on in its cgroup: rm refuses, rm -f kills them
+  if (containerCgroupPids(runtimeId(rec.id)).length) {
+    if (!force) throw isRunning(rec.name);
+    await killContainerCgroup(runtimeId(rec.id));
+  }
   detachMountsUnder(containerDir(store, rec.id));
+  reapCgroups({ id: runtimeId(rec.id), minAgeMs: 0 });
   await removeRecord(store, rec.id);
+}
+
+const isRunning = (name: string) =>
+  new UserError(`cannot remove container "/${name}": container is running: stop the container before removing or force remove`);
+
+/** The id the runtime knows the container by (runc/crun state, cgroup name). */
+function runtimeId(id: string): string {
+  return `stagecraft-${id.slice(0, 12)}`;
 }
 
 /** Removes every stopped container; returns their ids and the bytes their uppers held. */
@@ -239,6 +256,8 @@ export async function pruneContainers(store: Store): Promise<{ ids: string[]; by
     await removeRecord(store, c.id);
     ids.push(c.id);
   }
+  // and the cgroups killed runtimes left (stopped containers' and those of records removed since)
+  reapCgroups();
   return { ids, bytes };
 }
 
