@@ -93,33 +93,42 @@ function cgroupDirs(suffix: string): string[] {
 }
 
 describe.runIf(isRoot).each(OCI_RUNTIMES.filter(hasRuntime))('SIGKILL of run and its runtime (%s)', (runtime) => {
-  it('rm refuses while the container process lives in its cgroup; rm -f kills it and removes its cgroups', async () => {
+  it('the container is running while its cgroup has a process; rm refuses, stop and rm -f end it and its cgroups go', async () => {
     const root = tmp('sc-rtkill-');
     await importBusybox(root);
-    const marker = `sleep ${40_000_000 + Math.floor(Math.random() * 9_000_000)}`;
-    markers.push(marker);
-    const p = spawn(process.execPath, [CLI, 'run', '--runtime', runtime, '--name', 'k-rt', 'busybox', ...marker.split(' ')], {
-      cwd: REPO, env: { ...process.env, STAGECRAFT_ROOT: root }, stdio: 'ignore',
-    });
-    await until(() => pidsOf(marker).length > 0);
-    const id = (await cli(['ps', '-a', '--format', '{{.ID}}'], { root })).stdout.trim();
-    expect(id).toMatch(/^[0-9a-f]{12}$/);
-    expect(cgroupDirs(`-${id}`).length).toBeGreaterThan(0);
-    // what a service manager or a CI job does to a process tree: the supervisor and the runtime die
-    const runtimes = readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    p.kill('SIGKILL');
-    for (const r of runtimes) try { process.kill(r, 'SIGKILL'); } catch { /* gone */ }
-    await new Promise((r) => p.once('close', r));
-    await sleep(300);
-    expect(pidsOf(marker).length).toBe(1);
-    const rm = await runCli(['rm', 'k-rt'], { root });
-    expect(rm.code).not.toBe(0);
-    expect(rm.stderr).toMatch(/container is running/);
-    expect(pidsOf(marker).length).toBe(1);
-    const rmf = await runCli(['rm', '-f', 'k-rt'], { root });
-    expect(rmf.code, rmf.stderr).toBe(0);
-    await until(() => pidsOf(marker).length === 0, 5000);
-    expect(cgroupDirs(`-${id}`)).toEqual([]);
+    for (const end of ['stop', 'rm'] as const) {
+      const name = `k-rt-${end}`;
+      const marker = `sleep ${40_000_000 + Math.floor(Math.random() * 9_000_000)}${end === 'stop' ? 1 : 2}`;
+      markers.push(marker);
+      const p = spawn(process.execPath, [CLI, 'run', '--runtime', runtime, '--name', name, 'busybox', ...marker.split(' ')], {
+        cwd: REPO, env: { ...process.env, STAGECRAFT_ROOT: root }, stdio: 'ignore',
+      });
+      await until(() => pidsOf(marker).length > 0);
+      const id = (await cli(['ps', '--filter', `name=${name}`, '--format', '{{.ID}}'], { root })).stdout.trim();
+      expect(id).toMatch(/^[0-9a-f]{12}$/);
+      expect(cgroupDirs(`-${id}`).length).toBeGreaterThan(0);
+      // what a service manager or a CI job does to a process tree: the supervisor and the runtime die
+      const runtimes = readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      p.kill('SIGKILL');
+      for (const r of runtimes) try { process.kill(r, 'SIGKILL'); } catch { /* gone */ }
+      await new Promise((r) => p.once('close', r));
+      await sleep(300);
+      expect(pidsOf(marker).length).toBe(1);
+      const ps = await cli(['ps', '-a', '--format', '{{.Names}} {{.Status}}'], { root });
+      expect(ps.stdout).toMatch(new RegExp(`^${name} Up`, 'm'));
+      const rm = await runCli(['rm', name], { root });
+      expect(rm.code).not.toBe(0);
+      expect(rm.stderr).toMatch(/container is running/);
+      expect(pidsOf(marker).length).toBe(1);
+      const r = end === 'stop' ? await runCli(['stop', '-t', '1', name], { root }) : await runCli(['rm', '-f', name], { root });
+      expect(r.code, r.stderr).toBe(0);
+      await until(() => pidsOf(marker).length === 0, 5000);
+      if (end === 'stop') {
+        expect((await cli(['ps', '-a', '--format', '{{.Names}} {{.Status}}'], { root })).stdout).toMatch(new RegExp(`^${name} Exited`, 'm'));
+        expect((await runCli(['rm', name], { root })).code).toBe(0);
+      }
+      expect(cgroupDirs(`-${id}`)).toEqual([]);
+    }
   }, 120_000);
 });
 

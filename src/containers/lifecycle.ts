@@ -17,7 +17,7 @@ import {
 } from '../worker/exec/index.js';
 import { mountOverlay, type Mounted } from '../worker/snapshot/index.js';
 import {
-  containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, updateState, upperDir,
+  containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, runtimeId, updateState, upperDir,
   type ContainerConfig, type ContainerRecord,
 } from './records.js';
 import { combineCommand, mergeEnv, parseNetwork, parseRuntime, parseVolume, parseWorkdir } from './spec.js';
@@ -197,8 +197,10 @@ function withHostname(env: string[], hostname: string): string[] {
 
 /** Sends a signal to a running container of another stagecraft process. */
 export function signalContainer(rec: ContainerRecord, sig: NodeJS.Signals): void {
-  if (rec.state.status !== 'running' || !processAlive(rec.state.pid, rec.state.pidStart)) return;
-  for (const p of childrenOf(rec.state.pid!)) {
+  if (rec.state.status !== 'running') return;
+  // its runtime is gone (killed with the supervisor): every process left in its cgroup, as `runc kill --all`
+  const pids = processAlive(rec.state.pid, rec.state.pidStart) ? childrenOf(rec.state.pid!) : containerCgroupPids(runtimeId(rec.id));
+  for (const p of pids) {
     try {
       process.kill(p, sig);
     } catch {
@@ -240,10 +242,6 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
 const isRunning = (name: string) =>
   new UserError(`cannot remove container "/${name}": container is running: stop the container before removing or force remove`);
 
-/** The id the runtime knows the container by (runc/crun state, cgroup name). */
-function runtimeId(id: string): string {
-  return `stagecraft-${id.slice(0, 12)}`;
-}
 
 /** Removes every stopped container; returns their ids and the bytes their uppers held. */
 export async function pruneContainers(store: Store): Promise<{ ids: string[]; bytes: number }> {
