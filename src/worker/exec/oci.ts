@@ -66,8 +66,9 @@ export function ociConfig(p: Prepared): Record<string, unknown> {
     mounts,
     linux: {
       // relative: under the runtime's own cgroup (a memory limit on the caller stays in force), in
-      // a parent of our own that reapCgroups sweeps
-      cgroupsPath: `${CGROUP_PARENT}/${p.id}`,
+      // a parent of our own that reapCgroups sweeps. Rootless: none (the runtimes then make no
+      // cgroup they cannot write, where a cgroupsPath would be an error)
+      ...(inUserNamespace() ? {} : { cgroupsPath: `${CGROUP_PARENT}/${p.id}` }),
       namespaces,
       maskedPaths: ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
