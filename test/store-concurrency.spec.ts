@@ -5,11 +5,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../src/store/index.js';
-import { busyboxRootfsTar, cli, importBusybox, tmp } from './helpers/index.js';
+import { busyboxRootfsTar, cli, importBusybox, runCli, tmp } from './helpers/index.js';
 
 describe('concurrent processes', () => {
   it('never lose an index update', async () => {
@@ -67,5 +67,24 @@ describe('concurrent processes', () => {
     expect(res[0]).toHaveLength(1);
     await a.release();
     await b.release();
+  });
+
+  it('without flock on PATH, a command that takes a store lock fails at once with one line', async () => {
+    // a real PATH: every program of the host's bin directories but flock
+    const bin = tmp('sc-noflock-');
+    for (const d of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+      if (!existsSync(d)) continue;
+      for (const n of readdirSync(d)) {
+        if (n !== 'flock' && !existsSync(join(bin, n))) symlinkSync(join(d, n), join(bin, n));
+      }
+    }
+    const root = tmp();
+    const t0 = Date.now();
+    const r = await runCli(['import', busyboxRootfsTar(), 'nf:1'], { root, env: { PATH: bin }, timeoutMs: 30_000 });
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(r.code, r.stderr).toBe(125);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/flock \(util-linux\) is not installed or not on PATH/);
+    expect(r.stderr).not.toMatch(/internal error|    at /);
   });
 });

@@ -12,10 +12,12 @@ import type { ResolvedImage, Store } from '../store/index.js';
 import type { ImageConfig, ImageManifest } from '../image/types.js';
 import { detachMountsUnder } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { childrenOf, openNetwork, processAlive, processStartTime, startContainer, type OpenNetwork, type RunningContainer } from '../worker/exec/index.js';
+import {
+  childrenOf, containerCgroupPids, killContainerCgroup, openNetwork, processAlive, processStartTime, reapCgroups, startContainer, type OpenNetwork, type RunningContainer,
+} from '../worker/exec/index.js';
 import { mountOverlay, type Mounted } from '../worker/snapshot/index.js';
 import {
-  containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, updateState, upperDir,
+  containerDir, createRecord, listContainers, logPath, removeRecord, requireContainer, runtimeId, updateState, upperDir,
   type ContainerConfig, type ContainerRecord,
 } from './records.js';
 import { combineCommand, mergeEnv, parseNetwork, parseRuntime, parseVolume, parseWorkdir } from './spec.js';
@@ -107,7 +109,7 @@ export async function startAttached(store: Store, rec: ContainerRecord, io: Atta
     const errRec = record('stderr');
     net = await openNetwork(c.network, containerDir(store, rec.id));
     running = startContainer({
-      id: `stagecraft-${rec.id.slice(0, 12)}`,
+      id: runtimeId(rec.id),
       rootfs: mounted.root,
       args: [...c.entrypoint, ...c.cmd],
       env: withTerm(withHostname(c.env, c.hostname), c.tty),
@@ -195,8 +197,10 @@ function withHostname(env: string[], hostname: string): string[] {
 
 /** Sends a signal to a running container of another stagecraft process. */
 export function signalContainer(rec: ContainerRecord, sig: NodeJS.Signals): void {
-  if (rec.state.status !== 'running' || !processAlive(rec.state.pid, rec.state.pidStart)) return;
-  for (const p of childrenOf(rec.state.pid!)) {
+  if (rec.state.status !== 'running') return;
+  // its runtime is gone (killed with the supervisor): every process left in its cgroup, as `runc kill --all`
+  const pids = processAlive(rec.state.pid, rec.state.pidStart) ? childrenOf(rec.state.pid!) : containerCgroupPids(runtimeId(rec.id));
+  for (const p of pids) {
     try {
       process.kill(p, sig);
     } catch {
@@ -210,7 +214,7 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
   let rec = await requireContainer(store, ref);
   if (rec.state.status === 'running') {
     if (!force) {
-      throw new UserError(`cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove`);
+      throw isRunning(rec.name);
     }
     signalContainer(rec, 'SIGKILL');
     const deadline = Date.now() + 10_000;
@@ -224,9 +228,20 @@ export async function removeContainer(store: Store, ref: string, force: boolean)
     // wait for its supervisor to unmount (it owns the mount)
     while (processAlive(rec.state.supervisorPid, rec.state.supervisorStart) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
+  // a container whose runtime was killed with its supervisor (a service manager or CI job ending the
+  // process tree) looks exited, yet its processes run on in its cgroup: rm refuses, rm -f kills them
+  if (containerCgroupPids(runtimeId(rec.id)).length) {
+    if (!force) throw isRunning(rec.name);
+    await killContainerCgroup(runtimeId(rec.id));
+  }
   detachMountsUnder(containerDir(store, rec.id));
+  reapCgroups({ id: runtimeId(rec.id), minAgeMs: 0 });
   await removeRecord(store, rec.id);
 }
+
+const isRunning = (name: string) =>
+  new UserError(`cannot remove container "/${name}": container is running: stop the container before removing or force remove`);
+
 
 /** Removes every stopped container; returns their ids and the bytes their uppers held. */
 export async function pruneContainers(store: Store): Promise<{ ids: string[]; bytes: number }> {
@@ -239,6 +254,8 @@ export async function pruneContainers(store: Store): Promise<{ ids: string[]; by
     await removeRecord(store, c.id);
     ids.push(c.id);
   }
+  // and the cgroups killed runtimes left (stopped containers' and those of records removed since)
+  reapCgroups();
   return { ids, bytes };
 }
 

@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic, type Store } from '../store/index.js';
 import { UserError } from '../util/errors.js';
-import { processAlive, type Mount, type NetworkMode } from '../worker/exec/index.js';
+import { containerCgroupPids, processAlive, type Mount, type NetworkMode } from '../worker/exec/index.js';
 import { VALID_NAME, generateName } from './names.js';
 
 export interface ContainerConfig {
@@ -71,16 +71,21 @@ async function readRecord(store: Store, id: string): Promise<ContainerRecord | u
 
 /**
  * A record as seen now, derived from the processes: "running" while its supervisor or its runtime
- * process lives (a killed `run` leaves the container running, as docker does); when both are gone
- * without writing an exit status, exited (255).
+ * process lives (a killed `run` leaves the container running, as docker does), or, with both killed,
+ * while its cgroup holds a process; when all are gone without writing an exit status, exited (255).
  */
 function live(r: ContainerRecord): ContainerRecord {
   if (!r.state) r = { ...r, state: { status: 'created' } };
   const s = r.state;
-  if (s.status === 'running' && !processAlive(s.supervisorPid, s.supervisorStart) && !processAlive(s.pid, s.pidStart)) {
+  if (s.status === 'running' && !processAlive(s.supervisorPid, s.supervisorStart) && !processAlive(s.pid, s.pidStart) && !containerCgroupPids(runtimeId(r.id)).length) {
     return { ...r, state: { ...r.state, status: 'exited', exitCode: r.state.exitCode ?? 255, finishedAt: r.state.finishedAt ?? r.state.startedAt } };
   }
   return r;
+}
+
+/** The id the runtime knows the container by (runc/crun state, cgroup name). */
+export function runtimeId(id: string): string {
+  return `stagecraft-${id.slice(0, 12)}`;
 }
 
 export async function listContainers(store: Store): Promise<ContainerRecord[]> {

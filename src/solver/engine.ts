@@ -208,7 +208,7 @@ class Builder {
     v1.done();
 
     this.store = await deps.openStore(opts.storeRoot);
-    this.cache = new BuildCache(this.store.root);
+    this.cache = new BuildCache(this.store);
     this.sources = new Sources({
       store: this.store,
       opts,

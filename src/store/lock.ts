@@ -2,7 +2,8 @@
  * Cross-process locks on the store, implemented with the kernel's flock(2). Node has no flock
  * binding, so each stagecraft process starts ONE small bash "lock server" on first use and talks
  * to it over a pipe: `x|s NAME` opens `locks/NAME.lock` on a new fd and tries `flock -n` on it
- * (answering `ok ID` or `busy`), `u ID` closes the fd. Blocking is done here, by retrying with a
+ * (answering `ok ID`, `busy`, or `err ...` when flock is missing or fails: an error, never a retry
+ * that would wait forever), `u ID` closes the fd. Blocking is done here, by retrying with a
  * short backoff, so the server never blocks and one lock never waits behind another.
  *
  * Because the kernel drops a lock when its fd closes, and the server exits (closing every fd) when
@@ -18,6 +19,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
+import { UserError } from '../util/errors.js';
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -32,7 +34,16 @@ while IFS=' ' read -r op arg; do
   case "$op" in
     x|s)
       if exec {fd}>>"$arg" 2>/dev/null; then
-        if flock -n "-$op" "$fd"; then fds[$fd]=1; echo "ok $fd"; else exec {fd}>&-; echo busy; fi
+        flock -n "-$op" "$fd" 2>/dev/null; rc=$?
+        if [ "$rc" = 0 ]; then fds[$fd]=1; echo "ok $fd"
+        else
+          exec {fd}>&-
+          case "$rc" in
+            1) echo busy ;;
+            127) echo "err flock (util-linux) is not installed or not on PATH" ;;
+            *) echo "err flock exited $rc" ;;
+          esac
+        fi
       else echo "err cannot open $arg"; fi ;;
     u) if [ -n "\${fds[$arg]}" ]; then exec {arg}>&-; unset "fds[$arg]"; fi; echo done ;;
     *) echo "err bad request" ;;
@@ -110,7 +121,8 @@ export async function acquireLock(lockDir: string, name: string, opts: { shared?
     try {
       answer = await srv.request(`${opts.shared ? 's' : 'x'} ${file}`);
     } catch (e) {
-      throw new Error(`cannot take store lock ${file}: ${(e as Error).message}`);
+      // the helper or flock itself is missing or broken: an error of the host, not a bug
+      throw new UserError(`cannot take store lock ${file}: ${(e as Error).message}`, { exitCode: 125 });
     }
     if (answer.startsWith('ok ')) {
       const fd = answer.slice(3);

@@ -884,6 +884,12 @@ export class Store {
         if (m && !pidAlive(Number(m[1]))) out.push(join(dir, name));
       }
     }
+    // build cache records of older versions were written to KEY.json.PID.RAND.tmp beside the record
+    const records = join(this.root, 'buildcache');
+    for (const name of await readdir(records).catch(() => [] as string[])) {
+      const m = /^[0-9a-f]+\.json\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+      if (m && !pidAlive(Number(m[1]))) out.push(join(records, name));
+    }
     return out;
   }
 }

@@ -7,6 +7,6 @@ export { runContainer, startContainer } from './run.js';
 export type { ExecSpec, ExecResult, Mount, NetworkMode, OutputSink, RunningContainer } from './types.js';
 export { NETWORK_MODES, defaultNetwork, openNetwork, parseNetworkMode, type OpenNetwork } from './network.js';
 export { resolveUser, type ExecUser } from './user.js';
-export { ociConfig, writeBundle } from './oci.js';
+export { containerCgroupPids, killContainerCgroup, ociConfig, reapCgroups, writeBundle } from './oci.js';
 export { DEFAULT_PATH } from './prepare.js';
 export { inPrivateMountNs, privateScratch, runInPrivateMountNs, childrenOf, processAlive, processStartTime } from './privatens.js';

@@ -7,7 +7,7 @@
  * (see crunRefusesCgroups).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DOCKER_CAPS, type Launched } from './builtin.js';
 import { requireHostBinary } from './hostbin.js';
@@ -65,6 +65,10 @@ export function ociConfig(p: Prepared): Record<string, unknown> {
     hostname: s.hostname ?? '',
     mounts,
     linux: {
+      // relative: under the runtime's own cgroup (a memory limit on the caller stays in force), in
+      // a parent of our own that reapCgroups sweeps. Rootless: none (the runtimes then make no
+      // cgroup they cannot write, where a cgroupsPath would be an error)
+      ...(inUserNamespace() ? {} : { cgroupsPath: `${CGROUP_PARENT}/${p.id}` }),
       namespaces,
       maskedPaths: ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
@@ -80,6 +84,146 @@ export function writeBundle(p: Prepared, dir = join(p.etc.dir, 'bundle')): strin
 }
 
 const TMPFS_MAGIC = 0x01021994;
+
+/** The cgroup (in every hierarchy, below the runtime's own) that holds one cgroup per OCI container. */
+export const CGROUP_PARENT = 'stagecraft';
+/** Container cgroups of older versions (no cgroupsPath: `ID` right below the runtime's cgroup). */
+const LEGACY_CGROUP = /^(?:stagecraft|sc)-[0-9a-f]{12}$/;
+
+/**
+ * Where container cgroups can be: in every mounted hierarchy (v1 and v2), below its root and below
+ * each cgroup this process is in (runc makes a relative cgroupsPath relative to its own cgroup,
+ * crun to the root). Paths that do not exist are left out.
+ */
+function cgroupBases(): string[] {
+  let mountinfo = '';
+  let own = '';
+  try {
+    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+    own = readFileSync('/proc/self/cgroup', 'utf8');
+  } catch {
+    return [];
+  }
+  const mounts = mountinfo.split('\n').flatMap((l) => {
+    const f = l.split(' ');
+    const dash = f.indexOf('-');
+    return dash > 0 && /^cgroup2?$/.test(f[dash + 1] ?? '') ? [f[4]!.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))] : [];
+  });
+  const paths = new Set(own.split('\n').filter(Boolean).map((l) => l.split(':').slice(2).join(':')));
+  const out = new Set<string>();
+  for (const m of mounts) for (const p of ['/', ...paths]) out.add(join(m, p));
+  return [...out].filter((d) => existsSync(d));
+}
+
+/** The cgroup directories of OCI containers: those of container `id`, or all of them (with older versions' names). */
+export function containerCgroups(id?: string): string[] {
+  const out: string[] = [];
+  for (const base of cgroupBases()) {
+    const parent = join(base, CGROUP_PARENT);
+    if (id) {
+      if (existsSync(join(parent, id))) out.push(join(parent, id));
+      continue;
+    }
+    for (const n of readdirOr(parent)) out.push(join(parent, n));
+    for (const n of readdirOr(base)) if (LEGACY_CGROUP.test(n)) out.push(join(base, n));
+  }
+  return out.filter((d) => isDir(d));
+}
+
+function readdirOr(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Pids in cgroup `dir` and the cgroups below it. */
+function cgroupPids(dir: string): number[] {
+  const pids: number[] = [];
+  try {
+    pids.push(...readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number).filter((n) => n > 0));
+  } catch {
+    /* gone */
+  }
+  for (const n of readdirOr(dir)) if (isDir(join(dir, n))) pids.push(...cgroupPids(join(dir, n)));
+  return pids;
+}
+
+/**
+ * SIGKILLs every process in the cgroups of container `id`: reaches a container whose runtime was
+ * killed with the caller (a service manager or CI job killing the process tree) and whose processes
+ * were left running. True when any was found.
+ */
+export async function killContainerCgroup(id: string): Promise<boolean> {
+  const dirs = containerCgroups(id);
+  return killCgroupProcesses(dirs);
+}
+
+/** Pids in the cgroups of container `id` (empty without cgroups: rootless, builtin runtime). */
+export function containerCgroupPids(id: string): number[] {
+  return containerCgroups(id).flatMap(cgroupPids);
+}
+
+async function killCgroupProcesses(dirs: string[]): Promise<boolean> {
+  let found = false;
+  for (let round = 0; round < 50; round++) {
+    const pids = dirs.flatMap(cgroupPids);
+    if (!pids.length) break;
+    found = true;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return found;
+}
+
+/**
+ * Removes the cgroups of OCI containers that have no process left and are older than `minAgeMs`
+ * (a runtime creates a container's cgroup a moment before it moves the container into it). runc
+ * and crun remove a container's cgroups when the container exits, but not when they are killed
+ * themselves; the kernel refuses to remove a cgroup that still has a process or a child, so a live
+ * container's are never touched. With `id`: only that container's. Returns the directories removed.
+ */
+export function reapCgroups(opts: { id?: string; minAgeMs?: number } = {}): string[] {
+  const minAgeMs = opts.minAgeMs ?? 10_000;
+  const removed: string[] = [];
+  const now = Date.now();
+  const rmEmpty = (dir: string): boolean => {
+    for (const n of readdirOr(dir)) if (isDir(join(dir, n))) rmEmpty(join(dir, n));
+    try {
+      rmdirSync(dir);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const dir of containerCgroups(opts.id)) {
+    // a live container may keep empty cgroups of its own below its cgroup: leave those to it
+    if (cgroupPids(dir).length) continue;
+    let age = 0;
+    try {
+      age = now - statSync(dir).ctimeMs;
+    } catch {
+      continue;
+    }
+    if (age >= minAgeMs && rmEmpty(dir)) removed.push(dir);
+  }
+  return removed;
+}
 
 /**
  * crun (1.8, Debian bookworm) refuses every container on a hybrid cgroup host (v1 controllers under
@@ -128,6 +272,8 @@ function commOf(pid: number): string {
 
 export function launchOci(p: Prepared, runtime: 'runc' | 'crun'): Launched {
   const s = p.spec;
+  // the next container start clears what a killed runtime left, as `runc delete` would
+  reapCgroups();
   const bundle = writeBundle(p);
   const stateRoot = join(p.etc.dir, 'state');
   const cmd = runtimeCommand(runtime, stateRoot);
