@@ -83,14 +83,16 @@ export interface RegistryInstance {
   stop(): Promise<void>;
 }
 
-function waitForHttp(url: string, insecure: boolean, timeoutMs: number, proc: ChildProcess, logs: () => string): Promise<void> {
+function waitForHttp(url: string, insecure: boolean, timeoutMs: number, proc: ChildProcess, logs: () => string, instance: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      if (proc.exitCode !== null) return reject(new Error(`docker-registry exited ${proc.exitCode}:\n${logs()}`));
+      if (proc.exitCode !== null) return reject(new PortTaken(`docker-registry exited ${proc.exitCode}:\n${logs()}`));
       const mod = url.startsWith('https:') ? https : http;
       const req = mod.get(url, { rejectUnauthorized: !insecure, agent: false }, (res) => {
         res.resume();
+        // another spec's registry took the port between freePort() and our bind: not ours
+        if (res.headers['x-stagecraft-registry'] !== instance) return reject(new PortTaken(`${url} is answered by another server`));
         resolve();
       });
       req.on('error', () => {
@@ -102,14 +104,29 @@ function waitForHttp(url: string, insecure: boolean, timeoutMs: number, proc: Ch
   });
 }
 
+/** The port went to someone else (or our server could not bind it): try another one. */
+class PortTaken extends Error {}
+
 /** Starts `docker-registry serve` on a free loopback port with temporary storage. */
 export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryInstance> {
   if (!existsSync(REGISTRY_BIN)) throw new Error(`${REGISTRY_BIN} missing: apt-get install docker-registry`);
   const dir = tmp('sc-registry-');
   const storage = join(dir, 'storage');
   mkdirSync(storage);
+  for (let tries = 1; ; tries++) {
+    try {
+      return await startRegistryOnce(opts, dir, storage);
+    } catch (e) {
+      if (!(e instanceof PortTaken) || tries >= 5) throw e;
+    }
+  }
+}
+
+async function startRegistryOnce(opts: RegistryOptions, dir: string, storage: string): Promise<RegistryInstance> {
   const port = await freePort();
-  const httpCfg: Record<string, unknown> = { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex'), headers: { 'X-Content-Type-Options': ['nosniff'] } };
+  // every response names this instance: a server of another spec that got the same port is told apart
+  const instance = randomBytes(8).toString('hex');
+  const httpCfg: Record<string, unknown> = { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex'), headers: { 'X-Content-Type-Options': ['nosniff'], 'X-Stagecraft-Registry': [instance] } };
   let ca: CA | undefined;
   if (opts.tls) {
     ca = makeCA(join(dir, 'ca'));
@@ -143,7 +160,12 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   proc.stderr!.on('data', keep);
   const host = `127.0.0.1:${port}`;
   const logs = () => out;
-  await waitForHttp(`${opts.tls ? 'https' : 'http'}://${host}/v2/`, true, 15_000, proc, logs);
+  try {
+    await waitForHttp(`${opts.tls ? 'https' : 'http'}://${host}/v2/`, true, 15_000, proc, logs, instance);
+  } catch (e) {
+    await killProc(proc);
+    throw e;
+  }
   return {
     host,
     port,
