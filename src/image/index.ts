@@ -10,6 +10,7 @@ export { exportLayer, exportManifest, parseLayerCompression, layerCompressionOf,
 export { compress, decompress, gzipParallel, zstdCompress, sniffCompression, type Compression } from './compress.js';
 export { readTar, encodeHeader, TAR_END, padLen, TarContentSize, TarFormatError, type TarEntry, type TarHeader, type TarType } from './tar.js';
 export { readXattrsTree, restoreXattrs } from './xattrs.js';
+export { WH_PREFIX, WH_OPAQUE, whiteoutFileTarget, whiteoutFileOf } from './whiteout.js';
 export { importRootfs, type ImportOptions } from './import.js';
 export { applyChange } from './changes.js';
 export { splitWords } from '../dockerfile/shellcmd.js';

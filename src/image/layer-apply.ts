@@ -28,6 +28,7 @@ import { isWithin, resolveInRoot } from '../util/fspath.js';
 import { decompress } from './compress.js';
 import { TarContentSize, TarFormatError, TarParser, type TarHeader } from './tar.js';
 import { restoreXattrs } from './xattrs.js';
+import { WH_OPAQUE, WH_PREFIX, whiteoutFileOf } from './whiteout.js';
 import { chownMapped, inUserNamespace, overlayOpaqueXattr } from '../util/userns.js';
 
 export type WhiteoutMode = 'apply' | 'overlay' | 'none';
@@ -43,8 +44,6 @@ export interface ApplyStats {
   bytes: number;
 }
 
-const WH = '.wh.';
-const OPQ = '.wh..wh..opq';
 
 /** Splits an entry name into clean relative components; throws when it would leave the root. */
 export function cleanEntryName(name: string): string[] {
@@ -231,7 +230,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
 
   const whiteout = (rel: string[], base: string, e: TarHeader): void => {
     const parentRel = rel.slice(0, -1);
-    if (base === OPQ) {
+    if (base === WH_OPAQUE) {
       if (mode === 'overlay') opaqueDirs.push(parentRel);
       else {
         const dir = parentRel.length ? scoped(`/${parentRel.join('/')}`) : root;
@@ -245,8 +244,8 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
       }
       return;
     }
-    if (base.startsWith(`${WH}${WH}`)) return; // aufs metadata (.wh..wh.plnk etc.): not content
-    const victim = base.slice(WH.length);
+    if (base.startsWith(`${WH_PREFIX}${WH_PREFIX}`)) return; // aufs metadata (.wh..wh.plnk etc.): not content
+    const victim = base.slice(WH_PREFIX.length);
     if (victim === '' || victim === '.' || victim === '..' || victim.includes('/')) {
       throw new UserError(`invalid layer: bad whiteout entry ${JSON.stringify(e.name)}`);
     }
@@ -263,7 +262,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
     const rel = cleanEntryName(e.name);
     if (rel.length === 0) return; // the root itself: keep the target's own metadata
     const base = rel[rel.length - 1] as string;
-    if (mode !== 'none' && base.startsWith(WH)) return whiteout(rel, base, e);
+    if (mode !== 'none' && base.startsWith(WH_PREFIX)) return whiteout(rel, base, e);
     const key = rel.join('/');
     const p = hostOf(rel, true);
     created.add(key);
@@ -380,7 +379,7 @@ async function applyInner(tar: Readable | AsyncIterable<Buffer>, targetIn: strin
     // snapshot reader also takes (worker/snapshot/upper.ts)
     if (!/Operation not permitted/.test(err)) throw new Error(err);
     const p = (wh[i] as Node).path;
-    const f = posix.join(posix.dirname(p), `${WH}${posix.basename(p)}`);
+    const f = whiteoutFileOf(p);
     removeAt(f);
     fs.closeSync(fs.openSync(f, 'w', 0o600));
   });

@@ -22,6 +22,7 @@ import { MediaType, type Descriptor } from './types.js';
 import { encodeHeader, padLen, TAR_END, TarContentSize, type TarHeader } from './tar.js';
 import { compress, type Compression } from './compress.js';
 import { readXattrsTree } from './xattrs.js';
+import { WH_PREFIX, whiteoutFileTarget } from './whiteout.js';
 import { isOverlayXattr, overlayOpaqueXattr } from '../util/userns.js';
 
 export interface PackOptions {
@@ -43,16 +44,12 @@ function sortBytewise(names: string[]): string[] {
   return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
-const WH = '.wh.';
-/** an overlay upper's `.wh.NAME` file whiteout (worker/snapshot/upper.ts), not the opaque marker */
-const isWhFile = (name: string): boolean => name.startsWith(WH) && name.length > WH.length && name !== '.wh..wh..opq';
-
 /**
  * An overlay upper dir's names in tar order: a `.wh.NAME` file whiteout sorts where NAME (its char
  * 0/0 form) would, so both forms give the same layer.
  */
 function sortUpper(names: string[]): string[] {
-  const key = (n: string): Buffer => Buffer.from(isWhFile(n) ? n.slice(WH.length) : n);
+  const key = (n: string): Buffer => Buffer.from(whiteoutFileTarget(n) ?? n);
   return names.map((n) => [key(n), n] as const).sort((a, b) => Buffer.compare(a[0], b[0]) || Buffer.compare(Buffer.from(a[1]), Buffer.from(b[1]))).map(([, n]) => n);
 }
 
@@ -110,8 +107,8 @@ export async function* packDir(dir: string, opts: PackOptions = {}, stats: PackS
       const p = join(abs, name);
       const st = lstatSync(p);
       const base: Omit<TarHeader, 'name' | 'type' | 'size'> = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st), xattrs: attrsFor(r) };
-      if (opts.overlayUpper && ((st.isCharacterDevice() && st.rdev === 0) || (st.isFile() && isWhFile(name)))) {
-        const wh = st.isFile() ? name : `${WH}${name}`;
+      if (opts.overlayUpper && ((st.isCharacterDevice() && st.rdev === 0) || (st.isFile() && whiteoutFileTarget(name) !== undefined))) {
+        const wh = st.isFile() ? name : `${WH_PREFIX}${name}`;
         push(encodeHeader(whiteoutHeader(rel === '' ? wh : `${rel}/${wh}`)));
         stats.files++;
         continue;

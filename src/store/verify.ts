@@ -11,13 +11,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { cleanEntryName, decompress, measureLayer, packDir, readTar } from '../image/index.js';
+import { WH_PREFIX, cleanEntryName, decompress, measureLayer, packDir, readTar, whiteoutFileOf } from '../image/index.js';
 
 type Expect = { kind: 'file'; size: number; sha: string } | { kind: 'symlink'; target: string } | { kind: 'dir' | 'whiteout' | 'other' };
 
-const WH = '.wh.';
 
 export async function verifySnapshot(dir: string, diffId: string, blob?: () => Readable): Promise<string | undefined> {
   let packed: string;
@@ -42,11 +41,11 @@ async function compareWithLayer(dir: string, src: Readable): Promise<string | un
     const rel = cleanEntryName(e.name);
     if (rel.length === 0) continue;
     const base = rel[rel.length - 1] as string;
-    if (base.startsWith(WH)) {
+    if (base.startsWith(WH_PREFIX)) {
       // opaque markers and aufs metadata are xattrs / nothing in overlay format
       // (a whiteout of a path this layer made itself is ignored, as the extractor does)
-      const victim = [...rel.slice(0, -1), base.slice(WH.length)].join('/');
-      if (!base.startsWith(`${WH}${WH}`) && !want.has(victim)) want.set(victim, { kind: 'whiteout' });
+      const victim = [...rel.slice(0, -1), base.slice(WH_PREFIX.length)].join('/');
+      if (!base.startsWith(`${WH_PREFIX}${WH_PREFIX}`) && !want.has(victim)) want.set(victim, { kind: 'whiteout' });
       continue;
     }
     const p = rel.join('/');
@@ -66,7 +65,7 @@ async function compareWithLayer(dir: string, src: Readable): Promise<string | un
     const host = join(dir, p);
     const st = await lstat(host).catch(() => undefined);
     // a whiteout may be a `.wh.NAME` file where mknod is refused (worker/snapshot/upper.ts)
-    if (w.kind === 'whiteout' && !st && (await lstat(join(dirname(host), `${WH}${basename(host)}`)).catch(() => undefined))?.isFile()) continue;
+    if (w.kind === 'whiteout' && !st && (await lstat(whiteoutFileOf(host)).catch(() => undefined))?.isFile()) continue;
     if (!st) return `${p} is missing`;
     if (w.kind === 'file') {
       if (!st.isFile()) return `${p} is not a regular file`;

@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, rmSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { WH_OPAQUE, whiteoutFileOf, whiteoutFileTarget } from '../../image/index.js';
 import { findHostBinary } from '../exec/hostbin.js';
 import { overlayOpaqueXattr } from '../../util/userns.js';
 
@@ -21,9 +21,8 @@ export function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
-const WH = '.wh.';
 /** fuse-overlayfs's opaque marker file (not a whiteout; fuse.ts turns it into the xattr) */
-export const FUSE_OPQ_FILE = '.wh..wh..opq';
+export const FUSE_OPQ_FILE = WH_OPAQUE;
 
 /**
  * The name entry `name` (lstat `st`) of an upper/lower dir whites out: itself for a char 0/0
@@ -31,8 +30,7 @@ export const FUSE_OPQ_FILE = '.wh..wh..opq';
  */
 export function whiteoutTarget(name: string, st: Stats): string | undefined {
   if (isWhiteout(st)) return name;
-  if (st.isFile() && name.startsWith(WH) && name.length > WH.length && name !== FUSE_OPQ_FILE) return name.slice(WH.length);
-  return undefined;
+  return st.isFile() ? whiteoutFileTarget(name) : undefined;
 }
 
 /** Set once mknod of a 0/0 device has been refused in this process: whiteouts are `.wh.` files. */
@@ -51,15 +49,14 @@ export function makeWhiteout(path: string): 'device' | 'file' {
       mknodRefused = true;
     }
   }
-  closeSync(openSync(join(dirname(path), WH + basename(path)), 'w', 0o600));
+  closeSync(openSync(whiteoutFileOf(path), 'w', 0o600));
   return 'file';
 }
 
 /** Removes a `.wh.NAME` file whiteout of `path` (a path made again); true when there was one. */
 export function dropWhiteoutFile(path: string): boolean {
-  const f = join(dirname(path), WH + basename(path));
   try {
-    rmSync(f);
+    rmSync(whiteoutFileOf(path));
     return true;
   } catch {
     return false;
