@@ -226,14 +226,20 @@ export class Store {
       return undefined;
     }
     for (const n of names) {
-      try {
-        const d = (JSON.parse(readFileSync(join(this.dirs.variants, n), 'utf8')) as { digest?: unknown }).digest;
-        if (typeof d === 'string' && d !== digest && DIGEST_RE.test(d) && this.hasBlob(d)) return d;
-      } catch {
-        /* a torn record: try the next */
-      }
+      const d = this.variantRecordBlob(n);
+      if (d && d !== digest) return d;
     }
     return undefined;
+  }
+
+  /** The blob a variant record (meta/variants/NAME) names, when the record parses and the blob is here. */
+  private variantRecordBlob(name: string): string | undefined {
+    try {
+      const d = (JSON.parse(readFileSync(join(this.dirs.variants, name), 'utf8')) as { digest?: unknown }).digest;
+      return typeof d === 'string' && DIGEST_RE.test(d) && this.hasBlob(d) ? d : undefined;
+    } catch {
+      return undefined; // a torn or foreign record
+    }
   }
 
   /** The chainIDs a layer record names as sources of its blob (any of them will do). */
@@ -859,9 +865,7 @@ export class Store {
           if (!HEX64.test(name) || !reachable.has(`sha256:${name}`)) await unlink(join(this.dirs.tagged, name)).catch(() => undefined);
         }
         for (const name of await readdir(this.dirs.variants).catch(() => [] as string[])) {
-          const d = await readFile(join(this.dirs.variants, name), 'utf8').then((t) => (JSON.parse(t) as { digest?: unknown }).digest, () => undefined);
-          if (typeof d === 'string' && DIGEST_RE.test(d) && this.hasBlob(d)) continue;
-          await unlink(join(this.dirs.variants, name)).catch(() => undefined);
+          if (!this.variantRecordBlob(name)) await unlink(join(this.dirs.variants, name)).catch(() => undefined);
         }
         if (blobs) await fsyncDir(this.dirs.blobs);
         return { blobs, bytes, snapshots: snaps, busy: false };
