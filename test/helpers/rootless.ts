@@ -19,12 +19,26 @@ export const rootlessPass = process.env.STAGECRAFT_TEST_ROOTLESS === '1' && !isR
 /** Builds and containers can run here: as root, or as the rootless pass' user (the CLI enters a user namespace). */
 export const canBuild = isRoot || rootlessPass;
 
-function passwd(user: string): { uid: number; gid: number; home: string } | undefined {
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** The first /etc/passwd entry `match` accepts. */
+function passwdEntry(match: (e: PasswdEntry) => boolean): PasswdEntry | undefined {
   for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
     const f = line.split(':');
-    if (f[0] === user) return { uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' };
+    if (f.length < 4) continue;
+    const e = { name: f[0] as string, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' };
+    if (match(e)) return e;
   }
   return undefined;
+}
+
+function passwd(user: string): PasswdEntry | undefined {
+  return passwdEntry((e) => e.name === user);
 }
 
 function hasRange(file: string, user: string, uid: number): boolean {
@@ -37,11 +51,7 @@ function hasRange(file: string, user: string, uid: number): boolean {
 
 /** The name of the user with uid `uid` (undefined: none in /etc/passwd). */
 export function userOf(uid: number): string | undefined {
-  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-    const f = line.split(':');
-    if (f[2] === String(uid)) return f[0];
-  }
-  return undefined;
+  return passwdEntry((e) => e.uid === uid)?.name;
 }
 
 /** True when `user` exists (and, with `ranges`, has /etc/subuid and /etc/subgid ranges; without, has none) and we are root. */
